@@ -1,0 +1,314 @@
+//! The error taxonomy every provider crate builds on.
+//!
+//! Each variant answers "what should the caller do?": retry later ([`Error::Transport`],
+//! [`Error::Timeout`], [`Error::RateLimited`], a 5xx [`Error::Provider`]), fix the request (a
+//! 4xx [`Error::Provider`], [`Error::InvalidRequest`]), fix the configuration or credentials
+//! ([`Error::Config`], [`Error::Authenticity`]), or report a provider change ([`Error::Decode`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// How many bytes of a body an error keeps by default.
+pub const DEFAULT_BODY_PREFIX: usize = 1024;
+
+/// A bounded, lossy-UTF-8 prefix of a body kept for diagnostics.
+///
+/// Errors never carry a whole body: a hostile or broken server cannot make an error value
+/// (or a log line built from it) arbitrarily large.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BodySnippet {
+    text: String,
+    total_len: usize,
+}
+
+impl BodySnippet {
+    /// Keeps at most [`DEFAULT_BODY_PREFIX`] bytes of `body`.
+    pub fn new(body: &[u8]) -> Self {
+        Self::with_limit(body, DEFAULT_BODY_PREFIX)
+    }
+
+    /// Keeps at most `limit` bytes of `body` (cut back to a character boundary).
+    pub fn with_limit(body: &[u8], limit: usize) -> Self {
+        let prefix = &body[..body.len().min(limit)];
+        let mut text = String::from_utf8_lossy(prefix).into_owned();
+        if prefix.len() < body.len() {
+            // A multi-byte character cut in half decodes as U+FFFD; drop it.
+            if text.ends_with('\u{FFFD}') {
+                text.pop();
+            }
+        }
+        Self {
+            text,
+            total_len: body.len(),
+        }
+    }
+
+    /// The kept prefix.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Length in bytes of the whole body the snippet was taken from.
+    pub fn total_len(&self) -> usize {
+        self.total_len
+    }
+
+    /// Whether the body was longer than what is kept.
+    pub fn is_truncated(&self) -> bool {
+        self.text.len() < self.total_len
+    }
+}
+
+impl fmt::Display for BodySnippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.total_len == 0 {
+            return f.write_str("<empty body>");
+        }
+        write!(f, "{}", self.text.escape_debug())?;
+        if self.is_truncated() {
+            write!(f, "… ({} bytes in all)", self.total_len)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for BodySnippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Which time limit ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the connection.
+    Connect,
+    /// One attempt (request sent and response body read).
+    Attempt,
+    /// The overall deadline across all attempts and back-off sleeps.
+    Deadline,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect timeout",
+            TimeoutKind::Attempt => "per-attempt timeout",
+            TimeoutKind::Deadline => "overall deadline",
+        })
+    }
+}
+
+/// An opaque transport failure (DNS, TCP, TLS, HTTP framing).
+///
+/// The HTTP library's own error type stays out of the public API; its message and source
+/// chain are kept.
+pub struct TransportError {
+    message: String,
+    connect: bool,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TransportError {
+    /// Wraps any error as a transport failure. `connect` says whether it happened before
+    /// anything was sent (so the request certainly did not reach the provider).
+    pub fn new(
+        message: impl Into<String>,
+        connect: bool,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            connect,
+            source,
+        }
+    }
+
+    /// Whether the failure happened while connecting, before the request was sent.
+    pub fn is_connect(&self) -> bool {
+        self.connect
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("message", &self.message)
+            .field("connect", &self.connect)
+            .finish()
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The error every provider crate wraps.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be delivered or the response not read. Retry later.
+    #[error("transport failure: {0}")]
+    Transport(#[source] TransportError),
+
+    /// A time limit ran out. For a request that is not safe to repeat, whether the provider
+    /// acted on it is unknown: look the resource up before sending it again.
+    #[error("{kind} after {after:?}")]
+    Timeout {
+        /// Which limit ran out.
+        kind: TimeoutKind,
+        /// The limit that was exceeded.
+        after: Duration,
+    },
+
+    /// The provider asked us to slow down (HTTP 429). Retry after `retry_after` if given.
+    #[error("rate limited by the provider{}", fmt_retry_after(.retry_after))]
+    RateLimited {
+        /// The provider's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+        /// The start of the response body.
+        body: BodySnippet,
+    },
+
+    /// The provider answered with an unsuccessful status whose body the provider crate could
+    /// not map to a more specific error. 4xx: fix the request; 5xx: retry later.
+    #[error("provider answered HTTP {status}: {body}")]
+    Provider {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the response body.
+        body: BodySnippet,
+    },
+
+    /// The response (or webhook) did not have the shape we expect: the provider changed its
+    /// API or sent something broken. `path` names the JSON location that failed.
+    #[error("could not decode {what} at `{path}`: {message}; body starts: {body}")]
+    Decode {
+        /// What was being decoded ("response", "webhook", a type name...).
+        what: &'static str,
+        /// JSON path of the failing value (`.` for the root).
+        path: String,
+        /// The decoder's message.
+        message: String,
+        /// The start of the body.
+        body: BodySnippet,
+    },
+
+    /// The response body exceeded the configured cap and was not read further.
+    #[error(
+        "response body exceeds the {limit}-byte limit; raise `max_response_bytes` if this is expected"
+    )]
+    BodyTooLarge {
+        /// The configured cap in bytes.
+        limit: usize,
+    },
+
+    /// The client is misconfigured (bad base URL, malformed key...). Fix the configuration.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// A request was rejected locally before any I/O. Fix the request.
+    #[error("invalid request: {field}: {reason}")]
+    InvalidRequest {
+        /// The offending field.
+        field: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+
+    /// A signature, MAC or other authenticity check failed. Do not trust the payload.
+    #[error("authenticity check failed: {0}")]
+    Authenticity(String),
+}
+
+fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(" (retry after {}s)", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// Whether sending the same request again later may succeed.
+    ///
+    /// True for transport failures, timeouts, rate limiting, 408 and 5xx. For a request that
+    /// is not safe to repeat, a retryable error still leaves its outcome unknown.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(_) | Error::Timeout { .. } | Error::RateLimited { .. } => true,
+            Error::Provider { status, .. } => is_retryable_status(*status),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the provider's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            Error::Provider { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Builds an [`Error::InvalidRequest`].
+    pub fn invalid_request(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidRequest {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Whether an HTTP status is worth retrying: 408, 429 and every 5xx.
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_bounded_and_says_so() {
+        let body = "x".repeat(5000);
+        let s = BodySnippet::new(body.as_bytes());
+        assert_eq!(s.as_str().len(), DEFAULT_BODY_PREFIX);
+        assert!(s.is_truncated());
+        assert!(s.to_string().ends_with("(5000 bytes in all)"));
+    }
+
+    #[test]
+    fn snippet_cuts_at_char_boundary() {
+        let s = BodySnippet::with_limit("aé".as_bytes(), 2);
+        assert_eq!(s.as_str(), "a");
+        assert!(s.is_truncated());
+    }
+
+    #[test]
+    fn retryability_follows_status() {
+        let p = |s: u16| Error::Provider {
+            status: StatusCode::from_u16(s).unwrap(),
+            body: BodySnippet::new(b""),
+        };
+        assert!(p(503).is_retryable());
+        assert!(p(408).is_retryable());
+        assert!(!p(400).is_retryable());
+        assert_eq!(p(404).status(), Some(StatusCode::NOT_FOUND));
+        assert!(!Error::Config("x".into()).is_retryable());
+    }
+}

@@ -1,0 +1,90 @@
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::retry::parse_retry_after;
+use crate::error::{BodySnippet, Error};
+
+/// A response read in full (within the size cap).
+#[derive(Debug, Clone)]
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Response {
+    /// Builds a response (for tests and for auth hooks that synthesise one).
+    pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes, exactly as received.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Takes the body.
+    pub fn into_body(self) -> Bytes {
+        self.body
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The `Retry-After` delay, if the response has one (seconds or HTTP-date).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+        parse_retry_after(value, SystemTime::now())
+    }
+
+    /// Decodes the body as JSON; errors name the failing path (see [`crate::json::decode`]).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        crate::json::decode("response", &self.body)
+    }
+
+    /// The generic error for an unsuccessful response: [`Error::RateLimited`] for 429,
+    /// [`Error::Provider`] otherwise. Provider crates call this when the body is not one of
+    /// the provider's known error shapes.
+    pub fn to_error(&self) -> Error {
+        let body = BodySnippet::new(&self.body);
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            Error::RateLimited {
+                retry_after: self.retry_after(),
+                body,
+            }
+        } else {
+            Error::Provider {
+                status: self.status,
+                body,
+            }
+        }
+    }
+
+    /// `Ok(self)` for 2xx, otherwise [`Response::to_error`].
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(self.to_error())
+        }
+    }
+}

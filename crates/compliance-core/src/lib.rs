@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod aml;
+pub mod error;
+pub mod inbox;
+pub mod json;
+pub mod lenient;
+pub mod money;
+pub mod open_enum;
+pub mod secret;
+pub mod store;
+pub mod time;
+pub mod webhook;
+
+#[cfg(feature = "transport")]
+pub mod http;
+
+pub use aml::{
+    AmlError, AmlProvider, AmlState, AmlStatus, Question, RequiredAction, Risk, RiskLevel, Subject,
+    SubjectKind, SubjectRef,
+};
+pub use error::{BodySnippet, Error, TimeoutKind};
+pub use inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
+pub use lenient::Lenient;
+pub use money::{Decimal, Money};
+pub use secret::{ExposeSecret, SecretString};
+pub use store::{
+    ApplicantKey, ApplicantRecord, ApplicantStore, Expected, MemoryApplicantStore, StoreError,
+};
+pub use time::{Date, Timestamp};
+
+/// Re-exports used by [`open_enum!`](macro@open_enum). Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

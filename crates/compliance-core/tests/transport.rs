@@ -1,0 +1,549 @@
+//! The transport against real sockets: mockito for request/response behaviour, raw
+//! listeners for servers that hang or never stop sending.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use compliance_core::Error;
+use compliance_core::TimeoutKind;
+use compliance_core::http::{
+    Auth, AuthContext, AuthVerdict, HeaderMap, HeaderValue, Request, Response, RetryPolicy,
+    Sleeper, StatusCode, Transport, TransportConfig,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Records back-off sleeps instead of waiting.
+#[derive(Debug, Default)]
+struct RecordingSleeper(Mutex<Vec<Duration>>);
+
+impl RecordingSleeper {
+    fn sleeps(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.0.lock().unwrap().push(d);
+        Box::pin(async {})
+    }
+}
+
+fn transport(url: &str, config: TransportConfig) -> (Transport, Arc<RecordingSleeper>) {
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let t = Transport::builder(url)
+        .user_agent("test-crate/9.9.9")
+        .config(config)
+        .sleeper(sleeper.clone())
+        .build()
+        .unwrap();
+    (t, sleeper)
+}
+
+#[tokio::test]
+async fn retries_503_twice_then_succeeds_with_exactly_three_requests() {
+    let mut server = mockito::Server::new_async().await;
+    let fail = server
+        .mock("GET", "/v1/thing")
+        .with_status(503)
+        .expect(2)
+        .create_async()
+        .await;
+    let ok = server
+        .mock("GET", "/v1/thing")
+        .with_status(200)
+        .with_body(r#"{"ok":true}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let (t, sleeper) = transport(&server.url(), TransportConfig::default());
+
+    let response = t.send(Request::get("/v1/thing")).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body().as_ref(), br#"{"ok":true}"#);
+    fail.assert_async().await;
+    ok.assert_async().await;
+    let sleeps = sleeper.sleeps();
+    assert_eq!(sleeps.len(), 2);
+    let policy = RetryPolicy::default();
+    assert!(
+        sleeps[0] <= policy.base_delay && sleeps[1] <= policy.base_delay * 2,
+        "{sleeps:?}"
+    );
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts_and_returns_the_last_response() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("GET", "/x")
+        .with_status(500)
+        .expect(3)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let response = t.send(Request::get("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(response.to_error().is_retryable());
+    m.assert_async().await;
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("GET", "/x")
+        .with_status(400)
+        .with_body("bad")
+        .expect(1)
+        .create_async()
+        .await;
+    let (t, sleeper) = transport(&server.url(), TransportConfig::default());
+    let err = t
+        .send(Request::get("/x"))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert!(!err.is_retryable());
+    m.assert_async().await;
+    assert!(sleeper.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn requests_not_declared_repeatable_are_sent_once() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("POST", "/resend")
+        .with_status(503)
+        .expect(1)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let response = t
+        .send(Request::post("/resend").json(&[1, 2]).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    m.assert_async().await;
+
+    // The same POST declared repeatable is retried.
+    let m2 = server
+        .mock("POST", "/read")
+        .with_status(503)
+        .expect(3)
+        .create_async()
+        .await;
+    t.send(Request::post("/read").repeatable(true))
+        .await
+        .unwrap();
+    m2.assert_async().await;
+}
+
+#[tokio::test]
+async fn honours_retry_after_seconds_and_http_dates_clamped() {
+    let mut server = mockito::Server::new_async().await;
+    let limited = server
+        .mock("GET", "/x")
+        .with_status(429)
+        .with_header("retry-after", "7")
+        .expect(1)
+        .create_async()
+        .await;
+    let far = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let limited_date = server
+        .mock("GET", "/x")
+        .with_status(503)
+        .with_header("retry-after", &far)
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = server
+        .mock("GET", "/x")
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let config = TransportConfig::default()
+        .retry(RetryPolicy::default().max_retry_after(Duration::from_secs(20)))
+        .deadline(Duration::from_secs(600));
+    let (t, sleeper) = transport(&server.url(), config);
+
+    assert_eq!(
+        t.send(Request::get("/x")).await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        sleeper.sleeps(),
+        vec![Duration::from_secs(7), Duration::from_secs(20)]
+    );
+    limited.assert_async().await;
+    limited_date.assert_async().await;
+    ok.assert_async().await;
+}
+
+#[tokio::test]
+async fn rate_limit_error_carries_retry_after() {
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("POST", "/x")
+        .with_status(429)
+        .with_header("retry-after", "12")
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let err = t
+        .send(Request::post("/x"))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(12)))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retry_that_would_pass_the_deadline_is_not_attempted() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("GET", "/x")
+        .with_status(503)
+        .with_header("retry-after", "30")
+        .expect(1)
+        .create_async()
+        .await;
+    let (t, sleeper) = transport(
+        &server.url(),
+        TransportConfig::default().deadline(Duration::from_secs(5)),
+    );
+    assert_eq!(
+        t.send(Request::get("/x")).await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    m.assert_async().await;
+    assert!(sleeper.sleeps().is_empty());
+}
+
+/// A server that accepts connections, reads the request, and never answers.
+async fn silent_server() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while sock.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+            });
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test]
+async fn per_attempt_timeout_fires_and_is_retried_for_reads_only() {
+    let (url, accepted) = silent_server().await;
+    let config = TransportConfig::default().attempt_timeout(Duration::from_millis(150));
+    let (t, _) = transport(&url, config);
+
+    let err = t.send(Request::get("/hang")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Attempt,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read is retried");
+
+    let err = t.send(Request::post("/hang")).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Timeout {
+            kind: TimeoutKind::Attempt,
+            ..
+        }
+    ));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        4,
+        "a non-repeatable call is sent once"
+    );
+}
+
+#[tokio::test]
+async fn overall_deadline_bounds_the_call() {
+    let (url, _) = silent_server().await;
+    let config = TransportConfig::default()
+        .attempt_timeout(Duration::from_secs(30))
+        .deadline(Duration::from_millis(200));
+    let (t, _) = transport(&url, config);
+    let started = std::time::Instant::now();
+    let err = t.send(Request::get("/hang")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn body_over_the_declared_length_cap_is_refused() {
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("GET", "/big")
+        .with_body(vec![b'a'; 64 * 1024])
+        .create_async()
+        .await;
+    let (t, _) = transport(
+        &server.url(),
+        TransportConfig::default().max_response_bytes(1024),
+    );
+    let err = t.send(Request::get("/big")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit: 1024 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn endless_chunked_body_fails_without_buffering_it_all() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicU64::new(0));
+    let sent_by_server = sent.clone();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).await;
+        sock.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        // Up to 1 GiB, unless the client hangs up first.
+        for _ in 0..16 * 1024 {
+            let head = format!("{:x}\r\n", chunk.len());
+            let ok = sock.write_all(head.as_bytes()).await.is_ok()
+                && sock.write_all(&chunk).await.is_ok()
+                && sock.write_all(b"\r\n").await.is_ok();
+            if !ok {
+                break;
+            }
+            sent_by_server.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+        }
+    });
+    let (t, _) = transport(
+        &url,
+        TransportConfig::default().max_response_bytes(256 * 1024),
+    );
+    let err = t.send(Request::get("/stream")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit: 262_144 }),
+        "{err:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(
+        sent < 64 * 1024 * 1024,
+        "client kept reading: server sent {sent} bytes"
+    );
+}
+
+#[tokio::test]
+async fn html_error_page_becomes_a_provider_error_with_a_snippet() {
+    let mut server = mockito::Server::new_async().await;
+    let page = format!(
+        "<html><head><title>502 Bad Gateway</title></head><body>{}</body></html>",
+        "x".repeat(5000)
+    );
+    server
+        .mock("POST", "/v1/payment/info")
+        .with_status(502)
+        .with_header("content-type", "text/html")
+        .with_body(&page)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let response = t.send(Request::post("/v1/payment/info")).await.unwrap();
+
+    let decode = response.json::<serde_json::Value>().unwrap_err();
+    assert!(matches!(decode, Error::Decode { .. }), "{decode:?}");
+
+    let err = response.error_for_status().unwrap_err();
+    let Error::Provider { status, body } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, StatusCode::BAD_GATEWAY);
+    assert!(
+        body.as_str()
+            .starts_with("<html><head><title>502 Bad Gateway")
+    );
+    assert!(body.is_truncated());
+    assert!(err.to_string().len() < 1500);
+}
+
+#[tokio::test]
+async fn transport_errors_are_typed_and_retryable() {
+    // Bind then drop a listener: the port refuses connections.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (t, sleeper) = transport(&format!("http://{addr}"), TransportConfig::default());
+    let err = t.send(Request::get("/x")).await.unwrap_err();
+    let Error::Transport(inner) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(inner.is_connect());
+    assert!(err.is_retryable());
+    assert_eq!(sleeper.sleeps().len(), 2);
+}
+
+#[tokio::test]
+async fn sends_user_agent_and_the_exact_body_bytes() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("POST", "/v1/x")
+        .match_header(
+            "user-agent",
+            mockito::Matcher::Regex(r"^test-crate/9\.9\.9 compliance-core/".into()),
+        )
+        .match_header("content-type", "application/json")
+        .match_body(r#"{"order_id":"order-42"}"#)
+        .with_status(200)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let body = serde_json::json!({"order_id": "order-42"});
+    t.send(Request::post("/v1/x").json(&body).unwrap())
+        .await
+        .unwrap();
+    m.assert_async().await;
+}
+
+/// Signs the body bytes and, on 401, "refreshes" and asks for a replay.
+#[derive(Default)]
+struct TestAuth {
+    generation: AtomicUsize,
+    seen_bodies: Mutex<Vec<Vec<u8>>>,
+}
+
+#[async_trait]
+impl Auth for TestAuth {
+    async fn apply(&self, req: &mut AuthContext<'_>) -> Result<(), Error> {
+        self.seen_bodies.lock().unwrap().push(req.body.to_vec());
+        let token = format!("token-{}", self.generation.load(Ordering::SeqCst));
+        let mut value = HeaderValue::from_str(&token).unwrap();
+        value.set_sensitive(true);
+        req.headers.insert("x-token", value);
+        Ok(())
+    }
+
+    async fn inspect(&self, sent: &HeaderMap, response: &Response) -> Result<AuthVerdict, Error> {
+        if response.status() == StatusCode::UNAUTHORIZED {
+            assert_eq!(sent.get("x-token").unwrap(), "token-0");
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            return Ok(AuthVerdict::Replay);
+        }
+        Ok(AuthVerdict::Accept)
+    }
+}
+
+#[tokio::test]
+async fn auth_hook_sees_body_bytes_and_replays_once_after_refresh() {
+    let mut server = mockito::Server::new_async().await;
+    let rejected = server
+        .mock("POST", "/submit")
+        .match_header("x-token", "token-0")
+        .with_status(401)
+        .expect(1)
+        .create_async()
+        .await;
+    let accepted = server
+        .mock("POST", "/submit")
+        .match_header("x-token", "token-1")
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let auth = Arc::new(TestAuth::default());
+    let request = Request::post("/submit")
+        .body(&b"[1]"[..], HeaderValue::from_static("application/json"))
+        .auth(auth.clone());
+
+    assert_eq!(t.send(request).await.unwrap().status(), StatusCode::OK);
+    rejected.assert_async().await;
+    accepted.assert_async().await;
+    assert_eq!(
+        *auth.seen_bodies.lock().unwrap(),
+        vec![b"[1]".to_vec(), b"[1]".to_vec()]
+    );
+}
+
+#[tokio::test]
+async fn replay_happens_at_most_once() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("POST", "/submit")
+        .with_status(401)
+        .expect(2)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    struct AlwaysReplay;
+    #[async_trait]
+    impl Auth for AlwaysReplay {
+        async fn apply(&self, _: &mut AuthContext<'_>) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn inspect(&self, _: &HeaderMap, _: &Response) -> Result<AuthVerdict, Error> {
+            Ok(AuthVerdict::Replay)
+        }
+    }
+    let response = t
+        .send(Request::post("/submit").auth(Arc::new(AlwaysReplay)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    m.assert_async().await;
+}
+
+#[test]
+fn debug_of_config_and_transport_reveals_nothing_secret() {
+    let t = Transport::builder("https://api.example.com")
+        .build()
+        .unwrap();
+    let text = format!("{t:?} {:?}", TransportConfig::default());
+    assert!(text.contains("api.example.com"));
+    let req = Request::post("/x?token=abc")
+        .body(&b"secret-body"[..], HeaderValue::from_static("text/plain"));
+    let shown = format!("{req:?}");
+    assert!(
+        !shown.contains("secret-body") && !shown.contains("token=abc"),
+        "{shown}"
+    );
+}
