@@ -1,0 +1,179 @@
+#![doc = include_str!("../README.md")]
+
+pub mod btcdirect;
+pub mod faults;
+mod ids;
+mod server;
+pub mod tuum;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Router;
+
+pub use btcdirect::{BtcDirect, BtcDirectConfig, BtcDirectCredentials};
+pub use faults::{Counters, Faults};
+pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
+
+use faults::FaultLayer;
+use ids::Ids;
+use server::Served;
+
+/// Which simulated provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Provider {
+    /// BTC Direct.
+    BtcDirect,
+    /// Tuum (delivers events; its port serves only control calls).
+    Tuum,
+}
+
+/// How to start the sandbox.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// Seed for every id, token, key and fault draw: the same seed gives the same run.
+    pub seed: u64,
+    /// Address to bind (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// BTC Direct port (0: any free port).
+    pub btcdirect_port: u16,
+    /// Tuum control port (0: any free port).
+    pub tuum_port: u16,
+    /// BTC Direct settings.
+    pub btcdirect: BtcDirectConfig,
+    /// Tuum settings.
+    pub tuum: TuumConfig,
+    /// Faults of BTC Direct's API.
+    pub btcdirect_faults: Faults,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            btcdirect_port: 0,
+            tuum_port: 0,
+            btcdirect: BtcDirectConfig::default(),
+            tuum: TuumConfig::default(),
+            btcdirect_faults: Faults::none(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// One simulated provider's server: its URL, what it received, and its fault knobs.
+#[derive(Debug)]
+pub struct Endpoint {
+    served: Served,
+    layer: Option<FaultLayer>,
+}
+
+impl Endpoint {
+    async fn start(
+        addr: SocketAddr,
+        api: Router,
+        control: Router,
+        layer: Option<FaultLayer>,
+    ) -> std::io::Result<Self> {
+        let api = match &layer {
+            Some(layer) => api.layer(axum::middleware::from_fn_with_state(
+                layer.clone(),
+                faults::inject,
+            )),
+            None => api,
+        };
+        let served = Served::start(addr, api.merge(control)).await?;
+        Ok(Self { served, layer })
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        self.served.url()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.served.addr
+    }
+
+    /// Requests received by the provider API (control calls are not counted).
+    pub fn counters(&self) -> Counters {
+        self.layer
+            .as_ref()
+            .map(|l| l.counters.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the fault knobs.
+    pub fn set_faults(&self, faults: Faults) {
+        if let Some(layer) = &self.layer {
+            *layer.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+        }
+    }
+}
+
+/// The running sandbox: every simulated provider on its own loopback port. Dropping it shuts
+/// them down.
+#[derive(Debug)]
+pub struct Sandbox {
+    btcdirect: BtcDirect,
+    btcdirect_endpoint: Endpoint,
+    tuum: Tuum,
+    tuum_endpoint: Endpoint,
+}
+
+impl Sandbox {
+    /// Starts every simulated provider. Call inside a Tokio runtime.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let ids = Ids::new(config.seed);
+        let addr = |port| SocketAddr::new(config.bind, port);
+
+        let btcdirect = BtcDirect::new(config.btcdirect.clone(), ids.clone());
+        let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);
+        let btcdirect_endpoint = Endpoint::start(
+            addr(config.btcdirect_port),
+            btcdirect.router(),
+            Router::new(),
+            Some(layer),
+        )
+        .await?;
+
+        let tuum = Tuum::new(config.tuum.clone());
+        let tuum_endpoint =
+            Endpoint::start(addr(config.tuum_port), Router::new(), tuum.router(), None).await?;
+
+        Ok(Self {
+            btcdirect,
+            btcdirect_endpoint,
+            tuum,
+            tuum_endpoint,
+        })
+    }
+
+    /// The simulated BTC Direct (credentials and control).
+    pub fn btcdirect(&self) -> &BtcDirect {
+        &self.btcdirect
+    }
+
+    /// The simulated Tuum (subscribe, send, replay).
+    pub fn tuum(&self) -> &Tuum {
+        &self.tuum
+    }
+
+    /// A provider's server.
+    pub fn endpoint(&self, provider: Provider) -> &Endpoint {
+        match provider {
+            Provider::BtcDirect => &self.btcdirect_endpoint,
+            Provider::Tuum => &self.tuum_endpoint,
+        }
+    }
+}
