@@ -1,0 +1,70 @@
+//! AML questionnaire links for a locked payment (`POST /v1/payment/aml-links`).
+//!
+//! When Heleket's AML programme holds a payment ([`PaymentStatus::Locked`]), the payer has
+//! to complete a questionnaire (KYC or Source of Funds). Heleket returns one link per
+//! questionnaire; hand the open ones ([`AmlLinkStatus::is_open`]) to the payer.
+//!
+//! [`PaymentStatus::Locked`]: crate::PaymentStatus::Locked
+
+use compliance_core::open_enum;
+use compliance_core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+open_enum! {
+    /// How far the payer got with a questionnaire.
+    pub enum AmlLinkStatus {
+        /// Created; the questionnaire has not been started.
+        Init = "init",
+        /// The questionnaire is in progress.
+        Pending = "pending",
+        /// The questionnaire is completed (final).
+        Completed = "completed",
+        /// The completion period ran out (final).
+        Expired = "expired",
+    }
+}
+
+impl AmlLinkStatus {
+    /// Whether the payer can still use the link (`init`, `pending`).
+    pub fn is_open(&self) -> bool {
+        matches!(self, AmlLinkStatus::Init | AmlLinkStatus::Pending)
+    }
+
+    /// Whether the status will not change any more (`completed`, `expired`).
+    pub fn is_final(&self) -> bool {
+        matches!(self, AmlLinkStatus::Completed | AmlLinkStatus::Expired)
+    }
+}
+
+/// One AML questionnaire link.
+///
+/// The link identifies the payer's questionnaire: give it to the payer, do not log it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AmlLink {
+    /// The questionnaire to open.
+    pub link: Url,
+    /// When the link stops working (Heleket sends UTC with microseconds).
+    pub expired_at: Timestamp,
+    /// How far the payer got.
+    pub status: AmlLinkStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_with_microseconds_and_unknown_status() {
+        let link: AmlLink = serde_json::from_str(
+            r#"{"link":"https://some.link","expired_at":"2025-10-23T18:23:40.123456Z","status":"review"}"#,
+        )
+        .unwrap();
+        assert_eq!(link.link.as_str(), "https://some.link/");
+        assert_eq!(link.expired_at.subsec_microsecond(), 123_456);
+        assert_eq!(link.status, AmlLinkStatus::Unknown("review".into()));
+        assert!(!link.status.is_open() && !link.status.is_final());
+        assert!(AmlLinkStatus::Init.is_open() && AmlLinkStatus::Expired.is_final());
+    }
+}

@@ -1,0 +1,340 @@
+//! The Heleket client and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use compliance_core::http::{HttpClient, Request, Transport, TransportConfig};
+use compliance_core::{Error as CoreError, SecretString};
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use crate::aml_links::AmlLink;
+use crate::envelope::{self, Expect};
+use crate::error::Error;
+use crate::payment::{Payment, PaymentRef};
+use crate::sign::{KeyKind, RequestSigner};
+use crate::test_webhook::TestWebhook;
+use crate::webhook::WebhookVerifier;
+
+/// Heleket's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.heleket.com";
+
+/// The default limit for one attempt. Heleket routinely takes 5–10 s to answer.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Heleket API client for one merchant.
+///
+/// Build it once with [`HeleketClient::builder`] and reuse it: clones are cheap (an `Arc`
+/// inside) and share one connection pool. Every request is signed over the exact bytes sent,
+/// with the key the endpoint requires.
+#[derive(Clone)]
+pub struct HeleketClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    merchant: String,
+    payment: Arc<RequestSigner>,
+    payout: Option<Arc<RequestSigner>>,
+    verifier: WebhookVerifier,
+}
+
+impl fmt::Debug for HeleketClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeleketClient")
+            .field("base_url", &self.inner.transport.base_url())
+            .field("merchant", &self.inner.merchant)
+            .field("payment_key", &"[redacted]")
+            .field(
+                "payout_key",
+                &self.inner.payout.as_ref().map(|_| "[redacted]"),
+            )
+            .field("transport", &self.inner.transport.config())
+            .finish()
+    }
+}
+
+impl HeleketClient {
+    /// Starts building a client.
+    pub fn builder() -> HeleketClientBuilder {
+        HeleketClientBuilder::default()
+    }
+
+    /// The merchant uuid sent with every request.
+    pub fn merchant(&self) -> &str {
+        &self.inner.merchant
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base_url()
+    }
+
+    /// A webhook verifier holding the same keys as this client.
+    pub fn webhook_verifier(&self) -> &WebhookVerifier {
+        &self.inner.verifier
+    }
+
+    /// The AML questionnaire links of a payment (`POST /v1/payment/aml-links`, payment key).
+    ///
+    /// Empty when Heleket has none (it answers `result: []`). Ask for them when a payment's
+    /// status is [`Locked`](crate::PaymentStatus::Locked). A read: retried on transport
+    /// errors, 429 and 5xx.
+    pub async fn aml_links(&self, payment: &PaymentRef) -> Result<Vec<AmlLink>, Error> {
+        payment.validate()?;
+        self.call(
+            "/v1/payment/aml-links",
+            payment,
+            KeyKind::Payment,
+            true,
+            Expect::Any,
+        )
+        .await
+    }
+
+    /// A payment's details and status (`POST /v1/payment/info`, payment key). A read:
+    /// retried on transport errors, 429 and 5xx.
+    pub async fn payment_info(&self, payment: &PaymentRef) -> Result<Payment, Error> {
+        payment.validate()?;
+        self.call(
+            "/v1/payment/info",
+            payment,
+            KeyKind::Payment,
+            true,
+            Expect::Object("a payment object"),
+        )
+        .await
+    }
+
+    /// Asks Heleket to deliver a final invoice's webhook again (`POST /v1/payment/resend`,
+    /// payment key). Not retried: on a timeout, whether Heleket resent is unknown.
+    pub async fn resend_webhook(&self, payment: &PaymentRef) -> Result<(), Error> {
+        payment.validate()?;
+        self.call::<IgnoredAny>(
+            "/v1/payment/resend",
+            payment,
+            KeyKind::Payment,
+            false,
+            Expect::Any,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Asks Heleket to send a test webhook (`POST /v1/test-webhook/{payment|wallet|payout}`).
+    ///
+    /// Signed with the key of the webhook's kind: payment and wallet with the payment key,
+    /// payout with the payout key (which must then be configured). Not retried.
+    pub async fn test_webhook(&self, test: &TestWebhook) -> Result<(), Error> {
+        test.validate()?;
+        let kind = test.kind();
+        let path = format!("/v1/test-webhook/{}", kind.as_str());
+        self.call::<IgnoredAny>(&path, test, kind.key_kind(), false, Expect::Any)
+            .await
+            .map(drop)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+        key: KeyKind,
+        repeatable: bool,
+        expect: Expect,
+    ) -> Result<T, Error> {
+        let signer = self.signer(key, path)?;
+        let request = Request::post(path)
+            .json(body)?
+            .repeatable(repeatable)
+            .auth(signer);
+        let response = self.inner.transport.send(request).await?;
+        envelope::read(&response, key, expect)
+    }
+
+    fn signer(&self, key: KeyKind, path: &str) -> Result<Arc<RequestSigner>, Error> {
+        match key {
+            KeyKind::Payment => Ok(self.inner.payment.clone()),
+            KeyKind::Payout => self.inner.payout.clone().ok_or_else(|| {
+                CoreError::Config(format!(
+                    "POST {path} is signed with the payout key, which this client was built \
+                     without; set it with `HeleketClientBuilder::payout_key`"
+                ))
+                .into()
+            }),
+        }
+    }
+}
+
+/// Builds a [`HeleketClient`]. The merchant uuid and the payment key are required.
+#[derive(Default)]
+pub struct HeleketClientBuilder {
+    merchant: Option<String>,
+    payment_key: Option<SecretString>,
+    payout_key: Option<SecretString>,
+    base_url: Option<String>,
+    http_client: Option<HttpClient>,
+    config: Option<TransportConfig>,
+}
+
+impl fmt::Debug for HeleketClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeleketClientBuilder")
+            .field("merchant", &self.merchant)
+            .field(
+                "payment_key",
+                &self.payment_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "payout_key",
+                &self.payout_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("base_url", &self.base_url)
+            .field("http_client", &self.http_client.is_some())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl HeleketClientBuilder {
+    /// The merchant uuid (sent in the `merchant` header).
+    pub fn merchant(mut self, merchant: impl Into<String>) -> Self {
+        self.merchant = Some(merchant.into());
+        self
+    }
+
+    /// The payment API key: signs payment and AML-link calls and verifies payment and
+    /// wallet webhooks.
+    pub fn payment_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.payment_key = Some(key.into());
+        self
+    }
+
+    /// The payout API key (optional): signs payout calls and verifies payout webhooks.
+    pub fn payout_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.payout_key = Some(key.into());
+        self
+    }
+
+    /// Another base URL (a sandbox, a test server). Default [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// A pre-built HTTP client (shared connection pool, proxy, custom TLS). Its own connect
+    /// timeout applies.
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Time limits, retries and the response-size cap. The default is the core's default
+    /// with a [`DEFAULT_ATTEMPT_TIMEOUT`] per attempt.
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Builds the client. Fails with a configuration error when the merchant or the
+    /// payment key is missing or unusable, or the base URL is invalid.
+    pub fn build(self) -> Result<HeleketClient, Error> {
+        let merchant = self
+            .merchant
+            .ok_or_else(|| CoreError::Config("the merchant uuid is required".into()))?;
+        let payment_key = self
+            .payment_key
+            .ok_or_else(|| CoreError::Config("the payment key is required".into()))?;
+        let payment = RequestSigner::new(&merchant, payment_key.clone(), KeyKind::Payment)?;
+        let payout = self
+            .payout_key
+            .as_ref()
+            .map(|key| RequestSigner::new(&merchant, key.clone(), KeyKind::Payout))
+            .transpose()?;
+        let mut verifier = WebhookVerifier::new(payment_key);
+        if let Some(key) = self.payout_key {
+            verifier = verifier.with_payout_key(key);
+        }
+        let config = self
+            .config
+            .unwrap_or_else(|| TransportConfig::default().attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT));
+        let mut transport =
+            Transport::builder(self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
+                .user_agent(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .config(config);
+        if let Some(client) = self.http_client {
+            transport = transport.http_client(client);
+        }
+        Ok(HeleketClient {
+            inner: Arc::new(Inner {
+                transport: transport.build()?,
+                merchant,
+                payment: Arc::new(payment),
+                payout: payout.map(Arc::new),
+                verifier,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_key() {
+        let builder = HeleketClient::builder()
+            .merchant("m-1")
+            .payment_key("pay-secret-123")
+            .payout_key("payout-secret-456");
+        let text = format!("{builder:?}");
+        assert!(!text.contains("pay-secret-123") && !text.contains("payout-secret-456"));
+        let client = builder.build().unwrap();
+        let text = format!("{client:?}");
+        assert!(text.contains("m-1"), "{text}");
+        assert!(!text.contains("pay-secret-123"), "{text}");
+        assert!(!text.contains("payout-secret-456"), "{text}");
+    }
+
+    #[test]
+    fn defaults() {
+        let client = HeleketClient::builder()
+            .merchant("m")
+            .payment_key("k")
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+        assert_eq!(
+            client.inner.transport.config().attempt_timeout,
+            DEFAULT_ATTEMPT_TIMEOUT
+        );
+        let clone = client.clone();
+        assert!(Arc::ptr_eq(&client.inner, &clone.inner));
+    }
+
+    #[test]
+    fn missing_or_bad_configuration_is_refused() {
+        let no_key = HeleketClient::builder().merchant("m").build().unwrap_err();
+        assert!(no_key.to_string().contains("payment key"), "{no_key}");
+        let no_merchant = HeleketClient::builder()
+            .payment_key("k")
+            .build()
+            .unwrap_err();
+        assert!(
+            no_merchant.to_string().contains("merchant"),
+            "{no_merchant}"
+        );
+        let bad_url = HeleketClient::builder()
+            .merchant("m")
+            .payment_key("k")
+            .base_url("api.heleket.com")
+            .build()
+            .unwrap_err();
+        assert!(matches!(bad_url, Error::Core(CoreError::Config(_))));
+    }
+}

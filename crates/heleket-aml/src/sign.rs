@@ -1,0 +1,221 @@
+//! How Heleket signs: `md5(base64(body) ++ key)`, lowercase hex.
+//!
+//! The same signature protects requests (in the `sign` header, over the exact body bytes
+//! sent) and webhooks (in a `sign` member inside the body, over the body without that
+//! member; see [`crate::webhook`]). The key is appended as text: this is not an HMAC, it is
+//! what Heleket computes, so it is what we compute.
+//!
+//! Which key signs a call is decided by the endpoint ([`KeyKind`]), never by the caller.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use compliance_core::http::{Auth, AuthContext, HeaderName, HeaderValue};
+use compliance_core::secret::sensitive_header;
+use compliance_core::webhook::constant_time_eq;
+use compliance_core::{Error, ExposeSecret, SecretString};
+use md5::{Digest, Md5};
+
+/// Which of the merchant's two API keys signs something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// The payment key: payments, AML links, payment and wallet webhooks.
+    Payment,
+    /// The payout key: payouts, transfers and payout webhooks.
+    Payout,
+}
+
+impl KeyKind {
+    /// `"payment"` or `"payout"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Payment => "payment",
+            KeyKind::Payout => "payout",
+        }
+    }
+
+    /// The other key.
+    pub fn other(self) -> KeyKind {
+        match self {
+            KeyKind::Payment => KeyKind::Payout,
+            KeyKind::Payout => KeyKind::Payment,
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} key", self.as_str())
+    }
+}
+
+/// Heleket's signature of `body` with `key`: lowercase hex of
+/// `md5(base64_standard(body) ++ key)`. An empty body signs the empty string, so its
+/// signature is `md5(key)`.
+///
+/// `body` must be exactly the bytes sent (or, for a webhook, the received body with its
+/// `sign` member cut out).
+///
+/// ```
+/// assert_eq!(
+///     heleket_aml::sign::sign(br#"{"order_id":"order-42"}"#, "test-api-key"),
+///     "dcbb5d7c669c5daeec167f953afb7171",
+/// );
+/// ```
+pub fn sign(body: &[u8], key: &str) -> String {
+    let mut md5 = Md5::new();
+    md5.update(STANDARD.encode(body).as_bytes());
+    md5.update(key.as_bytes());
+    hex::encode(md5.finalize())
+}
+
+/// Whether `signature` is Heleket's signature of `body` with `key`, compared in constant
+/// time. The comparison is exact: Heleket sends lowercase hex, and so must anyone else.
+///
+/// This is what a server that receives signed requests (a sandbox) checks against the
+/// `sign` header.
+pub fn verify(body: &[u8], key: &str, signature: &[u8]) -> bool {
+    constant_time_eq(sign(body, key).as_bytes(), signature)
+}
+
+/// The request signer: a [`compliance_core::http::Auth`] hook that adds the `merchant`
+/// header and a `sign` header (marked sensitive) computed over the exact bytes of each
+/// attempt's body.
+pub struct RequestSigner {
+    merchant: HeaderValue,
+    key: SecretString,
+    kind: KeyKind,
+}
+
+impl RequestSigner {
+    /// A signer for `merchant` (the merchant uuid) with one of its keys.
+    ///
+    /// Fails with a configuration error if the merchant uuid cannot be a header value or
+    /// the key is empty.
+    pub fn new(merchant: &str, key: SecretString, kind: KeyKind) -> Result<Self, Error> {
+        if merchant.trim().is_empty() {
+            return Err(Error::Config("the merchant uuid is empty".into()));
+        }
+        let merchant = HeaderValue::from_str(merchant).map_err(|_| {
+            Error::Config("the merchant uuid contains characters not allowed in a header".into())
+        })?;
+        if key.expose_secret().is_empty() {
+            return Err(Error::Config(format!("the {kind} is empty")));
+        }
+        Ok(Self {
+            merchant,
+            key,
+            kind,
+        })
+    }
+
+    /// The `merchant` and `sign` headers for a request whose body is exactly `body`.
+    fn headers(&self, body: &[u8]) -> Result<[(HeaderName, HeaderValue); 2], Error> {
+        let signature = sign(body, self.key.expose_secret());
+        Ok([
+            (HeaderName::from_static("merchant"), self.merchant.clone()),
+            (
+                HeaderName::from_static("sign"),
+                sensitive_header("request signature", &signature)?,
+            ),
+        ])
+    }
+
+    /// Which key this signer uses.
+    pub fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestSigner")
+            .field("merchant", &self.merchant)
+            .field("key", &format_args!("[redacted {}]", self.kind))
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Auth for RequestSigner {
+    async fn apply(&self, request: &mut AuthContext<'_>) -> Result<(), Error> {
+        let [merchant, sign] = self.headers(request.body)?;
+        request.headers.insert(merchant.0, merchant.1);
+        request.headers.insert(sign.0, sign.1);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "test-api-key";
+
+    #[test]
+    fn spec_vectors() {
+        assert_eq!(sign(b"", KEY), "6339da7207f32bfc28decb98edf89318");
+        assert_eq!(
+            sign(br#"{"order_id":"order-42"}"#, KEY),
+            "dcbb5d7c669c5daeec167f953afb7171"
+        );
+        // The webhook vector: the body without its `sign` member.
+        assert_eq!(
+            sign(
+                br#"{"type":"payment","uuid":"u1","status":"paid","url":"https:\/\/pay.heleket.com\/pay\/abc"}"#,
+                KEY
+            ),
+            "9c0e0eab18980f9e5e9fb5f796ecd3a8"
+        );
+    }
+
+    #[test]
+    fn empty_body_signs_the_key_alone() {
+        // md5("" ++ key): the base64 of nothing is nothing.
+        let mut md5 = Md5::new();
+        md5.update(KEY.as_bytes());
+        assert_eq!(sign(b"", KEY), hex::encode(md5.finalize()));
+    }
+
+    #[test]
+    fn slash_escaping_changes_the_signature() {
+        assert_ne!(sign(br#"{"u":"a/b"}"#, KEY), sign(br#"{"u":"a\/b"}"#, KEY));
+    }
+
+    #[test]
+    fn verify_is_exact() {
+        let body = br#"{"order_id":"order-42"}"#;
+        assert!(verify(body, KEY, b"dcbb5d7c669c5daeec167f953afb7171"));
+        assert!(!verify(body, KEY, b"DCBB5D7C669C5DAEEC167F953AFB7171"));
+        assert!(!verify(body, KEY, b"dcbb5d7c669c5daeec167f953afb717"));
+        assert!(!verify(body, "other", b"dcbb5d7c669c5daeec167f953afb7171"));
+    }
+
+    #[test]
+    fn signer_sets_merchant_and_a_sensitive_sign_header() {
+        let signer =
+            RequestSigner::new("merchant-uuid", SecretString::from(KEY), KeyKind::Payment).unwrap();
+        let [(mname, merchant), (sname, sign)] =
+            signer.headers(br#"{"order_id":"order-42"}"#).unwrap();
+        assert_eq!(
+            (mname.as_str(), merchant.to_str().unwrap()),
+            ("merchant", "merchant-uuid")
+        );
+        assert_eq!(sname.as_str(), "sign");
+        assert_eq!(sign, "dcbb5d7c669c5daeec167f953afb7171");
+        assert!(sign.is_sensitive());
+        assert!(!merchant.is_sensitive());
+        assert!(!format!("{signer:?}").contains(KEY));
+    }
+
+    #[test]
+    fn signer_rejects_bad_configuration() {
+        assert!(RequestSigner::new("", SecretString::from(KEY), KeyKind::Payment).is_err());
+        assert!(RequestSigner::new("m\n", SecretString::from(KEY), KeyKind::Payment).is_err());
+        let err = RequestSigner::new("m", SecretString::from(""), KeyKind::Payout).unwrap_err();
+        assert!(err.to_string().contains("payout key"), "{err}");
+    }
+}
