@@ -1,0 +1,330 @@
+//! The client, its builder, and one method per endpoint.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use compliance_core::http::{HttpClient, Request, Response, Transport, TransportConfig};
+use compliance_core::secret::SecretString;
+use serde::Serialize;
+
+use crate::amld5::{Amld5Answers, Amld5Questions};
+use crate::auth::{
+    self, CallAuth, PartnerAuth, PartnerState, TokenPolicy, UserContext, UserSession,
+};
+use crate::error::{Error, Result};
+use crate::user::UserInfo;
+use crate::verification::{UserAml, VerificationStatus};
+
+/// Which BTC Direct API to talk to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Environment {
+    /// `https://api.btcdirect.eu`.
+    Production,
+    /// `https://api-sandbox.btcdirect.eu`.
+    Sandbox,
+    /// Any other base URL (a mock server, a proxy).
+    Custom(String),
+}
+
+impl Environment {
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Environment::Production => "https://api.btcdirect.eu",
+            Environment::Sandbox => "https://api-sandbox.btcdirect.eu",
+            Environment::Custom(url) => url,
+        }
+    }
+}
+
+/// Builds a [`BtcDirectClient`].
+pub struct BtcDirectClientBuilder {
+    environment: Environment,
+    partner: Option<PartnerAuth>,
+    http_client: Option<HttpClient>,
+    config: TransportConfig,
+    policy: TokenPolicy,
+    locale: String,
+}
+
+impl fmt::Debug for BtcDirectClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BtcDirectClientBuilder")
+            .field("environment", &self.environment)
+            .field("partner", &self.partner)
+            .field("config", &self.config)
+            .field("policy", &self.policy)
+            .field("locale", &self.locale)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BtcDirectClientBuilder {
+    /// Selects the environment. Default [`Environment::Production`].
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// Uses the sandbox.
+    pub fn sandbox(self) -> Self {
+        self.environment(Environment::Sandbox)
+    }
+
+    /// Uses another base URL (tests, proxies).
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        self.environment(Environment::Custom(url.into()))
+    }
+
+    /// Sets the partner authentication. Required.
+    pub fn partner(mut self, partner: PartnerAuth) -> Self {
+        self.partner = Some(partner);
+        self
+    }
+
+    /// Authenticates the partner with username and password (tokens, refreshed on their own).
+    pub fn credentials(
+        self,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        self.partner(PartnerAuth::credentials(username, password))
+    }
+
+    /// Authenticates the partner with an API key (`X-Api-Key`).
+    pub fn api_key(self, key: impl Into<SecretString>) -> Self {
+        self.partner(PartnerAuth::api_key(key))
+    }
+
+    /// Uses a pre-built HTTP client (shared pool, proxy, custom TLS).
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Sets timeouts, retries and the response-size cap.
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Lifetime assumed for tokens that are not JWTs. Default 1 hour (BTC Direct's
+    /// documented lifetime).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.policy.lifetime = lifetime;
+        self
+    }
+
+    /// How long before expiry tokens are refreshed. Default 60 s.
+    pub fn refresh_before_expiry(mut self, margin: Duration) -> Self {
+        self.policy.refresh_before_expiry = margin;
+        self
+    }
+
+    /// The locale of the questions in [`AmlProvider`](compliance_core::AmlProvider) answers.
+    /// Default `en`.
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = locale.into();
+        self
+    }
+
+    /// Builds the client. Fails without partner authentication or with a bad base URL.
+    pub fn build(self) -> Result<BtcDirectClient> {
+        let partner = self.partner.ok_or_else(|| {
+            compliance_core::Error::Config(
+                "partner authentication is required: call `credentials(..)` or `api_key(..)`"
+                    .into(),
+            )
+        })?;
+        let mut transport = Transport::builder(self.environment.base_url())
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .config(self.config);
+        if let Some(client) = self.http_client {
+            transport = transport.http_client(client);
+        }
+        Ok(BtcDirectClient {
+            shared: Arc::new(Shared {
+                transport: transport.build()?,
+                partner: PartnerState::new(partner),
+                policy: self.policy,
+                locale: self.locale,
+            }),
+        })
+    }
+}
+
+/// What every clone of a client shares.
+pub(crate) struct Shared {
+    pub(crate) transport: Transport,
+    pub(crate) partner: PartnerState,
+    pub(crate) policy: TokenPolicy,
+    pub(crate) locale: String,
+}
+
+/// A BTC Direct partner API client for AMLD5 verification.
+///
+/// Build it once and reuse it: it is cheap to clone, and clones share the connection pool
+/// and the partner token (refreshed once however many calls notice it expired).
+#[derive(Clone)]
+pub struct BtcDirectClient {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for BtcDirectClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BtcDirectClient")
+            .field("base_url", &self.shared.transport.base_url())
+            .field("partner_auth", &self.shared.partner.kind())
+            .field("policy", &self.shared.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BtcDirectClient {
+    /// Starts building a client.
+    pub fn builder() -> BtcDirectClientBuilder {
+        BtcDirectClientBuilder {
+            environment: Environment::Production,
+            partner: None,
+            http_client: None,
+            config: TransportConfig::default(),
+            policy: TokenPolicy::default(),
+            locale: "en".into(),
+        }
+    }
+
+    /// Logs a user in (`POST /api/v1/user/login`). Wrap the session in
+    /// [`UserContext::session`] for user calls, and store it to skip the next login.
+    pub async fn login(&self, email: &str, password: &SecretString) -> Result<UserSession> {
+        auth::login(&self.shared, email, password).await
+    }
+
+    /// Links a logged-in user to `identifier` so later calls can use
+    /// [`UserContext::identifier`] (`POST /api/v1/user/register-identifier`).
+    pub async fn register_identifier(
+        &self,
+        user: &UserContext,
+        identifier: &str,
+        return_url: &str,
+    ) -> Result<()> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            identifier: &'a str,
+            return_url: &'a str,
+        }
+        let request = Request::post("/api/v1/user/register-identifier").json(&Body {
+            identifier,
+            return_url,
+        })?;
+        send(&self.shared, request, Some(user)).await.map(drop)
+    }
+
+    /// The AMLD5 questions in `locale` (`en`, `nl`...; ER099 for an unknown one)
+    /// (`GET /api/v1/user/verify/amld5`).
+    pub async fn amld5_questions(
+        &self,
+        user: &UserContext,
+        locale: &str,
+    ) -> Result<Amld5Questions> {
+        let request = Request::get("/api/v1/user/verify/amld5").query("locale", locale);
+        Ok(send(&self.shared, request, Some(user)).await?.json()?)
+    }
+
+    /// Submits answers checked by [`Amld5AnswersBuilder::build`](crate::Amld5AnswersBuilder::build)
+    /// (`POST /api/v1/user/verify/amld5`); returns the updated user info.
+    pub async fn submit_amld5_answers(
+        &self,
+        user: &UserContext,
+        answers: &Amld5Answers,
+    ) -> Result<UserInfo> {
+        let request = Request::post("/api/v1/user/verify/amld5").json(answers)?;
+        Ok(send(&self.shared, request, Some(user)).await?.json()?)
+    }
+
+    /// What the user still has to do (`GET /api/v2/user/verification-status`); empty when
+    /// fully verified.
+    pub async fn verification_status(&self, user: &UserContext) -> Result<VerificationStatus> {
+        let request = Request::get("/api/v2/user/verification-status");
+        Ok(send(&self.shared, request, Some(user)).await?.json()?)
+    }
+
+    /// The user's info (`GET /api/v1/user/info`).
+    pub async fn user_info(&self, user: &UserContext) -> Result<UserInfo> {
+        let request = Request::get("/api/v1/user/info");
+        Ok(send(&self.shared, request, Some(user)).await?.json()?)
+    }
+
+    /// An [`AmlProvider`](compliance_core::AmlProvider) bound to one user (a logged-in
+    /// session or an identifier).
+    pub fn aml_for(&self, user: UserContext) -> UserAml {
+        UserAml::new(self.clone(), user)
+    }
+}
+
+/// Sends `request` with the partner's (and the user's) credentials and maps an unsuccessful
+/// answer to the crate error.
+pub(crate) async fn send(
+    shared: &Arc<Shared>,
+    request: Request,
+    user: Option<&UserContext>,
+) -> Result<Response> {
+    let auth = Arc::new(CallAuth::new(shared.clone(), user.cloned()));
+    let result = shared.transport.send(request.auth(auth.clone())).await;
+    if let Some(failure) = auth.take_failure() {
+        return Err(failure);
+    }
+    let response = result?;
+    if !response.is_success() {
+        return Err(Error::from_response(&response));
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_requires_partner_auth_and_a_valid_url() {
+        let err = BtcDirectClient::builder().build().unwrap_err();
+        assert!(err.to_string().contains("partner authentication"));
+        let err = BtcDirectClient::builder()
+            .api_key("k")
+            .base_url("not a url")
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Core(compliance_core::Error::Config(_))
+        ));
+        let client = BtcDirectClient::builder()
+            .sandbox()
+            .api_key("k")
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.shared.transport.base_url(),
+            "https://api-sandbox.btcdirect.eu"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let client = BtcDirectClient::builder()
+            .credentials("partner-user", "hunter2-pw")
+            .build()
+            .unwrap();
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("hunter2-pw"), "{debug}");
+        assert!(debug.contains("credentials"));
+        let builder = BtcDirectClient::builder().api_key("key-xyz");
+        assert!(!format!("{builder:?}").contains("key-xyz"));
+    }
+}

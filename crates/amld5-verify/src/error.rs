@@ -1,0 +1,447 @@
+//! Errors: BTC Direct's `{"errors": {code: {code, message, solution}}}` envelope, typed, and
+//! the crate error whose variants say what the caller should do next.
+
+use std::fmt;
+
+use compliance_core::http::{Response, StatusCode};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::amld5::AnswerError;
+
+compliance_core::open_enum! {
+    /// A BTC Direct error code (`ER801`). Branch on this, not on the HTTP status: the
+    /// provider pairs codes with statuses loosely (an expired token is HTTP 400 or 401).
+    pub enum ErrorCode {
+        /// Invalid locale.
+        Er099 = "ER099",
+        /// Missing or malformed AMLD5 answers.
+        Er100 = "ER100",
+        /// Invalid AMLD5 answer provided.
+        Er101 = "ER101",
+        /// User token not found.
+        Er700 = "ER700",
+        /// User token expired: the client refreshes the user session and replays once.
+        Er701 = "ER701",
+        /// User token invalid.
+        Er702 = "ER702",
+        /// User authentication error (undocumented detail).
+        Er703 = "ER703",
+        /// User authentication error (undocumented detail).
+        Er704 = "ER704",
+        /// User authentication error (undocumented detail).
+        Er705 = "ER705",
+        /// User authentication error (undocumented detail).
+        Er706 = "ER706",
+        /// User authentication error (undocumented detail).
+        Er707 = "ER707",
+        /// User authentication error (undocumented detail).
+        Er708 = "ER708",
+        /// User authentication error (undocumented detail).
+        Er709 = "ER709",
+        /// Partner token invalid.
+        Er800 = "ER800",
+        /// Partner token expired: the client refreshes it and replays once.
+        Er801 = "ER801",
+        /// Partner token not found.
+        Er802 = "ER802",
+        /// Multiple partner authorization methods used (impossible with this client).
+        Er803 = "ER803",
+        /// Partner authentication error (undocumented detail).
+        Er804 = "ER804",
+        /// API key invalid.
+        Er805 = "ER805",
+        /// API key not found.
+        Er806 = "ER806",
+        /// General error: contact BTC Direct support.
+        Er999 = "ER999",
+    }
+}
+
+impl ErrorCode {
+    /// `ER700`–`ER709`: the user's token or session is the problem.
+    pub fn is_user_auth(&self) -> bool {
+        in_range(self.as_str(), 700, 709)
+    }
+
+    /// `ER800`–`ER809`: the partner's credentials are the problem.
+    pub fn is_partner_auth(&self) -> bool {
+        in_range(self.as_str(), 800, 809)
+    }
+
+    /// `ER099`–`ER199`: the request's input is the problem.
+    pub fn is_input(&self) -> bool {
+        in_range(self.as_str(), 99, 199)
+    }
+}
+
+fn in_range(code: &str, low: u16, high: u16) -> bool {
+    code.strip_prefix("ER")
+        .filter(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u16>().ok())
+        .is_some_and(|n| (low..=high).contains(&n))
+}
+
+/// One error from the provider's envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The code.
+    pub code: ErrorCode,
+    /// What went wrong, in the provider's words.
+    #[serde(default)]
+    pub message: String,
+    /// What to do about it, in the provider's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(solution) = &self.solution {
+            write!(f, " ({solution})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error of one response, in the order the provider sent them.
+///
+/// The envelope is a map keyed by code (`{"errors": {"ER100": {...}, "ER101": {...}}}`); a list
+/// of error objects is accepted too. An entry without its own `code` takes the map key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApiErrors(pub Vec<ApiError>);
+
+impl ApiErrors {
+    /// The errors.
+    pub fn as_slice(&self) -> &[ApiError] {
+        &self.0
+    }
+
+    /// Whether one of the errors has `code`.
+    pub fn has(&self, code: &ErrorCode) -> bool {
+        self.0.iter().any(|e| &e.code == code)
+    }
+
+    /// The codes, in order.
+    pub fn codes(&self) -> impl Iterator<Item = &ErrorCode> {
+        self.0.iter().map(|e| &e.code)
+    }
+
+    /// Whether there are no errors.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Decodes the provider's envelope from a response body; `None` when the body is not one.
+    pub fn from_body(body: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            errors: ApiErrors,
+        }
+        serde_json::from_slice::<Envelope>(body)
+            .ok()
+            .map(|e| e.errors)
+            .filter(|e| !e.is_empty())
+    }
+}
+
+impl fmt::Display for ApiErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    code: Option<ErrorCode>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    solution: Option<String>,
+}
+
+impl Entry {
+    fn into_error(self, key: Option<String>) -> Option<ApiError> {
+        let code = self.code.or_else(|| key.map(ErrorCode::from))?;
+        Some(ApiError {
+            code,
+            message: self.message.unwrap_or_default(),
+            solution: self.solution.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiErrors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ApiErrors;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of error codes to errors, or a list of errors")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ApiErrors, A::Error> {
+                let mut out = Vec::new();
+                while let Some((key, entry)) = map.next_entry::<String, Entry>()? {
+                    out.extend(entry.into_error(Some(key)));
+                }
+                Ok(ApiErrors(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ApiErrors, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = seq.next_element::<Entry>()? {
+                    match entry.into_error(None) {
+                        Some(e) => out.push(e),
+                        None => return Err(de::Error::missing_field("code")),
+                    }
+                }
+                Ok(ApiErrors(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What the caller should do about an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Fix the request (answers, locale, ids).
+    FixRequest,
+    /// Ask the user to log in again: their session cannot be refreshed.
+    LogInUserAgain,
+    /// Fix the partner credentials (username/password or API key) in the configuration.
+    FixPartnerCredentials,
+    /// Fix the client's configuration (base URL, a secret that cannot be a header value).
+    FixConfiguration,
+    /// Try again later.
+    RetryLater,
+    /// The provider sent something this crate cannot read: report it.
+    ReportProviderChange,
+}
+
+/// Everything that can go wrong talking to BTC Direct.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The AMLD5 answers were rejected locally, before any request. Fix the answers.
+    #[error("invalid AMLD5 answers: {0}")]
+    InvalidAnswers(#[from] AnswerError),
+
+    /// BTC Direct rejected the request's input (`ER099`, `ER100`, `ER101`, unknown codes on a
+    /// 4xx). Fix the request.
+    #[error("BTC Direct rejected the request (HTTP {status}): {errors}")]
+    Rejected {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's errors.
+        errors: ApiErrors,
+    },
+
+    /// The user's session is not valid and could not be refreshed (`ER700`–`ER709`). Ask the
+    /// user to log in again (or link a `User-Identifier` again).
+    #[error("the user must log in again (HTTP {status}): {errors}")]
+    UserAuth {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's errors.
+        errors: ApiErrors,
+    },
+
+    /// The partner credentials were refused (`ER800`–`ER806`, including a failed
+    /// `/api/v1/authenticate`). Fix the configuration.
+    #[error("BTC Direct refused the partner credentials (HTTP {status}): {errors}")]
+    PartnerAuth {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's errors.
+        errors: ApiErrors,
+    },
+
+    /// BTC Direct failed (`ER999`, or a 5xx with error codes). Retry later; if it persists,
+    /// contact BTC Direct support (the provider's `solution` text says so).
+    #[error("BTC Direct failed (HTTP {status}): {errors}")]
+    ProviderFailure {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's errors.
+        errors: ApiErrors,
+    },
+
+    /// Transport, timeout, rate limiting, an unreadable response or a configuration problem:
+    /// see [`compliance_core::Error`].
+    #[error(transparent)]
+    Core(#[from] compliance_core::Error),
+}
+
+impl Error {
+    /// What to do about this error.
+    pub fn next_step(&self) -> NextStep {
+        match self {
+            Error::InvalidAnswers(_) | Error::Rejected { .. } => NextStep::FixRequest,
+            Error::UserAuth { .. } => NextStep::LogInUserAgain,
+            Error::PartnerAuth { .. } => NextStep::FixPartnerCredentials,
+            Error::ProviderFailure { .. } => NextStep::RetryLater,
+            Error::Core(e) => match e {
+                compliance_core::Error::Decode { .. } => NextStep::ReportProviderChange,
+                compliance_core::Error::Config(_) => NextStep::FixConfiguration,
+                e if e.is_retryable() => NextStep::RetryLater,
+                _ => NextStep::FixRequest,
+            },
+        }
+    }
+
+    /// Whether sending the same request again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::ProviderFailure { .. } => true,
+            Error::Core(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The provider's errors, when it sent its envelope.
+    pub fn api_errors(&self) -> &[ApiError] {
+        match self {
+            Error::Rejected { errors, .. }
+            | Error::UserAuth { errors, .. }
+            | Error::PartnerAuth { errors, .. }
+            | Error::ProviderFailure { errors, .. } => errors.as_slice(),
+            _ => &[],
+        }
+    }
+
+    /// Whether the provider reported `code`.
+    pub fn has_code(&self, code: &ErrorCode) -> bool {
+        self.api_errors().iter().any(|e| &e.code == code)
+    }
+
+    /// Maps an unsuccessful response: the provider's envelope when there is one (classified
+    /// by code, partner problems first), the core's generic error otherwise. 429 is always
+    /// [`compliance_core::Error::RateLimited`].
+    pub(crate) fn from_response(response: &Response) -> Self {
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Error::Core(response.to_error());
+        }
+        let Some(errors) = ApiErrors::from_body(response.body()) else {
+            return Error::Core(response.to_error());
+        };
+        Self::from_api_errors(status, errors)
+    }
+
+    pub(crate) fn from_api_errors(status: StatusCode, errors: ApiErrors) -> Self {
+        let any = |f: fn(&ErrorCode) -> bool| errors.codes().any(f);
+        if any(ErrorCode::is_partner_auth) {
+            Error::PartnerAuth { status, errors }
+        } else if any(ErrorCode::is_user_auth) {
+            Error::UserAuth { status, errors }
+        } else if any(ErrorCode::is_input) {
+            Error::Rejected { status, errors }
+        } else if errors.has(&ErrorCode::Er999) || status.is_server_error() {
+            Error::ProviderFailure { status, errors }
+        } else {
+            Error::Rejected { status, errors }
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compliance_core::http::HeaderMap;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response::new(
+            StatusCode::from_u16(status).unwrap(),
+            HeaderMap::new(),
+            body.as_bytes().to_vec().into(),
+        )
+    }
+
+    fn one(code: &str) -> String {
+        format!(r#"{{"errors":{{"{code}":{{"code":"{code}","message":"m","solution":"s"}}}}}}"#)
+    }
+
+    #[test]
+    fn codes_map_to_next_steps() {
+        for (code, step) in [
+            ("ER099", NextStep::FixRequest),
+            ("ER100", NextStep::FixRequest),
+            ("ER101", NextStep::FixRequest),
+            ("ER701", NextStep::LogInUserAgain),
+            ("ER709", NextStep::LogInUserAgain),
+            ("ER800", NextStep::FixPartnerCredentials),
+            ("ER803", NextStep::FixPartnerCredentials),
+            ("ER805", NextStep::FixPartnerCredentials),
+            ("ER806", NextStep::FixPartnerCredentials),
+            ("ER999", NextStep::RetryLater),
+            ("ER123", NextStep::FixRequest),
+            ("XX1", NextStep::FixRequest),
+        ] {
+            let e = Error::from_response(&response(400, &one(code)));
+            assert_eq!(e.next_step(), step, "{code}: {e:?}");
+            assert!(e.has_code(&ErrorCode::from(code)), "{code}");
+        }
+    }
+
+    #[test]
+    fn multi_code_bodies_keep_order_and_the_most_urgent_wins() {
+        let body = r#"{"errors":{"ER101":{"code":"ER101","message":"a","solution":"x"},
+            "ER100":{"code":"ER100","message":"b","solution":"y"},
+            "ER801":{"code":"ER801","message":"c","solution":"z"}}}"#;
+        let e = Error::from_response(&response(400, body));
+        let codes: Vec<_> = e.api_errors().iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["ER101", "ER100", "ER801"]);
+        assert!(matches!(e, Error::PartnerAuth { .. }));
+        assert_eq!(e.api_errors()[1].solution.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn unknown_codes_lists_and_missing_fields_parse() {
+        let e = ApiErrors::from_body(br#"{"errors":{"ER555":{"message":"new"}}}"#).unwrap();
+        assert_eq!(e.0[0].code, ErrorCode::Unknown("ER555".into()));
+        assert_eq!(e.0[0].solution, None);
+        let e = ApiErrors::from_body(br#"{"errors":[{"code":"ER100","message":"m"}]}"#).unwrap();
+        assert_eq!(e.0[0].code, ErrorCode::Er100);
+        assert!(ApiErrors::from_body(b"<html>").is_none());
+        assert!(ApiErrors::from_body(br#"{"errors":{}}"#).is_none());
+    }
+
+    #[test]
+    fn other_bodies_fall_back_to_the_core() {
+        assert!(matches!(
+            Error::from_response(&response(429, &one("ER999"))),
+            Error::Core(compliance_core::Error::RateLimited { .. })
+        ));
+        let e = Error::from_response(&response(502, "bad gateway"));
+        assert!(e.is_retryable());
+        assert!(matches!(
+            e,
+            Error::Core(compliance_core::Error::Provider { .. })
+        ));
+        let e = Error::from_response(&response(500, r#"{"errors":{"ER555":{"message":"m"}}}"#));
+        assert!(matches!(e, Error::ProviderFailure { .. }));
+    }
+
+    #[test]
+    fn code_ranges() {
+        assert!(ErrorCode::Er701.is_user_auth());
+        assert!(!ErrorCode::Er701.is_partner_auth());
+        assert!(ErrorCode::Unknown("ER807".into()).is_partner_auth());
+        assert!(!ErrorCode::Unknown("ER8000".into()).is_partner_auth());
+        assert!(ErrorCode::Er099.is_input());
+        assert!(!ErrorCode::Er999.is_input());
+    }
+}

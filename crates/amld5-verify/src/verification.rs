@@ -1,0 +1,494 @@
+//! The user's verification state: the provider's pending-steps list, and the provider-neutral
+//! [`AmlProvider`] view of it.
+
+use async_trait::async_trait;
+use compliance_core::aml::{
+    AmlError, AmlProvider, AmlState, AmlStatus, RequiredAction, Subject, SubjectKind, SubjectRef,
+};
+use compliance_core::open_enum;
+use serde::{Deserialize, Serialize};
+
+use crate::amld5::{Amld5Question, Amld5Questions};
+use crate::auth::UserContext;
+use crate::client::BtcDirectClient;
+use crate::error::Error;
+use crate::user::{AccountStatus, Amld5Status, DocumentState, StepStatus, UserStatus};
+
+/// The provider name in [`AmlState::provider`].
+pub const PROVIDER: &str = "btcdirect";
+
+/// `GET /api/v2/user/verification-status`: the steps the user still has to complete. Empty
+/// means fully verified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VerificationStatus {
+    /// The pending steps.
+    pub items: Vec<VerificationItem>,
+}
+
+impl VerificationStatus {
+    /// Whether nothing is pending.
+    pub fn is_verified(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The pending AMLD5 questions, if the `AMLD5Questions` step is pending. Its `data` may
+    /// be the list of questions or `{"questions": [...]}`.
+    pub fn amld5_questions(&self) -> Result<Option<Amld5Questions>, Error> {
+        let Some(item) = self
+            .items
+            .iter()
+            .find(|i| i.name == VerificationStep::Amld5Questions)
+        else {
+            return Ok(None);
+        };
+        let Some(data) = &item.data else {
+            return Ok(Some(Amld5Questions::new(Vec::new())));
+        };
+        let questions = match data {
+            serde_json::Value::Array(_) => {
+                serde_json::from_value::<Vec<Amld5Question>>(data.clone()).map(Amld5Questions::new)
+            }
+            _ => serde_json::from_value::<Amld5Questions>(data.clone()),
+        };
+        questions.map(Some).map_err(|e| {
+            Error::Core(compliance_core::Error::Decode {
+                what: "verification-status AMLD5Questions data",
+                path: "data".into(),
+                message: e.to_string(),
+                body: compliance_core::BodySnippet::new(data.to_string().as_bytes()),
+            })
+        })
+    }
+}
+
+/// One pending verification step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VerificationItem {
+    /// Which step (`AMLD5Questions`).
+    pub name: VerificationStep,
+    /// What kind of step (`question`).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StepKind>,
+    /// The step's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StepStatus>,
+    /// Step-specific data (the questions, for `AMLD5Questions`), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+open_enum! {
+    /// A verification step's name. Only `AMLD5Questions` is documented.
+    pub enum VerificationStep {
+        /// The AMLD5 questionnaire.
+        Amld5Questions = "AMLD5Questions",
+    }
+}
+
+open_enum! {
+    /// A verification step's kind. Only `question` is documented.
+    pub enum StepKind {
+        /// Questions to answer.
+        Question = "question",
+    }
+}
+
+/// How a user's statuses read, before fetching questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Clear,
+    Pending,
+    ActionRequired { amld5_open: bool },
+    Rejected,
+    Unknown(String),
+}
+
+/// Reads the account and step statuses of the user info, in this order:
+///
+/// 1. account `blocked` or identity `failed` → rejected (BTC Direct ended the process; only
+///    its support can reopen it);
+/// 2. AMLD5 `open`, email/identity/privacy `open` or `failed`, or a document `rejected` → the
+///    user must act (only the AMLD5 questionnaire can be answered through this API; the other
+///    steps happen in BTC Direct's own flow);
+/// 3. anything `pending` (account, steps, documents) → pending (BTC Direct is checking);
+/// 4. a value this crate does not know → unknown, with that value;
+/// 5. account `validated`, or no account status and AMLD5 and identity `verified` → clear.
+///
+/// A `missing` document or residential address alone decides nothing: which documents a user
+/// needs depends on their level, and the identity status already says whether they are done.
+fn assess(status: &UserStatus) -> Verdict {
+    let details = status.details.as_ref();
+    let steps: Vec<&StepStatus> = details
+        .map(|d| {
+            [
+                &d.email_address_verification_status,
+                &d.identity_verification_status,
+                &d.privacy_agreement_verification_status,
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        })
+        .unwrap_or_default();
+    let identity = details.and_then(|d| d.identity_verification_status.as_ref());
+    let amld5 = details.and_then(|d| d.amld5_verification_status.as_ref());
+    let documents: Vec<&DocumentState> = details
+        .map(|d| {
+            d.identity_document_verification_status
+                .iter()
+                .filter_map(|doc| doc.status.as_ref())
+                .collect()
+        })
+        .unwrap_or_default();
+    let account = status.status.as_ref();
+
+    if account == Some(&AccountStatus::Blocked) || identity == Some(&StepStatus::Failed) {
+        return Verdict::Rejected;
+    }
+    let amld5_open = amld5 == Some(&Amld5Status::Open);
+    if amld5_open
+        || steps
+            .iter()
+            .any(|s| matches!(s, StepStatus::Open | StepStatus::Failed))
+        || documents.contains(&&DocumentState::Rejected)
+    {
+        return Verdict::ActionRequired { amld5_open };
+    }
+    if account == Some(&AccountStatus::Pending)
+        || steps.contains(&&StepStatus::Pending)
+        || documents.contains(&&DocumentState::Pending)
+    {
+        return Verdict::Pending;
+    }
+    let unknown = account
+        .filter(|a| !a.is_known())
+        .map(|a| a.as_str())
+        .or(amld5.filter(|a| !a.is_known()).map(|a| a.as_str()))
+        .or(steps.iter().find(|s| !s.is_known()).map(|s| s.as_str()))
+        .or(documents.iter().find(|s| !s.is_known()).map(|s| s.as_str()));
+    if let Some(raw) = unknown {
+        return Verdict::Unknown(raw.to_owned());
+    }
+    let verified = amld5 == Some(&Amld5Status::Verified) && identity == Some(&StepStatus::Verified);
+    match account {
+        Some(AccountStatus::Validated) => Verdict::Clear,
+        None if verified => Verdict::Clear,
+        Some(other) => Verdict::Unknown(other.as_str().to_owned()),
+        None => Verdict::Unknown(String::new()),
+    }
+}
+
+/// The statuses in one line, for [`AmlState::provider_status`]:
+/// `account=validated amld5=verified identity=verified ...`.
+fn summary(status: &UserStatus) -> String {
+    let mut parts = Vec::new();
+    if let Some(a) = &status.status {
+        parts.push(format!("account={a}"));
+    }
+    if let Some(d) = &status.details {
+        let fields = [
+            (
+                "amld5",
+                d.amld5_verification_status.as_ref().map(|s| s.as_str()),
+            ),
+            (
+                "email",
+                d.email_address_verification_status
+                    .as_ref()
+                    .map(|s| s.as_str()),
+            ),
+            (
+                "identity",
+                d.identity_verification_status.as_ref().map(|s| s.as_str()),
+            ),
+            (
+                "privacy",
+                d.privacy_agreement_verification_status
+                    .as_ref()
+                    .map(|s| s.as_str()),
+            ),
+            (
+                "address",
+                d.residential_address_verification_status
+                    .as_ref()
+                    .map(|s| s.as_str()),
+            ),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                parts.push(format!("{name}={value}"));
+            }
+        }
+        for doc in &d.identity_document_verification_status {
+            parts.push(format!(
+                "document:{}/{}={}",
+                doc.document_type.as_ref().map_or("?", |t| t.as_str()),
+                doc.document_side.as_ref().map_or("?", |t| t.as_str()),
+                doc.status.as_ref().map_or("?", |t| t.as_str()),
+            ));
+        }
+    }
+    parts.join(" ")
+}
+
+/// The AML state of `user`: from the user info's statuses (see [`assess`]), with the AMLD5
+/// questions fetched in the client's locale when the questionnaire is open; from the
+/// verification-status list when the user info carries no statuses.
+async fn aml_state(client: &BtcDirectClient, user: &UserContext) -> Result<AmlState, Error> {
+    let info = client.user_info(user).await?;
+    let identifier = user.user_identifier();
+    let subject = Subject::User {
+        reference: SubjectRef::ProviderId(identifier),
+    };
+    let locale = client.shared.locale.as_str();
+    let Some(status) = info.status.as_ref().filter(|s| s.details.is_some()) else {
+        let pending = client.verification_status(user).await?;
+        if pending.is_verified() {
+            return Ok(AmlState::new(
+                PROVIDER,
+                subject,
+                AmlStatus::Clear,
+                "verified",
+            ));
+        }
+        let names: Vec<&str> = pending.items.iter().map(|i| i.name.as_str()).collect();
+        let actions = match pending.amld5_questions()? {
+            Some(q) if !q.questions.is_empty() => vec![RequiredAction::AnswerQuestions {
+                questions: q.to_core(),
+            }],
+            Some(_) => vec![RequiredAction::AnswerQuestions {
+                questions: client.amld5_questions(user, locale).await?.to_core(),
+            }],
+            None => Vec::new(),
+        };
+        return Ok(AmlState::new(
+            PROVIDER,
+            subject,
+            AmlStatus::ActionRequired { actions },
+            format!("pending={}", names.join(",")),
+        ));
+    };
+    let aml_status = match assess(status) {
+        Verdict::Clear => AmlStatus::Clear,
+        Verdict::Pending => AmlStatus::Pending,
+        Verdict::Rejected => AmlStatus::Rejected,
+        Verdict::Unknown(raw) => AmlStatus::Unknown { raw },
+        Verdict::ActionRequired { amld5_open } => {
+            let mut actions = Vec::new();
+            if amld5_open {
+                let questions = client.amld5_questions(user, locale).await?;
+                actions.push(RequiredAction::AnswerQuestions {
+                    questions: questions.to_core(),
+                });
+            }
+            AmlStatus::ActionRequired { actions }
+        }
+    };
+    Ok(AmlState::new(
+        PROVIDER,
+        subject,
+        aml_status,
+        summary(status),
+    ))
+}
+
+fn aml_error(error: Error) -> AmlError {
+    AmlError::provider(PROVIDER, error.is_retryable(), error)
+}
+
+/// Answers for `Subject::User { reference: SubjectRef::ProviderId(identifier) }`, sending
+/// the identifier as `User-Identifier`.
+#[async_trait]
+impl AmlProvider for BtcDirectClient {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn supports(&self, kind: SubjectKind) -> bool {
+        kind == SubjectKind::User
+    }
+
+    async fn aml_state(&self, subject: &Subject) -> Result<AmlState, AmlError> {
+        let Subject::User { reference } = subject else {
+            return Err(AmlError::Unsupported {
+                provider: PROVIDER,
+                kind: subject.kind(),
+            });
+        };
+        let SubjectRef::ProviderId(identifier) = reference else {
+            return Err(aml_error(Error::Core(
+                compliance_core::Error::invalid_request(
+                    "subject",
+                    "BTC Direct knows users by their identifier: use SubjectRef::ProviderId",
+                ),
+            )));
+        };
+        aml_state(self, &UserContext::identifier(identifier.clone()))
+            .await
+            .map_err(aml_error)
+    }
+}
+
+/// A client bound to one user (session or identifier), as an [`AmlProvider`]; made by
+/// [`BtcDirectClient::aml_for`]. It answers only for its own user's identifier.
+#[derive(Debug, Clone)]
+pub struct UserAml {
+    client: BtcDirectClient,
+    user: UserContext,
+}
+
+impl UserAml {
+    pub(crate) fn new(client: BtcDirectClient, user: UserContext) -> Self {
+        Self { client, user }
+    }
+
+    /// The subject this provider answers for.
+    pub fn subject(&self) -> Subject {
+        Subject::User {
+            reference: SubjectRef::ProviderId(self.user.user_identifier()),
+        }
+    }
+
+    /// The user context (read the refreshed session from it).
+    pub fn user(&self) -> &UserContext {
+        &self.user
+    }
+}
+
+#[async_trait]
+impl AmlProvider for UserAml {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn supports(&self, kind: SubjectKind) -> bool {
+        kind == SubjectKind::User
+    }
+
+    async fn aml_state(&self, subject: &Subject) -> Result<AmlState, AmlError> {
+        if subject.kind() != SubjectKind::User {
+            return Err(AmlError::Unsupported {
+                provider: PROVIDER,
+                kind: subject.kind(),
+            });
+        }
+        if subject != &self.subject() {
+            return Err(aml_error(Error::Core(
+                compliance_core::Error::invalid_request(
+                    "subject",
+                    "this provider is bound to another user",
+                ),
+            )));
+        }
+        aml_state(&self.client, &self.user).await.map_err(aml_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(json: &str) -> UserStatus {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn statuses_map_honestly() {
+        for (json, verdict) in [
+            (
+                r#"{"status":"validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified"}}"#,
+                Verdict::Clear,
+            ),
+            (
+                r#"{"details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified"}}"#,
+                Verdict::Clear,
+            ),
+            (
+                r#"{"status":"pending","details":{"amld5VerificationStatus":"open","identityVerificationStatus":"verified"}}"#,
+                Verdict::ActionRequired { amld5_open: true },
+            ),
+            (
+                r#"{"status":"pending","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"open"}}"#,
+                Verdict::ActionRequired { amld5_open: false },
+            ),
+            (
+                r#"{"status":"pending","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified","identityDocumentVerificationStatus":[{"documentType":"Passport","documentSide":"Front","status":"rejected"}]}}"#,
+                Verdict::ActionRequired { amld5_open: false },
+            ),
+            (
+                r#"{"status":"pending","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"pending"}}"#,
+                Verdict::Pending,
+            ),
+            (
+                r#"{"status":"validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified","identityDocumentVerificationStatus":[{"status":"pending"}]}}"#,
+                Verdict::Pending,
+            ),
+            (
+                r#"{"status":"blocked","details":{"amld5VerificationStatus":"open"}}"#,
+                Verdict::Rejected,
+            ),
+            (
+                r#"{"status":"pending","details":{"identityVerificationStatus":"failed","amld5VerificationStatus":"open"}}"#,
+                Verdict::Rejected,
+            ),
+            (
+                r#"{"status":"validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"expired"}}"#,
+                Verdict::Unknown("expired".into()),
+            ),
+            (
+                r#"{"status":"not-validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified"}}"#,
+                Verdict::Unknown("not-validated".into()),
+            ),
+            (
+                r#"{"status":"validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified","identityDocumentVerificationStatus":[{"documentType":"Selfie","status":"missing"}],"residentialAddressVerificationStatus":"missing"}}"#,
+                Verdict::Clear,
+            ),
+        ] {
+            assert_eq!(assess(&status(json)), verdict, "{json}");
+        }
+    }
+
+    #[test]
+    fn summary_lists_every_status() {
+        let s = status(
+            r#"{"status":"blocked","details":{"amld5VerificationStatus":"verified","emailAddressVerificationStatus":"verified","identityVerificationStatus":"pending","privacyAgreementVerificationStatus":"failed","identityDocumentVerificationStatus":[{"documentType":"Passport","documentSide":"Front","status":"missing"}],"residentialAddressVerificationStatus":"present"}}"#,
+        );
+        assert_eq!(
+            summary(&s),
+            "account=blocked amld5=verified email=verified identity=pending privacy=failed address=present document:Passport/Front=missing"
+        );
+    }
+
+    #[test]
+    fn verification_items_carry_questions_in_either_shape() {
+        let list: VerificationStatus = serde_json::from_str(
+            r#"[{"name":"AMLD5Questions","type":"question","status":"open","data":[{"key":"k","label":"L","answerOptions":["a"]}]}]"#,
+        )
+        .unwrap();
+        assert!(!list.is_verified());
+        assert_eq!(
+            list.amld5_questions().unwrap().unwrap().questions[0].key,
+            "k"
+        );
+        let list: VerificationStatus = serde_json::from_str(
+            r#"[{"name":"AMLD5Questions","type":"question","data":{"questions":[{"key":"k","label":"L","answerOptions":[{"label":"a"}]}]}},{"name":"Selfie","type":"upload"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            list.amld5_questions().unwrap().unwrap().questions[0].answer_options[0].label,
+            "a"
+        );
+        assert_eq!(
+            list.items[1].name,
+            VerificationStep::Unknown("Selfie".into())
+        );
+        let list: VerificationStatus =
+            serde_json::from_str(r#"[{"name":"AMLD5Questions","data":{"questions":7}}]"#).unwrap();
+        assert!(list.amld5_questions().is_err());
+        let list: VerificationStatus = serde_json::from_str("[]").unwrap();
+        assert!(list.is_verified());
+        assert_eq!(list.amld5_questions().unwrap(), None);
+    }
+}
