@@ -1,1 +1,28 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+pub mod codes;
+pub mod collection;
+mod error;
+pub mod event;
+pub mod payment;
+pub mod person;
+pub mod processor;
+mod raw;
+pub mod result;
+#[cfg(feature = "axum")]
+pub mod server;
+
+pub use auth::{Authenticator, RequestInfo};
+pub use error::{BoxError, Error};
+pub use event::{AmlEvent, EventBody, EventType, Source};
+pub use processor::{EventProcessor, EventProcessorBuilder, Handler, Outcome, handler_fn};
+pub use raw::RawJson;
+
+/// The attribute for implementing [`Handler`] (and [`Inbox`]) on your own types.
+pub use async_trait::async_trait;
+pub use compliance_core::money::{Decimal, Money};
+pub use compliance_core::{
+    BodySnippet, Claim, ClaimToken, Date, Inbox, InboxError, MemoryInbox, SecretString, Timestamp,
+};

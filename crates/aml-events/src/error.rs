@@ -1,0 +1,146 @@
+//! The crate's error: what went wrong with a delivery, and what to do about it.
+
+use compliance_core::{BodySnippet, InboxError};
+
+use crate::auth::AuthError;
+
+/// An error a handler returns. Anything that implements `std::error::Error` converts into it
+/// with `?` or `.into()`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How many characters of a decoder message or JSON path an error keeps. Decoder messages
+/// quote the offending value, which a hostile body can make arbitrarily long.
+const MAX_DETAIL: usize = 256;
+
+/// Everything that can go wrong between raw bytes and a processed event.
+///
+/// Each variant says what to do: [`Unauthenticated`](Error::Unauthenticated) and
+/// [`Parse`](Error::Parse) are the sender's problem (answer 4xx; Tuum retries, and operators
+/// can replay the notification once fixed); [`Handler`](Error::Handler) and
+/// [`Inbox`](Error::Inbox) are ours and transient (answer 5xx so Tuum redelivers).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The delivery failed the configured authenticity check. Do not trust the payload.
+    #[error("delivery failed authentication: {0}")]
+    Unauthenticated(#[from] AuthError),
+
+    /// The body is not a Tuum AML event of the expected shape. `path` names the JSON location
+    /// that failed (`data.amount.amount`, `.` for the whole body).
+    #[error("not a valid Tuum AML event: `{path}`: {message}; body starts: {body}")]
+    Parse {
+        /// JSON path of the failing value.
+        path: String,
+        /// What is wrong with it (bounded in length).
+        message: String,
+        /// A bounded prefix of the body.
+        body: BodySnippet,
+    },
+
+    /// The handler failed (or panicked). The claim on the notification was released, so
+    /// Tuum's redelivery is processed.
+    #[error("handler failed for notification `{notification_id}`: {source}")]
+    Handler {
+        /// The notification being processed.
+        notification_id: String,
+        /// The handler's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The inbox (deduplication storage) failed before the handler ran. Retry later.
+    #[error("inbox failed for notification `{notification_id}`: {source}")]
+    Inbox {
+        /// The notification being processed.
+        notification_id: String,
+        /// The inbox's error.
+        #[source]
+        source: InboxError,
+    },
+
+    /// The processor or an authenticator is misconfigured. Fix the configuration.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// Whether the same delivery may succeed later (so the receiver should answer with a
+    /// status that makes Tuum retry it).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Handler { .. } | Error::Inbox { .. })
+    }
+
+    /// Builds a [`Error::Parse`] with bounded details.
+    pub(crate) fn parse(path: &str, message: &str, body: &[u8]) -> Self {
+        Error::Parse {
+            path: bounded(path),
+            message: bounded(message),
+            body: BodySnippet::new(body),
+        }
+    }
+
+    /// Re-roots a decode error of `data` (decoded on its own) into the whole body.
+    pub(crate) fn from_decode(
+        err: compliance_core::Error,
+        prefix: Option<&str>,
+        body: &[u8],
+    ) -> Self {
+        match err {
+            compliance_core::Error::Decode { path, message, .. } => {
+                // `?` is serde_path_to_error's "no location": a failure of the value itself.
+                let path = match (prefix, path.as_str()) {
+                    (Some(prefix), "." | "" | "?") => prefix.to_owned(),
+                    (Some(prefix), path) => format!("{prefix}.{path}"),
+                    (None, "" | "?") => ".".to_owned(),
+                    (None, _) => path,
+                };
+                Error::parse(&path, &message, body)
+            }
+            other => Error::parse(".", &other.to_string(), body),
+        }
+    }
+}
+
+fn bounded(text: &str) -> String {
+    match text.char_indices().nth(MAX_DETAIL) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_bounded() {
+        let long = "x".repeat(10_000);
+        let err = Error::parse(&long, &long, long.as_bytes());
+        assert!(err.to_string().len() < 2_000, "{}", err.to_string().len());
+        let Error::Parse { message, .. } = err else {
+            panic!("not a parse error")
+        };
+        assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn data_paths_are_re_rooted() {
+        let core = compliance_core::Error::Decode {
+            what: "x",
+            path: "amount.amount".into(),
+            message: "bad".into(),
+            body: BodySnippet::new(b""),
+        };
+        let Error::Parse { path, .. } = Error::from_decode(core, Some("data"), b"{}") else {
+            panic!("not a parse error")
+        };
+        assert_eq!(path, "data.amount.amount");
+        assert!(
+            Error::Handler {
+                notification_id: "n".into(),
+                source: "boom".into()
+            }
+            .is_retryable()
+        );
+    }
+}

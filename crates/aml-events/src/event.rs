@@ -1,0 +1,353 @@
+//! The event envelope, its typed body and the event types with their routing codes.
+
+use compliance_core::Timestamp;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::collection::CollectionSubprocessCreated;
+use crate::error::Error;
+use crate::payment::PaymentSubprocessCreated;
+use crate::person::PersonSubprocessCreated;
+use crate::raw::RawJson;
+use crate::result::PaymentResultsPublished;
+
+compliance_core::open_enum! {
+    /// The kind of event (`notificationTypeCode`).
+    ///
+    /// Each known type also has a *routing code*, the key Tuum uses on its internal event
+    /// bus. It is not in the webhook body; use [`routing_code`](EventType::routing_code) and
+    /// [`from_routing_code`](EventType::from_routing_code) when events travel through a
+    /// message broker keyed by it.
+    pub enum EventType {
+        /// `AML_PERSON_SUBPROCESS_CREATED`: a new person needs screening.
+        PersonSubprocessCreated = "AML_PERSON_SUBPROCESS_CREATED",
+        /// `AML_SUBPROCESS_CREATED`: a payment needs screening.
+        PaymentSubprocessCreated = "AML_SUBPROCESS_CREATED",
+        /// `AML_SUBPROCESS_CREATED_COLLECTION`: a direct-debit collection needs screening.
+        CollectionSubprocessCreated = "AML_SUBPROCESS_CREATED_COLLECTION",
+        /// `AML_PAYMENT_RESULTS_PUBLISHED`: a payment's AML process finished.
+        PaymentResultsPublished = "AML_PAYMENT_RESULTS_PUBLISHED",
+    }
+}
+
+/// Type code and routing code of every known event type, in one place.
+const ROUTING: [(EventType, &str); 4] = [
+    (
+        EventType::PersonSubprocessCreated,
+        "ext.aml-subprocess.waiting-for-external-provider-person",
+    ),
+    (
+        EventType::PaymentSubprocessCreated,
+        "ext.aml.subprocess.created",
+    ),
+    (
+        EventType::CollectionSubprocessCreated,
+        "ext.aml.collection-subprocess.created",
+    ),
+    (
+        EventType::PaymentResultsPublished,
+        "ext.aml-process.payment-results.published",
+    ),
+];
+
+impl EventType {
+    /// Tuum's routing code for this type (`ext.aml.subprocess.created`...), or `None` for a
+    /// type this crate does not know.
+    ///
+    /// ```
+    /// use aml_events::EventType;
+    /// let t = EventType::PaymentSubprocessCreated;
+    /// assert_eq!(t.routing_code(), Some("ext.aml.subprocess.created"));
+    /// assert_eq!(EventType::from_routing_code("ext.aml.subprocess.created"), Some(t));
+    /// ```
+    pub fn routing_code(&self) -> Option<&'static str> {
+        ROUTING
+            .iter()
+            .find(|(t, _)| t == self)
+            .map(|(_, code)| *code)
+    }
+
+    /// The event type a routing code belongs to, or `None` if the code is not known.
+    pub fn from_routing_code(code: &str) -> Option<EventType> {
+        ROUTING
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(t, _)| t.clone())
+    }
+}
+
+/// What initiated a payment or a collection, or what an AML process screened
+/// (`{"sourceName": "PAYMENT", "sourceRef": "ID-181922"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Source {
+    /// The kind of source (`PAYMENT`...).
+    #[serde(default)]
+    pub source_name: Option<String>,
+    /// The source's id.
+    #[serde(default)]
+    pub source_ref: Option<String>,
+}
+
+/// The typed `data` of an event, one variant per event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventBody {
+    /// `AML_PERSON_SUBPROCESS_CREATED`.
+    PersonSubprocessCreated(PersonSubprocessCreated),
+    /// `AML_SUBPROCESS_CREATED`.
+    PaymentSubprocessCreated(Box<PaymentSubprocessCreated>),
+    /// `AML_SUBPROCESS_CREATED_COLLECTION`.
+    CollectionSubprocessCreated(Box<CollectionSubprocessCreated>),
+    /// `AML_PAYMENT_RESULTS_PUBLISHED`.
+    PaymentResultsPublished(PaymentResultsPublished),
+    /// An event type this version of the crate does not know. Never an error: Tuum adds
+    /// event types, and an unknown one must not block delivery.
+    Unknown {
+        /// The `notificationTypeCode` as sent.
+        type_code: String,
+        /// The `data` as sent (`null` when absent).
+        raw: RawJson,
+    },
+}
+
+impl EventBody {
+    /// The event type of this body.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventBody::PersonSubprocessCreated(_) => EventType::PersonSubprocessCreated,
+            EventBody::PaymentSubprocessCreated(_) => EventType::PaymentSubprocessCreated,
+            EventBody::CollectionSubprocessCreated(_) => EventType::CollectionSubprocessCreated,
+            EventBody::PaymentResultsPublished(_) => EventType::PaymentResultsPublished,
+            EventBody::Unknown { type_code, .. } => EventType::from(type_code.as_str()),
+        }
+    }
+
+    /// The AML process the event is about, when the body is known.
+    pub fn aml_process_id(&self) -> Option<&str> {
+        match self {
+            EventBody::PersonSubprocessCreated(e) => Some(&e.aml_process_id),
+            EventBody::PaymentSubprocessCreated(e) => Some(&e.aml_process_id),
+            EventBody::CollectionSubprocessCreated(e) => Some(&e.aml_process_id),
+            EventBody::PaymentResultsPublished(e) => Some(&e.aml_process_id),
+            EventBody::Unknown { .. } => None,
+        }
+    }
+}
+
+/// One Tuum AML event: the envelope and its typed body.
+///
+/// Parse it from the exact bytes Tuum delivered with [`AmlEvent::from_slice`]. Parsing never
+/// panics, tolerates fields Tuum adds, and never fails on an unknown event type (see
+/// [`EventBody::Unknown`]).
+///
+/// It serialises back to Tuum's envelope shape with `data` exactly as received, so an event
+/// can be forwarded (to a broker, an audit log) without losing a digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmlEvent {
+    notification_id: String,
+    type_code: EventType,
+    destination: Option<String>,
+    original_message_date_time: Option<Timestamp>,
+    body: EventBody,
+    raw_data: RawJson,
+}
+
+/// The envelope as it arrives; `data` stays raw until the type code says what it is.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    notification_id: String,
+    notification_type_code: EventType,
+    #[serde(default)]
+    destination: Option<String>,
+    #[serde(default)]
+    original_message_date_time: Option<Timestamp>,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+}
+
+impl AmlEvent {
+    /// Parses one delivery's body.
+    ///
+    /// Errors are [`Error::Parse`], naming the JSON path that failed (`data.amount.amount`)
+    /// and keeping only a bounded prefix of the body.
+    ///
+    /// ```
+    /// use aml_events::{AmlEvent, EventBody};
+    /// let body = br#"{"notificationId":"ID-9999","notificationTypeCode":"AML_PAYMENT_RESULTS_PUBLISHED",
+    ///   "originalMessageDateTime":"2024-09-13T11:06:32.924Z",
+    ///   "data":{"amlProcessId":"ID-1000","amlProcessResultCode":"DECLINED",
+    ///           "subProcessResultReasons":"LEGAL_REASON, CODE_RED"}}"#;
+    /// let event = AmlEvent::from_slice(body)?;
+    /// assert_eq!(event.notification_id(), "ID-9999");
+    /// let EventBody::PaymentResultsPublished(result) = event.body() else { unreachable!() };
+    /// assert_eq!(result.sub_process_result_reasons, ["LEGAL_REASON", "CODE_RED"]);
+    /// # Ok::<(), aml_events::Error>(())
+    /// ```
+    pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
+        let envelope: Envelope = compliance_core::json::decode("Tuum AML event", body)
+            .map_err(|e| Error::from_decode(e, None, body))?;
+        if envelope.notification_id.trim().is_empty() {
+            return Err(Error::parse(
+                "notificationId",
+                "must not be empty: it is the deduplication key",
+                body,
+            ));
+        }
+        let raw_data = envelope
+            .data
+            .map(RawJson::from_raw)
+            .unwrap_or_else(RawJson::null);
+        let parsed = match &envelope.notification_type_code {
+            EventType::PersonSubprocessCreated => {
+                decode_data(&raw_data, body).map(EventBody::PersonSubprocessCreated)
+            }
+            EventType::PaymentSubprocessCreated => decode_data(&raw_data, body)
+                .map(|b| EventBody::PaymentSubprocessCreated(Box::new(b))),
+            EventType::CollectionSubprocessCreated => decode_data(&raw_data, body)
+                .map(|b| EventBody::CollectionSubprocessCreated(Box::new(b))),
+            EventType::PaymentResultsPublished => {
+                decode_data(&raw_data, body).map(EventBody::PaymentResultsPublished)
+            }
+            other => Ok(EventBody::Unknown {
+                type_code: other.as_str().to_owned(),
+                raw: raw_data.clone(),
+            }),
+        }?;
+        Ok(AmlEvent {
+            notification_id: envelope.notification_id,
+            type_code: envelope.notification_type_code,
+            destination: envelope.destination,
+            original_message_date_time: envelope.original_message_date_time,
+            body: parsed,
+            raw_data,
+        })
+    }
+
+    /// `notificationId`: Tuum's id of this notification, the same on every retry and replay.
+    /// The deduplication key.
+    pub fn notification_id(&self) -> &str {
+        &self.notification_id
+    }
+
+    /// `notificationTypeCode`, typed.
+    pub fn event_type(&self) -> &EventType {
+        &self.type_code
+    }
+
+    /// Tuum's routing code for this event's type, when the type is known.
+    pub fn routing_code(&self) -> Option<&'static str> {
+        self.type_code.routing_code()
+    }
+
+    /// `destination`: the subscription URL Tuum delivered to, as Tuum recorded it.
+    pub fn destination(&self) -> Option<&str> {
+        self.destination.as_deref()
+    }
+
+    /// `originalMessageDateTime`: when Tuum first produced the notification (unchanged on
+    /// retries and replays).
+    pub fn original_message_date_time(&self) -> Option<Timestamp> {
+        self.original_message_date_time
+    }
+
+    /// The typed body.
+    pub fn body(&self) -> &EventBody {
+        &self.body
+    }
+
+    /// The typed body, by value.
+    pub fn into_body(self) -> EventBody {
+        self.body
+    }
+
+    /// The `data` member exactly as received, unknown fields included (for audit logs).
+    pub fn raw_data(&self) -> &RawJson {
+        &self.raw_data
+    }
+
+    /// Whether the event type is one this crate does not know.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.body, EventBody::Unknown { .. })
+    }
+}
+
+fn decode_data<T: serde::de::DeserializeOwned>(data: &RawJson, body: &[u8]) -> Result<T, Error> {
+    if data.is_null() {
+        return Err(Error::parse("data", "missing or null", body));
+    }
+    compliance_core::json::decode("Tuum AML event data", data.get().as_bytes())
+        .map_err(|e| Error::from_decode(e, Some("data"), body))
+}
+
+impl Serialize for AmlEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("AmlEvent", 5)?;
+        st.serialize_field("notificationId", &self.notification_id)?;
+        st.serialize_field("notificationTypeCode", &self.type_code)?;
+        st.serialize_field("destination", &self.destination)?;
+        st.serialize_field("originalMessageDateTime", &self.original_message_date_time)?;
+        st.serialize_field("data", &self.raw_data)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_codes_both_ways_for_every_known_type() {
+        for code in EventType::KNOWN {
+            let t = EventType::from(*code);
+            let routing = t
+                .routing_code()
+                .expect("every known type has a routing code");
+            assert_eq!(EventType::from_routing_code(routing), Some(t));
+        }
+        assert_eq!(EventType::from("AML_NEW").routing_code(), None);
+        assert_eq!(EventType::from_routing_code("ext.unknown"), None);
+        assert_eq!(
+            EventType::CollectionSubprocessCreated.routing_code(),
+            Some("ext.aml.collection-subprocess.created")
+        );
+    }
+
+    #[test]
+    fn empty_notification_id_is_refused() {
+        let err =
+            AmlEvent::from_slice(br#"{"notificationId":" ","notificationTypeCode":"X","data":{}}"#)
+                .unwrap_err();
+        assert!(
+            matches!(err, Error::Parse { ref path, .. } if path == "notificationId"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn known_type_without_data_names_data() {
+        let err = AmlEvent::from_slice(
+            br#"{"notificationId":"n","notificationTypeCode":"AML_SUBPROCESS_CREATED"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Parse { ref path, .. } if path == "data"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn serialises_back_with_raw_data() {
+        let body = br#"{"notificationId":"n","notificationTypeCode":"NEW","data":{"x": 1.50}}"#;
+        let event = AmlEvent::from_slice(body).unwrap();
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            json,
+            r#"{"notificationId":"n","notificationTypeCode":"NEW","destination":null,"originalMessageDateTime":null,"data":{"x": 1.50}}"#
+        );
+        assert_eq!(AmlEvent::from_slice(json.as_bytes()).unwrap(), event);
+    }
+}
