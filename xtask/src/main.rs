@@ -1,23 +1,54 @@
-//! `cargo xtask`: the workspace's workshop (fixtures and release tooling).
+//! `cargo xtask`: the workspace's workshop (release tooling; fixture regeneration to come).
+//!
+//! Every command is a module with `pub fn main(args: cli::Args) -> Result<(), cli::Error>`;
+//! adding one (for example `fixtures`) is a `mod` line, a match arm and a line in [`USAGE`].
+
+mod cli;
+mod cmd;
+mod git;
+mod release;
+#[cfg(test)]
+mod testutil;
+mod version;
+mod workspace;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <command>
+use cli::{Args, Error};
+
+/// Top-level help.
+const USAGE: &str = "usage: cargo xtask <command> [args]
 
 commands:
-  help    show this message
+  release   plan, check, bump and publish the workspace's crates (cargo xtask release help)
+  help      show this message
 
-Fixture and release commands are being added.";
+The release workflow is described in xtask/README.md.";
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest = Args::new(args);
+    let (result, usage) = match command.as_deref() {
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        Some(other) => {
-            eprintln!("unknown command `{other}`\n\n{USAGE}");
+        Some("release") => (release::main(rest), release::USAGE),
+        Some(other) => (
+            Err(Error::Usage(format!("unknown command `{other}`"))),
+            USAGE,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Usage(message)) => {
+            eprintln!("error: {message}\n\n{usage}");
             ExitCode::from(2)
+        }
+        Err(Error::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
         }
     }
 }
