@@ -1,1 +1,31 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod aml;
+pub mod applicant;
+pub mod client;
+pub mod crypto;
+pub mod crypto_aml;
+mod de;
+pub mod envelope;
+pub mod error;
+pub mod questionnaire;
+pub mod store;
+pub mod token;
+pub mod webhook;
+
+pub use applicant::{
+    Applicant, ApplicantStatus, ApplicantStatusInfo, CreateApplicant, RestoredApplicant,
+    ScheduledDeletion,
+};
+pub use client::{KycClient, KycClientBuilder};
+pub use compliance_core::http::HeaderMap;
+pub use compliance_core::secret::{ExposeSecret, SecretString};
+pub use crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings};
+pub use crypto_aml::{
+    Blockchain, CryptoAmlRef, CryptoAmlReport, CryptoAmlSearch, CryptoAmlType, SearchTarget,
+};
+pub use error::{ApiError, Error};
+pub use questionnaire::Questionnaire;
+pub use token::{TokenRequest, VerificationToken};
+pub use webhook::{ApplicantEvent, EventType, WebhookEvent, WebhookReceiver};

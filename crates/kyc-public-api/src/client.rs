@@ -1,0 +1,426 @@
+//! [`KycClient`]: one method per Open API endpoint.
+
+use std::fmt;
+use std::sync::Arc;
+
+use compliance_core::http::{
+    HeaderName, HeaderValue, HttpClient, Method, Request, Response, StatusCode, Transport,
+    TransportConfig, encode_path_segment,
+};
+use compliance_core::json;
+use compliance_core::secret::{ExposeSecret, SecretString, sensitive_header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::applicant::{
+    Applicant, ApplicantStatusInfo, CreateApplicant, MoveToFlow, RestoredApplicant,
+    ScheduledDeletion,
+};
+use crate::crypto::{Cipher, CryptoOptions, EncryptionSettings, SIGNATURE_HEADER};
+use crate::crypto_aml::{CryptoAmlRef, CryptoAmlReport, CryptoAmlSearch, CryptoAmlType};
+use crate::envelope::{Data, RawEnvelope, open_encrypted};
+use crate::error::{ApiError, Error};
+use crate::questionnaire::Questionnaire;
+use crate::token::{TokenRequest, VerificationToken};
+
+/// The API key header.
+pub const API_KEY_HEADER: &str = "x-private-app-key";
+
+const PROVIDER_UA: &str = concat!("kyc-public-api/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`KycClient`].
+#[derive(Default)]
+pub struct KycClientBuilder {
+    base_url: Option<String>,
+    api_key: Option<SecretString>,
+    encryption: Option<EncryptionSettings>,
+    options: CryptoOptions,
+    encrypt_requests: Option<bool>,
+    config: TransportConfig,
+    http_client: Option<HttpClient>,
+}
+
+impl fmt::Debug for KycClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KycClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("encryption", &self.encryption)
+            .field("options", &self.options)
+            .field("encrypt_requests", &self.encrypt_requests)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KycClientBuilder {
+    /// The API's base URL (required: the provider publishes none), e.g.
+    /// `https://kyc.example.com`. Paths such as `/api/public/applicant` are appended.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The application's private key, sent as `x-private-app-key` (required).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// The application's encryption method and keys. With them, encrypted responses are
+    /// verified and decrypted transparently and (by default) request bodies are sent
+    /// encrypted.
+    pub fn encryption(mut self, settings: EncryptionSettings) -> Self {
+        self.encryption = Some(settings);
+        self
+    }
+
+    /// The unconfirmed encryption details (defaults per the provider notes).
+    pub fn crypto_options(mut self, options: CryptoOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Whether request bodies are encrypted (`{"data": "<hex>"}` plus
+    /// `x-allpass-signature`). Default: yes when [`encryption`](Self::encryption) is set.
+    /// Turning it on without encryption settings is a build error.
+    pub fn encrypt_requests(mut self, encrypt: bool) -> Self {
+        self.encrypt_requests = Some(encrypt);
+        self
+    }
+
+    /// Time limits, retries and the response-size cap.
+    pub fn transport(mut self, config: TransportConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A pre-built HTTP client (shared pool, proxy, custom TLS).
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Validates the configuration (base URL, API key, hex keys) and builds the client.
+    pub fn build(self) -> Result<KycClient, Error> {
+        let base_url = self.base_url.ok_or_else(|| {
+            compliance_core::Error::Config(
+                "base URL is required: the provider publishes none (KycClientBuilder::base_url)"
+                    .into(),
+            )
+        })?;
+        let api_key = self.api_key.ok_or_else(|| {
+            compliance_core::Error::Config("API key is required (KycClientBuilder::api_key)".into())
+        })?;
+        if api_key.expose_secret().trim().is_empty() {
+            return Err(compliance_core::Error::Config("API key is empty".into()).into());
+        }
+        let api_key = sensitive_header("API key", api_key.expose_secret())?;
+        let cipher = self
+            .encryption
+            .as_ref()
+            .map(|s| Cipher::with_options(s, self.options))
+            .transpose()
+            .map_err(|e| compliance_core::Error::Config(e.to_string()))?;
+        let encrypt_requests = match (self.encrypt_requests, &cipher) {
+            (Some(true), None) => {
+                return Err(compliance_core::Error::Config(
+                    "encrypt_requests(true) needs encryption settings".into(),
+                )
+                .into());
+            }
+            (Some(flag), _) => flag,
+            (None, c) => c.is_some(),
+        };
+        let mut transport = Transport::builder(base_url)
+            .config(self.config)
+            .user_agent(PROVIDER_UA);
+        if let Some(client) = self.http_client {
+            transport = transport.http_client(client);
+        }
+        Ok(KycClient {
+            inner: Arc::new(Inner {
+                transport: transport.build()?,
+                api_key,
+                cipher,
+                encrypt_requests,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    api_key: HeaderValue,
+    cipher: Option<Cipher>,
+    encrypt_requests: bool,
+}
+
+/// A client for the elKYC / Allpass Open API. Cheap to clone (an `Arc` inside); build once
+/// and reuse.
+///
+/// Which calls are retried on transport errors, 408, 429 and 5xx: reads, move-to-flow,
+/// schedule-deletion and restore (repeating them is harmless). Create applicant, token and
+/// crypto-AML search create something and are never retried automatically.
+#[derive(Clone)]
+pub struct KycClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for KycClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KycClient")
+            .field("base_url", &self.inner.transport.base_url())
+            .field("api_key", &"[redacted]")
+            .field("cipher", &self.inner.cipher)
+            .field("encrypt_requests", &self.inner.encrypt_requests)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KycClient {
+    /// Starts building a client.
+    pub fn builder() -> KycClientBuilder {
+        KycClientBuilder::default()
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base_url()
+    }
+
+    /// The cipher built from the encryption settings, if any.
+    pub fn cipher(&self) -> Option<&Cipher> {
+        self.inner.cipher.as_ref()
+    }
+
+    /// Creates an applicant (`POST /api/public/applicant`, 201). Never retried: on a
+    /// timeout, look the applicant up by its external id before creating it again.
+    pub async fn create_applicant(&self, request: &CreateApplicant) -> Result<Applicant, Error> {
+        request.validate()?;
+        let req = self.request(Method::POST, "/api/public/applicant".into(), Some(request))?;
+        self.call(req).await
+    }
+
+    /// Gets an applicant by the provider's id **or** your external user id.
+    pub async fn get_applicant(&self, applicant_id: &str) -> Result<Applicant, Error> {
+        let path = applicant_path(applicant_id, "")?;
+        self.call(self.request::<()>(Method::GET, path, None)?)
+            .await
+    }
+
+    /// Gets an applicant's status.
+    pub async fn applicant_status(&self, applicant_id: &str) -> Result<ApplicantStatusInfo, Error> {
+        let path = applicant_path(applicant_id, "/status")?;
+        self.call(self.request::<()>(Method::GET, path, None)?)
+            .await
+    }
+
+    /// Moves an applicant to another verification flow, by the flow's id.
+    pub async fn move_to_flow(
+        &self,
+        applicant_id: &str,
+        flow_id: &str,
+    ) -> Result<ApplicantStatusInfo, Error> {
+        if flow_id.trim().is_empty() {
+            return Err(
+                compliance_core::Error::invalid_request("flowId", "must not be empty").into(),
+            );
+        }
+        let path = applicant_path(applicant_id, "/moveToFlow")?;
+        let req = self.request(Method::POST, path, Some(&MoveToFlow { flow_id }))?;
+        self.call(req.repeatable(true)).await
+    }
+
+    /// Schedules an applicant for deletion under the retention policy.
+    pub async fn schedule_deletion(&self, applicant_id: &str) -> Result<ScheduledDeletion, Error> {
+        let path = applicant_path(applicant_id, "/schedule-deletion")?;
+        let req = self.request::<()>(Method::POST, path, None)?;
+        self.call(req.repeatable(true)).await
+    }
+
+    /// Restores an applicant scheduled for deletion.
+    pub async fn restore_applicant(&self, applicant_id: &str) -> Result<RestoredApplicant, Error> {
+        let path = applicant_path(applicant_id, "/restore")?;
+        let req = self.request::<()>(Method::POST, path, None)?;
+        self.call(req.repeatable(true)).await
+    }
+
+    /// Creates a verification token for the browser SDK or a link for the person (201).
+    /// `ttl` is checked locally (1 to 3 153 600 000 seconds).
+    pub async fn verification_token(
+        &self,
+        applicant_id: &str,
+        request: &TokenRequest,
+    ) -> Result<VerificationToken, Error> {
+        request.validate()?;
+        let path = applicant_path(applicant_id, "/token")?;
+        self.call(self.request(Method::POST, path, Some(request))?)
+            .await
+    }
+
+    /// Gets a questionnaire schema.
+    pub async fn questionnaire(&self, questionnaire_id: &str) -> Result<Questionnaire, Error> {
+        let path = format!(
+            "/api/public/questionnaire/{}",
+            encode_path_segment("questionnaireId", questionnaire_id)?
+        );
+        self.call(self.request::<()>(Method::GET, path, None)?)
+            .await
+    }
+
+    /// Starts screening a wallet or transaction (201); read the report with
+    /// [`crypto_aml_details`](Self::crypto_aml_details). Validated locally first.
+    pub async fn search_crypto_aml(&self, search: &CryptoAmlSearch) -> Result<CryptoAmlRef, Error> {
+        search.validate()?;
+        let req = self.request(
+            Method::POST,
+            "/api/public/crypto-aml/search".into(),
+            Some(search),
+        )?;
+        self.call(req).await
+    }
+
+    /// Gets a crypto-AML report.
+    pub async fn crypto_aml_details(
+        &self,
+        aml_id: &str,
+        kind: &CryptoAmlType,
+    ) -> Result<CryptoAmlReport, Error> {
+        let path = format!(
+            "/api/public/crypto-aml/{}/details",
+            encode_path_segment("amlId", aml_id)?
+        );
+        let req = self
+            .request::<()>(Method::GET, path, None)?
+            .query("type", kind.as_str());
+        self.call(req).await
+    }
+
+    /// Builds a request: API key, and the body serialised once (encrypted if configured).
+    fn request<B: Serialize>(
+        &self,
+        method: Method,
+        path: String,
+        body: Option<&B>,
+    ) -> Result<Request, Error> {
+        let mut req = Request::new(method, path)
+            .header(
+                HeaderName::from_static(API_KEY_HEADER),
+                self.inner.api_key.clone(),
+            )
+            .header(
+                compliance_core::http::HeaderName::from_static("accept"),
+                HeaderValue::from_static("application/json"),
+            );
+        if let Some(body) = body {
+            let json = serde_json::to_vec(body).map_err(|e| {
+                compliance_core::Error::Config(format!("request body cannot be serialised: {e}"))
+            })?;
+            let json = match (&self.inner.cipher, self.inner.encrypt_requests) {
+                (Some(cipher), true) => {
+                    let sealed = cipher.encrypt(&json)?;
+                    let signature = HeaderValue::from_str(&sealed.signature)
+                        .map_err(|_| compliance_core::Error::Config("bad signature".into()))?;
+                    req = req.header(HeaderName::from_static(SIGNATURE_HEADER), signature);
+                    serde_json::to_vec(&serde_json::json!({ "data": sealed.data })).map_err(
+                        |e| compliance_core::Error::Config(format!("cannot serialise: {e}")),
+                    )?
+                }
+                _ => json,
+            };
+            req = req.body(json, HeaderValue::from_static("application/json"));
+        }
+        Ok(req)
+    }
+
+    async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        let response = self.inner.transport.send(request).await?;
+        self.read(&response)
+    }
+
+    /// Turns a response into `T` or an error: envelope, `status: false`, encrypted `data`.
+    fn read<T: DeserializeOwned>(&self, response: &Response) -> Result<T, Error> {
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(response.to_error().into());
+        }
+        if !response.is_success() {
+            return Err(ApiError::from_body(status, response.body()).into());
+        }
+        let envelope: RawEnvelope = json::decode("response envelope", response.body())?;
+        if envelope.status == Some(false) {
+            return Err(ApiError::from_body(status, response.body()).into());
+        }
+        match envelope.data()? {
+            Data::Plain(text) => Ok(json::decode("response `data`", text.as_bytes())?),
+            Data::Encrypted(data) => {
+                let cipher = self.inner.cipher.as_ref().ok_or(Error::EncryptedResponse)?;
+                let signature = response
+                    .headers()
+                    .get(SIGNATURE_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                let plaintext = open_encrypted(cipher, &data, signature)?;
+                Ok(json::decode("decrypted response `data`", &plaintext)?)
+            }
+            Data::Missing => Err(compliance_core::Error::Decode {
+                what: "response envelope",
+                path: "data".into(),
+                message: "`data` is missing or null".into(),
+                body: compliance_core::BodySnippet::new(response.body()),
+            }
+            .into()),
+        }
+    }
+}
+
+fn applicant_path(applicant_id: &str, suffix: &str) -> Result<String, Error> {
+    Ok(format!(
+        "/api/public/applicant/{}{suffix}",
+        encode_path_segment("applicantId", applicant_id)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_requires_base_url_and_key_and_validates_hex() {
+        let err = KycClient::builder().api_key("k").build().unwrap_err();
+        assert!(err.to_string().contains("base URL is required"), "{err}");
+        let err = KycClient::builder()
+            .base_url("https://x.test")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("API key is required"), "{err}");
+        let err = KycClient::builder()
+            .base_url("https://x.test")
+            .api_key("k")
+            .encryption(EncryptionSettings::gcm("abc"))
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("secret key: odd number of hex digits"),
+            "{err}"
+        );
+        let err = KycClient::builder()
+            .base_url("https://x.test")
+            .api_key("k")
+            .encrypt_requests(true)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("encryption settings"), "{err}");
+    }
+
+    #[test]
+    fn applicant_ids_are_one_encoded_segment() {
+        assert_eq!(
+            applicant_path("a/b c?ü", "/status").unwrap(),
+            "/api/public/applicant/a%2Fb%20c%3F%C3%BC/status"
+        );
+        assert!(applicant_path("..", "").is_err());
+        assert!(applicant_path("", "").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The provider's envelope, `{status, statusCode, data, time}`, around every response and
+//! webhook; `data` is a JSON value, or a hex string when encrypted.
+//!
+//! Reading is done for you by the client and the webhook receiver. [`Envelope`] builds one,
+//! plain or encrypted, for a sandbox server or a test.
+
+use compliance_core::time::Timestamp;
+use compliance_core::{Error as CoreError, Lenient};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::crypto::{Cipher, CryptoError, Sealed};
+
+/// An envelope to send: what the provider's responses and webhooks look like.
+///
+/// ```
+/// use kyc_public_api::crypto::{Cipher, EncryptionSettings};
+/// use kyc_public_api::envelope::Envelope;
+///
+/// let cipher = Cipher::new(&EncryptionSettings::gcm("11".repeat(32)))?;
+/// let envelope = Envelope::new(200, serde_json::json!({"id": "a-1", "status": "INIT"}));
+/// let (body, signature) = envelope.seal(&cipher, "2025-07-04T12:01:17.228Z".parse()?)?;
+/// assert!(String::from_utf8(body)?.contains(r#""data":""#));
+/// assert_eq!(signature.len(), 32);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Envelope<T> {
+    /// `true` for success.
+    pub status: bool,
+    /// The status code the provider repeats in the body.
+    pub status_code: u16,
+    /// The payload.
+    pub data: T,
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// A successful envelope.
+    pub fn new(status_code: u16, data: T) -> Self {
+        Self {
+            status: true,
+            status_code,
+            data,
+        }
+    }
+
+    /// The plain JSON body, stamped with `time`.
+    pub fn to_plain(&self, time: Timestamp) -> Result<Vec<u8>, CoreError> {
+        serde_json::to_vec(&Wire {
+            status: self.status,
+            status_code: self.status_code,
+            data: &self.data,
+            time,
+        })
+        .map_err(|e| CoreError::Config(format!("envelope cannot be serialised: {e}")))
+    }
+
+    /// The encrypted JSON body (with `data` encrypted) and its `x-allpass-signature`
+    /// value, stamped with `time`.
+    pub fn seal(
+        &self,
+        cipher: &Cipher,
+        time: Timestamp,
+    ) -> Result<(Vec<u8>, String), crate::Error> {
+        let plaintext = serde_json::to_vec(&self.data)
+            .map_err(|e| CoreError::Config(format!("envelope data cannot be serialised: {e}")))?;
+        let Sealed { data, signature } = cipher.encrypt(&plaintext)?;
+        let body = Envelope {
+            status: self.status,
+            status_code: self.status_code,
+            data,
+        }
+        .to_plain(time)?;
+        Ok((body, signature))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a, T> {
+    status: bool,
+    status_code: u16,
+    data: &'a T,
+    time: Timestamp,
+}
+
+/// An envelope as received, before `data` is interpreted.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawEnvelope {
+    /// `Some(false)` only for a literal `false`; anything else is not read as a failure.
+    #[serde(default, deserialize_with = "bool_or_none")]
+    pub(crate) status: Option<bool>,
+    #[serde(default)]
+    pub(crate) data: Option<Box<RawValue>>,
+    /// A string that may or may not parse; any other JSON type reads as `None`.
+    #[serde(default, deserialize_with = "time_or_none")]
+    pub(crate) time: Option<Lenient<Timestamp>>,
+}
+
+fn bool_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?.as_bool())
+}
+
+fn time_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Lenient<Timestamp>>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(Lenient::from(s)),
+        _ => None,
+    })
+}
+
+/// What a raw `data` is.
+pub(crate) enum Data<'a> {
+    /// An encrypted hex string.
+    Encrypted(String),
+    /// Plain JSON.
+    Plain(&'a str),
+    /// `null` or absent.
+    Missing,
+}
+
+impl RawEnvelope {
+    pub(crate) fn data(&self) -> Result<Data<'_>, CoreError> {
+        let Some(raw) = self.data.as_deref() else {
+            return Ok(Data::Missing);
+        };
+        let text = raw.get();
+        if text.starts_with('"') {
+            let s: String = serde_json::from_str(text).map_err(|e| CoreError::Decode {
+                what: "envelope",
+                path: "data".into(),
+                message: e.to_string(),
+                body: compliance_core::BodySnippet::new(text.as_bytes()),
+            })?;
+            Ok(Data::Encrypted(s))
+        } else if text == "null" {
+            Ok(Data::Missing)
+        } else {
+            Ok(Data::Plain(text))
+        }
+    }
+}
+
+/// Verifies and decrypts an encrypted `data` string.
+pub(crate) fn open_encrypted(
+    cipher: &Cipher,
+    data: &str,
+    signature: Option<&str>,
+) -> Result<Vec<u8>, CryptoError> {
+    let signature = signature.ok_or(CryptoError::MissingSignature)?;
+    cipher.decrypt(data, signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_envelope_fields_do_not_break_decoding() {
+        let env: RawEnvelope =
+            serde_json::from_slice(br#"{"status":"yes","data":{"a":1},"time":1724165553}"#)
+                .unwrap();
+        assert_eq!(env.status, None);
+        assert!(env.time.is_none());
+        assert!(matches!(env.data(), Ok(Data::Plain(r#"{"a":1}"#))));
+        let env: RawEnvelope =
+            serde_json::from_slice(br#"{"status":false,"data":null,"time":"text"}"#).unwrap();
+        assert_eq!(env.status, Some(false));
+        assert_eq!(env.time.as_ref().and_then(Lenient::raw), Some("text"));
+        assert!(matches!(env.data(), Ok(Data::Missing)));
+    }
+}

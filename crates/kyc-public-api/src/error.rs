@@ -1,0 +1,191 @@
+//! The crate's error: what went wrong, and what the caller should do about it.
+
+use std::fmt;
+
+use compliance_core::BodySnippet;
+use compliance_core::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::crypto::CryptoError;
+
+/// Everything a [`KycClient`](crate::KycClient) call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Transport, timeout, rate limiting, decoding, configuration or a request rejected
+    /// locally ([`compliance_core::Error::InvalidRequest`] names the field).
+    #[error(transparent)]
+    Core(#[from] compliance_core::Error),
+    /// The provider answered with an error (HTTP 4xx/5xx, or `status: false`).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The response's `data` is encrypted and this client has no keys.
+    #[error(
+        "response is encrypted: configure the application's keys (KycClientBuilder::encryption)"
+    )]
+    EncryptedResponse,
+    /// The response's signature did not verify or its `data` did not decrypt. Do not trust
+    /// it; check the configured keys and [`CryptoOptions`](crate::crypto::CryptoOptions).
+    #[error("response failed verification: {0}")]
+    Crypto(#[from] CryptoError),
+}
+
+impl Error {
+    /// Whether sending the same request again later may succeed (transport failures,
+    /// timeouts, 408, 429, 5xx).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_retryable(),
+            Error::Api(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the provider's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Core(e) => e.status(),
+            Error::Api(e) => Some(e.status),
+            _ => None,
+        }
+    }
+}
+
+/// An error answer from the provider.
+///
+/// Errors are undocumented; both shapes seen in the wild are read: `{status: false, error}`
+/// (error a string or an object) and NestJS's `{statusCode, message, error}` (message a
+/// string or a list). The body's start is always kept.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `statusCode` in the body, if any.
+    pub status_code: Option<i64>,
+    /// The message(s), joined with `; `.
+    pub message: Option<String>,
+    /// The `error` field: a string, or compact JSON when the provider sent an object.
+    pub error: Option<String>,
+    /// The start of the body.
+    pub body: BodySnippet,
+}
+
+impl ApiError {
+    /// Reads an error body leniently; never fails.
+    pub fn from_body(status: StatusCode, body: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shape {
+            #[serde(default)]
+            status_code: Option<Value>,
+            #[serde(default)]
+            message: Option<Value>,
+            #[serde(default)]
+            error: Option<Value>,
+        }
+        let shape = serde_json::from_slice::<Shape>(body).ok();
+        let (status_code, message, error) = match shape {
+            Some(s) => (
+                s.status_code.as_ref().and_then(Value::as_i64),
+                s.message.as_ref().and_then(text),
+                s.error.as_ref().and_then(text),
+            ),
+            None => (None, None, None),
+        };
+        Self {
+            status,
+            status_code,
+            message,
+            error,
+            body: BodySnippet::new(body),
+        }
+    }
+
+    /// Whether a later retry may succeed (408 or 5xx).
+    pub fn is_retryable(&self) -> bool {
+        compliance_core::error::is_retryable_status(self.status)
+    }
+
+    /// Whether the API key was refused (401 or 403): fix the credentials.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        )
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().filter_map(text).collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        }
+        Value::Object(map) => match map.get("message").and_then(Value::as_str) {
+            Some(m) => Some(m.to_owned()),
+            None => Some(v.to_string()),
+        },
+        other => Some(other.to_string()),
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "elKYC answered HTTP {}", self.status.as_u16())?;
+        match (&self.message, &self.error) {
+            (Some(m), Some(e)) if m != e => write!(f, ": {m} ({e})"),
+            (Some(m), _) => write!(f, ": {m}"),
+            (None, Some(e)) => write!(f, ": {e}"),
+            (None, None) => write!(f, "; body: {}", self.body),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_error_shapes_are_read() {
+        let e = ApiError::from_body(
+            StatusCode::BAD_REQUEST,
+            br#"{"statusCode":400,"message":["flowName must be a string","ttl too big"],"error":"Bad Request"}"#,
+        );
+        assert_eq!(e.status_code, Some(400));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("flowName must be a string; ttl too big")
+        );
+        assert_eq!(
+            e.to_string(),
+            "elKYC answered HTTP 400: flowName must be a string; ttl too big (Bad Request)"
+        );
+
+        let e = ApiError::from_body(
+            StatusCode::NOT_FOUND,
+            br#"{"status":false,"error":{"code":"NOT_FOUND","message":"Applicant not found"}}"#,
+        );
+        assert_eq!(e.error.as_deref(), Some("Applicant not found"));
+        let e = ApiError::from_body(StatusCode::OK, br#"{"status":false,"error":{"code":7}}"#);
+        assert_eq!(e.error.as_deref(), Some(r#"{"code":7}"#));
+    }
+
+    #[test]
+    fn anything_else_keeps_a_bounded_body() {
+        let body = format!("<html>{}</html>", "x".repeat(10_000));
+        let e = ApiError::from_body(StatusCode::BAD_GATEWAY, body.as_bytes());
+        assert!(e.is_retryable());
+        assert!(e.body.is_truncated());
+        assert!(e.to_string().len() < 1_200);
+        assert!(
+            e.to_string()
+                .starts_with("elKYC answered HTTP 502; body: <html>")
+        );
+    }
+}

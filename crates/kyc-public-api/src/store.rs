@@ -1,0 +1,157 @@
+//! Keeping an [`ApplicantStore`] in step with elKYC, from responses and webhooks alike.
+//!
+//! Webhooks arrive late, twice and out of order, concurrently with polling. [`apply`]
+//! writes an [`ApplicantUpdate`] only if it is newer than what the store holds (by the
+//! provider's time), using the record's optimistic version; when another writer got there
+//! first it re-reads and decides again.
+
+use compliance_core::store::{ApplicantKey, ApplicantRecord, ApplicantStore, Expected, StoreError};
+use compliance_core::time::Timestamp;
+
+use crate::applicant::{Applicant, ApplicantStatus, ApplicantStatusInfo};
+use crate::webhook::WebhookEvent;
+
+/// The provider name used in [`ApplicantKey`]s.
+pub const PROVIDER: &str = "elkyc";
+
+/// How many times [`apply`] re-reads after a conflicting write before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// One observation of an applicant's status, and when the provider made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApplicantUpdate {
+    /// The provider's applicant id.
+    pub applicant_id: String,
+    /// Your id for the person, if known.
+    pub external_user_id: Option<String>,
+    /// The status.
+    pub status: ApplicantStatus,
+    /// When the provider was in this state: orders updates.
+    pub at: Timestamp,
+}
+
+impl ApplicantUpdate {
+    /// An update.
+    pub fn new(applicant_id: impl Into<String>, status: ApplicantStatus, at: Timestamp) -> Self {
+        Self {
+            applicant_id: applicant_id.into(),
+            external_user_id: None,
+            status,
+            at,
+        }
+    }
+
+    /// Sets the external user id.
+    pub fn with_external_user_id(mut self, id: impl Into<String>) -> Self {
+        self.external_user_id = Some(id.into());
+        self
+    }
+
+    /// From an applicant object fetched at `fetched_at`. Its time is the applicant's (or
+    /// its review's) `updatedAt`, else `fetched_at`. `None` without an id or a status.
+    pub fn from_applicant(applicant: &Applicant, fetched_at: Timestamp) -> Option<Self> {
+        Some(Self {
+            applicant_id: applicant.id.clone()?,
+            external_user_id: applicant.external_user_id.clone(),
+            status: applicant.current_status()?.clone(),
+            at: applicant.updated_at().unwrap_or(fetched_at),
+        })
+    }
+
+    /// From a status answer fetched at `fetched_at` (its time). `None` without an id or a
+    /// status.
+    pub fn from_status(info: &ApplicantStatusInfo, fetched_at: Timestamp) -> Option<Self> {
+        Some(Self::new(
+            info.id.clone()?,
+            info.status.clone()?,
+            fetched_at,
+        ))
+    }
+
+    /// From a verified webhook (the envelope's `time`). `None` for events that do not
+    /// announce a status (step passed, duplicates, expired document...).
+    pub fn from_webhook(webhook: &WebhookEvent) -> Option<Self> {
+        let event = &webhook.event;
+        Some(Self {
+            applicant_id: event.applicant_id.clone()?,
+            external_user_id: event.external_user_id.clone(),
+            status: event.event.as_ref()?.applicant_status()?,
+            at: webhook.time,
+        })
+    }
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Applied {
+    /// A new record was stored.
+    Inserted(ApplicantRecord),
+    /// The record was updated.
+    Updated(ApplicantRecord),
+    /// The store already holds this or newer news; nothing was written.
+    Stale(ApplicantRecord),
+}
+
+impl Applied {
+    /// The record as it now stands.
+    pub fn record(&self) -> &ApplicantRecord {
+        match self {
+            Self::Inserted(r) | Self::Updated(r) | Self::Stale(r) => r,
+        }
+    }
+}
+
+/// Applies `update` to `store` unless the store already holds the same or newer news
+/// (by [`ApplicantRecord::provider_updated_at`]). `now` stamps the write.
+pub async fn apply<S: ApplicantStore + ?Sized>(
+    store: &S,
+    update: &ApplicantUpdate,
+    now: Timestamp,
+) -> Result<Applied, StoreError> {
+    let key = ApplicantKey::new(PROVIDER, update.applicant_id.clone());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = store.get(&key).await?;
+        let (record, expected) = match &current {
+            Some(existing) => {
+                if existing
+                    .provider_updated_at
+                    .is_some_and(|stored| stored >= update.at)
+                {
+                    return Ok(Applied::Stale(existing.clone()));
+                }
+                let mut record = existing.clone();
+                record.provider_status = update.status.as_str().to_owned();
+                record.aml_status = update.status.aml_status();
+                record.provider_updated_at = Some(update.at);
+                record.updated_at = now;
+                if let Some(id) = &update.external_user_id {
+                    record.external_user_id = Some(id.clone());
+                }
+                (record, Expected::Version(existing.version))
+            }
+            None => {
+                let mut record = ApplicantRecord::new(
+                    key.clone(),
+                    update.status.as_str(),
+                    update.status.aml_status(),
+                    now,
+                )
+                .with_provider_updated_at(Some(update.at));
+                if let Some(id) = &update.external_user_id {
+                    record = record.with_external_user_id(id.clone());
+                }
+                (record, Expected::Absent)
+            }
+        };
+        match store.put(record, expected).await {
+            Ok(stored) if current.is_some() => return Ok(Applied::Updated(stored)),
+            Ok(stored) => return Ok(Applied::Inserted(stored)),
+            Err(StoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `AmlProvider` for `KycClient`: applicants by either id, wallets and transactions by
+//! search then details.
+
+mod common;
+
+use common::{Harness, Mode};
+use compliance_core::aml::{
+    AmlError, AmlProvider, AmlStatus, RiskLevel, Subject, SubjectKind, SubjectRef,
+};
+use mockito::Matcher;
+
+fn body(data: &str) -> String {
+    format!(r#"{{"status":true,"statusCode":200,"data":{data},"time":"2025-07-04T12:00:00Z"}}"#)
+}
+
+#[tokio::test]
+async fn applicants_by_provider_or_external_id() {
+    let mut h = Harness::new(Mode::Plain).await;
+    let provider: &dyn AmlProvider = &h.client;
+    assert_eq!(provider.provider(), "elkyc");
+    assert!(provider.supports(SubjectKind::Applicant));
+    assert!(provider.supports(SubjectKind::Wallet));
+    assert!(!provider.supports(SubjectKind::Payment));
+    let by_id = h
+        .server
+        .mock("GET", "/api/public/applicant/6f1c/status")
+        .with_body(body(r#"{"id":"6f1c","status":"APPROVED"}"#))
+        .create_async()
+        .await;
+    let by_external = h
+        .server
+        .mock("GET", "/api/public/applicant/user%2F42%20%C3%BC/status")
+        .with_body(body(r#"{"id":"6f1c","status":"ON_HOLD"}"#))
+        .create_async()
+        .await;
+    let client = h.client.clone();
+    let state = client
+        .aml_state(&Subject::Applicant {
+            reference: SubjectRef::ProviderId("6f1c".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(state.status, AmlStatus::Clear);
+    assert_eq!(state.provider_status, "APPROVED");
+    assert_eq!(state.provider, "elkyc");
+    let state = client
+        .aml_state(&Subject::Applicant {
+            reference: SubjectRef::ExternalId("user/42 ü".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(state.status, AmlStatus::UnderReview);
+    by_id.assert_async().await;
+    by_external.assert_async().await;
+
+    let err = client
+        .aml_state(&Subject::Payment {
+            reference: SubjectRef::ExternalId("o-1".into()),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AmlError::Unsupported { .. }));
+}
+
+#[tokio::test]
+async fn wallets_and_transactions_search_then_read_the_report() {
+    for (subject, search_body, kind) in [
+        (
+            Subject::Wallet {
+                blockchain: "BTC".into(),
+                address: "bc1qexample".into(),
+            },
+            r#"{"blockchain":"BTC","address":"bc1qexample"}"#.to_owned(),
+            "WALLET",
+        ),
+        (
+            Subject::Transaction {
+                blockchain: "ETH".into(),
+                hash: "ab".repeat(32),
+            },
+            format!(r#"{{"blockchain":"ETH","txHash":"{}"}}"#, "ab".repeat(32)),
+            "TRANSACTION",
+        ),
+    ] {
+        let mut h = Harness::new(Mode::Gcm).await;
+        let (found, sig1) = h.envelope(201, &format!(r#"{{"id":"aml-1","type":"{kind}"}}"#));
+        let (report, sig2) = h.envelope(
+            200,
+            r#"{"id":"aml-1","reviewStatus":"UNKNOWN","score":72.5,"updatedAt":"2025-07-04T11:00:00.123Z"}"#,
+        );
+        let cipher = h.cipher.clone().unwrap();
+        let expected: serde_json::Value = serde_json::from_str(&search_body).unwrap();
+        let search = h
+            .server
+            .mock("POST", "/api/public/crypto-aml/search")
+            .match_request(move |req| {
+                let sent: serde_json::Value = serde_json::from_slice(req.body().unwrap()).unwrap();
+                let sig = req.header("x-allpass-signature")[0]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let plain = cipher
+                    .decrypt(sent["data"].as_str().unwrap(), &sig)
+                    .unwrap();
+                serde_json::from_slice::<serde_json::Value>(&plain).unwrap() == expected
+            })
+            .with_status(201)
+            .with_header("x-allpass-signature", &sig1.unwrap())
+            .with_body(found)
+            .expect(1)
+            .create_async()
+            .await;
+        let details = h
+            .server
+            .mock("GET", "/api/public/crypto-aml/aml-1/details")
+            .match_query(Matcher::UrlEncoded("type".into(), kind.into()))
+            .with_header("x-allpass-signature", &sig2.unwrap())
+            .with_body(report)
+            .expect(1)
+            .create_async()
+            .await;
+        let state = h.client.aml_state(&subject).await.unwrap();
+        search.assert_async().await;
+        details.assert_async().await;
+        let risk = state.risk.clone().unwrap();
+        assert_eq!(risk.level, RiskLevel::High);
+        assert_eq!(risk.score.to_string(), "72.5");
+        assert_eq!(state.status, AmlStatus::UnderReview);
+        assert_eq!(state.provider_status, "UNKNOWN");
+        assert_eq!(state.updated_at.unwrap().subsec_millisecond(), 123);
+        assert_eq!(state.subject, subject);
+    }
+}
+
+#[tokio::test]
+async fn provider_failures_say_whether_to_retry() {
+    let mut h = Harness::new(Mode::Plain).await;
+    let m = h
+        .server
+        .mock("GET", "/api/public/applicant/a-1/status")
+        .with_status(404)
+        .with_body(r#"{"statusCode":404,"message":"Applicant not found"}"#)
+        .create_async()
+        .await;
+    let err = h
+        .client
+        .aml_state(&Subject::Applicant {
+            reference: SubjectRef::ProviderId("a-1".into()),
+        })
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("Applicant not found"), "{err}");
+    m.assert_async().await;
+}

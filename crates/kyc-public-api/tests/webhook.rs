@@ -1,0 +1,291 @@
+//! Webhooks: signature, decryption, freshness window, typed events and deduplication.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use compliance_core::MemoryInbox;
+use compliance_core::time::{SignedDuration, Timestamp};
+use compliance_core::webhook::{FreshnessError, ManualClock};
+use kyc_public_api::crypto::{Cipher, CryptoError, EncryptionSettings, SIGNATURE_HEADER};
+use kyc_public_api::envelope::Envelope;
+use kyc_public_api::webhook::{HandleError, Handled, WebhookError};
+use kyc_public_api::{EventType, HeaderMap, WebhookReceiver};
+
+const SECRET_KEY: &str = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+const HMAC_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const NOW: &str = "2025-07-04T12:00:00Z";
+
+fn settings() -> [EncryptionSettings; 2] {
+    [
+        EncryptionSettings::cbc(SECRET_KEY, HMAC_KEY),
+        EncryptionSettings::gcm(SECRET_KEY),
+    ]
+}
+
+fn receiver(settings: &EncryptionSettings) -> (WebhookReceiver, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+    let receiver = WebhookReceiver::builder(settings.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (receiver, clock)
+}
+
+/// A webhook as the provider would send it.
+fn webhook(
+    settings: &EncryptionSettings,
+    payload: serde_json::Value,
+    time: &str,
+) -> (HeaderMap, Vec<u8>) {
+    let cipher = Cipher::new(settings).unwrap();
+    let (body, signature) = Envelope::new(200, payload)
+        .seal(&cipher, time.parse::<Timestamp>().unwrap())
+        .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+    headers.insert("content-type", "application/json".parse().unwrap());
+    (headers, body)
+}
+
+fn approved() -> serde_json::Value {
+    serde_json::json!({
+        "type": "applicantApproved",
+        "id": "3f6c7c1e-8d0b-4a57-9b1e-0a4f3c2d1e00",
+        "externalUserId": "user/42 ü",
+        "appKey": "app-1",
+        "warnings": ["LOW_QUALITY_SELFIE"],
+        "stepName": null
+    })
+}
+
+#[test]
+fn a_genuine_webhook_is_verified_decrypted_and_typed() {
+    for s in settings() {
+        let (receiver, _) = receiver(&s);
+        let (headers, body) = webhook(&s, approved(), "2025-07-04T11:59:30.250Z");
+        let w = receiver.verify(&headers, &body).unwrap();
+        assert_eq!(w.event.event, Some(EventType::ApplicantApproved));
+        assert_eq!(
+            w.event.applicant_id.as_deref(),
+            Some("3f6c7c1e-8d0b-4a57-9b1e-0a4f3c2d1e00")
+        );
+        assert_eq!(w.event.external_user_id.as_deref(), Some("user/42 ü"));
+        assert_eq!(w.event.warnings, ["LOW_QUALITY_SELFIE"]);
+        assert_eq!(w.time.subsec_millisecond(), 250);
+        assert!(w.dedup_key.starts_with("elkyc:") && w.dedup_key.len() == 6 + 64);
+    }
+}
+
+#[test]
+fn every_event_name_parses_and_unknown_ones_are_kept() {
+    let s = &settings()[0];
+    let (receiver, _) = receiver(s);
+    let names = [
+        "applicantCreated",
+        "applicantInProgress",
+        "applicantIncomplete",
+        "applicantInReview",
+        "applicantRejected",
+        "applicantApproved",
+        "applicantCompleted",
+        "applicantOnHold",
+        "applicantStepPassed",
+        "applicantDuplicateDocument",
+        "applicantDuplicateEmail",
+        "applicantDuplicatePhone",
+        "expiredDocument",
+        "additionalDocumentStepError",
+    ];
+    for name in names {
+        let (h, b) = webhook(s, serde_json::json!({"type": name, "id": "a"}), NOW);
+        let event = receiver.verify(&h, &b).unwrap().event.event.unwrap();
+        assert!(event.is_known(), "{name}");
+        assert_eq!(event.as_str(), name);
+    }
+    let (h, b) = webhook(
+        s,
+        serde_json::json!({"type": "applicantMovedToMars", "id": "a"}),
+        NOW,
+    );
+    assert_eq!(
+        receiver.verify(&h, &b).unwrap().event.event,
+        Some(EventType::Unknown("applicantMovedToMars".into()))
+    );
+}
+
+#[test]
+fn flipping_any_byte_of_the_body_or_signature_is_rejected() {
+    for s in settings() {
+        let (receiver, _) = receiver(&s);
+        let (headers, body) = webhook(&s, approved(), NOW);
+        assert!(receiver.verify(&headers, &body).is_ok());
+        let data_start = body.windows(8).position(|w| w == br#""data":""#).unwrap() + 8;
+        let data_end = data_start + body[data_start..].iter().position(|b| *b == b'"').unwrap();
+        for i in 0..body.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut tampered = body.clone();
+                tampered[i] ^= flip;
+                let result = receiver.verify(&headers, &tampered);
+                if (data_start..data_end).contains(&i) {
+                    // Inside `data`: always refused, never decrypted.
+                    assert!(result.is_err(), "data byte {i} ^ {flip:#x} accepted");
+                } else if let Ok(w) = result {
+                    // Outside `data` only JSON framing / the unsigned `time` can change;
+                    // an accepted body still carries the genuine payload.
+                    assert_eq!(w.event.event, Some(EventType::ApplicantApproved));
+                }
+            }
+        }
+        let signature = headers
+            .get(SIGNATURE_HEADER)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for i in 0..signature.len() {
+            let mut bytes = signature.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
+            let mut h = headers.clone();
+            h.insert(
+                SIGNATURE_HEADER,
+                String::from_utf8(bytes).unwrap().parse().unwrap(),
+            );
+            assert!(
+                matches!(
+                    receiver.verify(&h, &body),
+                    Err(WebhookError::Crypto(CryptoError::SignatureMismatch))
+                ),
+                "signature char {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_signature_plain_data_and_garbage_are_rejected() {
+    let s = &settings()[0];
+    let (receiver, _) = receiver(s);
+    let (mut headers, body) = webhook(s, approved(), NOW);
+    headers.remove(SIGNATURE_HEADER);
+    assert!(matches!(
+        receiver.verify(&headers, &body),
+        Err(WebhookError::Crypto(CryptoError::MissingSignature))
+    ));
+    let plain = serde_json::to_vec(&serde_json::json!({
+        "status": true, "statusCode": 200, "data": approved(), "time": NOW
+    }))
+    .unwrap();
+    assert!(matches!(
+        receiver.verify(&HeaderMap::new(), &plain),
+        Err(WebhookError::NotEncrypted)
+    ));
+    assert!(matches!(
+        receiver.verify(&HeaderMap::new(), b"not json"),
+        Err(WebhookError::Malformed(_))
+    ));
+    assert!(matches!(
+        receiver.verify(&HeaderMap::new(), b""),
+        Err(WebhookError::Malformed(_))
+    ));
+}
+
+#[test]
+fn stale_and_future_webhooks_are_rejected() {
+    for s in settings() {
+        let (receiver, clock) = receiver(&s);
+        let (h, b) = webhook(&s, approved(), "2025-07-04T11:54:59Z");
+        assert!(matches!(
+            receiver.verify(&h, &b),
+            Err(WebhookError::NotFresh(FreshnessError::Stale { .. }))
+        ));
+        let (h, b) = webhook(&s, approved(), "2025-07-04T12:05:01Z");
+        assert!(matches!(
+            receiver.verify(&h, &b),
+            Err(WebhookError::NotFresh(FreshnessError::Future { .. }))
+        ));
+        // Inside the window either way is fine...
+        for t in ["2025-07-04T11:55:00Z", "2025-07-04T12:05:00Z"] {
+            let (h, b) = webhook(&s, approved(), t);
+            assert!(receiver.verify(&h, &b).is_ok(), "{t}");
+        }
+        // ...until the clock moves on.
+        let (h, b) = webhook(&s, approved(), NOW);
+        clock.advance(SignedDuration::from_secs(301));
+        assert!(receiver.verify(&h, &b).is_err());
+    }
+    // The window is configurable.
+    let s = &settings()[1];
+    let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+    let wide = WebhookReceiver::builder(s.clone())
+        .tolerance(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    let (h, b) = webhook(s, approved(), "2025-07-04T11:30:00Z");
+    assert!(wide.verify(&h, &b).is_ok());
+    let body = String::from_utf8(b)
+        .unwrap()
+        .replace("2025-07-04T11:30:00Z", "yesterday");
+    assert!(matches!(
+        wide.verify(&h, body.as_bytes()),
+        Err(WebhookError::MissingTime)
+    ));
+}
+
+#[tokio::test]
+async fn duplicates_are_processed_once_and_failures_are_retried() {
+    let s = &settings()[0];
+    let (receiver, _) = receiver(s);
+    let inbox = MemoryInbox::new();
+    let runs = AtomicUsize::new(0);
+    let (h, b) = webhook(s, approved(), NOW);
+
+    // The handler fails: released, so the provider's retry runs it again.
+    let failed = receiver
+        .handle(&h, &b, &inbox, async |_| Err::<(), _>("database down"))
+        .await;
+    assert!(matches!(failed, Err(HandleError::Handler("database down"))));
+
+    let ok = async |w: kyc_public_api::WebhookEvent| {
+        assert_eq!(w.event.event, Some(EventType::ApplicantApproved));
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<(), &str>(())
+    };
+    assert_eq!(
+        receiver.handle(&h, &b, &inbox, ok).await.unwrap(),
+        Handled::Processed
+    );
+    for _ in 0..3 {
+        let again = receiver
+            .handle(&h, &b, &inbox, async |_| -> Result<(), &str> {
+                panic!("a duplicate must not reach the handler")
+            })
+            .await
+            .unwrap();
+        assert_eq!(again, Handled::Duplicate);
+        assert_eq!(again.http_status(), 200);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    // A different event for the same applicant is new.
+    let (h2, b2) = webhook(
+        s,
+        serde_json::json!({"type": "applicantOnHold", "id": "a"}),
+        NOW,
+    );
+    assert_eq!(
+        receiver
+            .handle(&h2, &b2, &inbox, async |_| Ok::<(), &str>(()))
+            .await
+            .unwrap(),
+        Handled::Processed
+    );
+
+    // A forged webhook never reaches the inbox.
+    let forged = receiver
+        .handle(&HeaderMap::new(), &b, &inbox, async |_| Ok::<(), &str>(()))
+        .await;
+    assert!(matches!(forged, Err(HandleError::Rejected(_))));
+    assert_eq!(inbox.len(), 2);
+}
