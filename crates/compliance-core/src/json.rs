@@ -28,11 +28,25 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T
     Ok(value)
 }
 
+/// Longest decoder message kept: serde quotes offending values whole.
+const MAX_MESSAGE: usize = 256;
+
 fn decode_error(what: &'static str, path: String, e: serde_json::Error, body: &[u8]) -> Error {
+    // A syntax error before the first key has the unknown path `?`: report the root.
+    let path = if path == "?" { ".".to_owned() } else { path };
+    let mut message = e.to_string();
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
     Error::Decode {
         what,
         path,
-        message: e.to_string(),
+        message,
         body: BodySnippet::new(body),
     }
 }
@@ -69,6 +83,25 @@ mod tests {
         assert_eq!(path, "items[1].n");
         assert!(snippet.is_truncated());
         assert!(err.to_string().len() < 2_000);
+    }
+
+    #[test]
+    fn root_syntax_errors_and_long_values_stay_bounded() {
+        let err = decode::<Inner>("x", br#"{"n":1"#).unwrap_err();
+        let Error::Decode { path, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, ".");
+        let long = format!(r#"{{"n":"{}"}}"#, "é".repeat(5000));
+        let err = decode::<Inner>("x", long.as_bytes()).unwrap_err();
+        let Error::Decode { message, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            message.len() <= MAX_MESSAGE + '…'.len_utf8(),
+            "{}",
+            message.len()
+        );
     }
 
     #[test]

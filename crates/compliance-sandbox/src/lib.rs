@@ -2,6 +2,7 @@
 
 pub mod btcdirect;
 pub mod faults;
+pub mod heleket;
 mod ids;
 mod server;
 pub mod tuum;
@@ -12,6 +13,7 @@ use axum::Router;
 
 pub use btcdirect::{BtcDirect, BtcDirectConfig, BtcDirectCredentials};
 pub use faults::{Counters, Faults};
+pub use heleket::{Heleket, HeleketCredentials, LinkStatus, NewPayment};
 pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
 
 use faults::FaultLayer;
@@ -22,6 +24,8 @@ use server::Served;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Provider {
+    /// Heleket.
+    Heleket,
     /// BTC Direct.
     BtcDirect,
     /// Tuum (delivers events; its port serves only control calls).
@@ -36,6 +40,8 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Address to bind (default 127.0.0.1).
     pub bind: IpAddr,
+    /// Heleket port (0: any free port).
+    pub heleket_port: u16,
     /// BTC Direct port (0: any free port).
     pub btcdirect_port: u16,
     /// Tuum control port (0: any free port).
@@ -44,6 +50,8 @@ pub struct SandboxConfig {
     pub btcdirect: BtcDirectConfig,
     /// Tuum settings.
     pub tuum: TuumConfig,
+    /// Faults of Heleket's API.
+    pub heleket_faults: Faults,
     /// Faults of BTC Direct's API.
     pub btcdirect_faults: Faults,
 }
@@ -53,10 +61,12 @@ impl Default for SandboxConfig {
         Self {
             seed: 42,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            heleket_port: 0,
             btcdirect_port: 0,
             tuum_port: 0,
             btcdirect: BtcDirectConfig::default(),
             tuum: TuumConfig::default(),
+            heleket_faults: Faults::none(),
             btcdirect_faults: Faults::none(),
         }
     }
@@ -125,6 +135,8 @@ impl Endpoint {
 /// them down.
 #[derive(Debug)]
 pub struct Sandbox {
+    heleket: Heleket,
+    heleket_endpoint: Endpoint,
     btcdirect: BtcDirect,
     btcdirect_endpoint: Endpoint,
     tuum: Tuum,
@@ -136,6 +148,11 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         let ids = Ids::new(config.seed);
         let addr = |port| SocketAddr::new(config.bind, port);
+
+        let heleket = Heleket::new(ids.clone());
+        let layer = FaultLayer::new(config.heleket_faults.clone(), config.seed ^ 0x4e1e);
+        let heleket_endpoint =
+            Endpoint::start(addr(config.heleket_port), heleket.api(), heleket.control(), Some(layer)).await?;
 
         let btcdirect = BtcDirect::new(config.btcdirect.clone(), ids.clone());
         let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);
@@ -152,11 +169,18 @@ impl Sandbox {
             Endpoint::start(addr(config.tuum_port), Router::new(), tuum.router(), None).await?;
 
         Ok(Self {
+            heleket,
+            heleket_endpoint,
             btcdirect,
             btcdirect_endpoint,
             tuum,
             tuum_endpoint,
         })
+    }
+
+    /// The simulated Heleket (credentials and control).
+    pub fn heleket(&self) -> &Heleket {
+        &self.heleket
     }
 
     /// The simulated BTC Direct (credentials and control).
@@ -172,6 +196,7 @@ impl Sandbox {
     /// A provider's server.
     pub fn endpoint(&self, provider: Provider) -> &Endpoint {
         match provider {
+            Provider::Heleket => &self.heleket_endpoint,
             Provider::BtcDirect => &self.btcdirect_endpoint,
             Provider::Tuum => &self.tuum_endpoint,
         }
