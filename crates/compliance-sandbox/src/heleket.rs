@@ -84,7 +84,15 @@ struct Payment {
 
 impl Payment {
     fn is_final(&self) -> bool {
-        !matches!(self.status.as_str(), "check" | "process" | "confirm_check" | "wrong_amount_waiting" | "locked" | "refund_process")
+        !matches!(
+            self.status.as_str(),
+            "check"
+                | "process"
+                | "confirm_check"
+                | "wrong_amount_waiting"
+                | "locked"
+                | "refund_process"
+        )
     }
 }
 
@@ -105,8 +113,17 @@ pub struct NewPayment {
 
 impl NewPayment {
     /// A paid payment of `amount` `currency` for `order_id`.
-    pub fn new(order_id: impl Into<String>, amount: impl Into<String>, currency: impl Into<String>) -> Self {
-        Self { order_id: order_id.into(), amount: amount.into(), currency: currency.into(), url_callback: None }
+    pub fn new(
+        order_id: impl Into<String>,
+        amount: impl Into<String>,
+        currency: impl Into<String>,
+    ) -> Self {
+        Self {
+            order_id: order_id.into(),
+            amount: amount.into(),
+            currency: currency.into(),
+            url_callback: None,
+        }
     }
 
     /// Sets the callback URL.
@@ -153,11 +170,19 @@ fn message(status: StatusCode, text: &str) -> Response {
 }
 
 fn business(text: &str) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"state": 1, "message": text}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"state": 1, "message": text})),
+    )
+        .into_response()
 }
 
 fn validation(errors: Value) -> Response {
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"state": 1, "errors": errors}))).into_response()
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"state": 1, "errors": errors})),
+    )
+        .into_response()
 }
 
 fn ok(result: Value) -> Response {
@@ -172,7 +197,11 @@ impl Heleket {
             payout_key: ids.hex(32),
         };
         Self {
-            inner: Arc::new(Mutex::new(Inner { creds, payments: Vec::new(), webhooks_sent: Vec::new() })),
+            inner: Arc::new(Mutex::new(Inner {
+                creds,
+                payments: Vec::new(),
+                webhooks_sent: Vec::new(),
+            })),
             ids,
             client: HttpClient::new(),
         }
@@ -211,7 +240,9 @@ impl Heleket {
             let mut inner = self.lock();
             let p = find(&mut inner.payments, uuid)?;
             if p.status == "locked" {
-                return Err(HeleketSandboxError::InvalidTransition(format!("payment `{uuid}` is already locked")));
+                return Err(HeleketSandboxError::InvalidTransition(format!(
+                    "payment `{uuid}` is already locked"
+                )));
             }
             p.status = "locked".into();
             p.links.push(Link {
@@ -226,13 +257,24 @@ impl Heleket {
 
     /// Moves link `index` of a locked payment to `status`. When every link is completed the
     /// payment is released (`paid`) and a webhook sent.
-    pub async fn set_link_status(&self, uuid: &str, index: usize, status: LinkStatus) -> Result<(), HeleketSandboxError> {
+    pub async fn set_link_status(
+        &self,
+        uuid: &str,
+        index: usize,
+        status: LinkStatus,
+    ) -> Result<(), HeleketSandboxError> {
         let released = {
             let mut inner = self.lock();
             let p = find(&mut inner.payments, uuid)?;
-            let link = p.links.get_mut(index).ok_or_else(|| HeleketSandboxError::UnknownLink(uuid.to_owned(), index))?;
+            let link = p
+                .links
+                .get_mut(index)
+                .ok_or_else(|| HeleketSandboxError::UnknownLink(uuid.to_owned(), index))?;
             if matches!(link.status, LinkStatus::Completed | LinkStatus::Expired) {
-                return Err(HeleketSandboxError::InvalidTransition(format!("link {index} is already {}", link.status.as_str())));
+                return Err(HeleketSandboxError::InvalidTransition(format!(
+                    "link {index} is already {}",
+                    link.status.as_str()
+                )));
             }
             link.status = status;
             let all_done = p.links.iter().all(|l| l.status == LinkStatus::Completed);
@@ -251,7 +293,11 @@ impl Heleket {
 
     /// The payment's current status.
     pub fn payment_status(&self, uuid: &str) -> Option<String> {
-        self.lock().payments.iter().find(|p| p.uuid == uuid).map(|p| p.status.clone())
+        self.lock()
+            .payments
+            .iter()
+            .find(|p| p.uuid == uuid)
+            .map(|p| p.status.clone())
     }
 
     /// Webhooks sent so far: `(status, HTTP status of the callback's answer; 0 = no answer)`.
@@ -269,7 +315,10 @@ impl Heleket {
         m.insert("payment_amount_usd".into(), json!(p.amount));
         m.insert("merchant_amount".into(), json!(p.amount));
         m.insert("commission".into(), json!("0.00"));
-        m.insert("is_final".into(), json!(!matches!(status, "locked" | "check" | "process")));
+        m.insert(
+            "is_final".into(),
+            json!(!matches!(status, "locked" | "check" | "process")),
+        );
         m.insert("status".into(), json!(status));
         m.insert("from".into(), Value::Null);
         m.insert("wallet_address_uuid".into(), Value::Null);
@@ -286,9 +335,16 @@ impl Heleket {
     async fn send_payment_webhook(&self, uuid: &str) {
         let (url, body, status) = {
             let inner = self.lock();
-            let Some(p) = inner.payments.iter().find(|p| p.uuid == uuid) else { return };
-            let Some(url) = p.url_callback.clone() else { return };
-            let body = signed_webhook_object(&Self::webhook_body(p, "payment", &p.status), &inner.creds.payment_key);
+            let Some(p) = inner.payments.iter().find(|p| p.uuid == uuid) else {
+                return;
+            };
+            let Some(url) = p.url_callback.clone() else {
+                return;
+            };
+            let body = signed_webhook_object(
+                &Self::webhook_body(p, "payment", &p.status),
+                &inner.creds.payment_key,
+            );
             (url, body, p.status.clone())
         };
         let code = self.post(&url, body).await;
@@ -311,40 +367,63 @@ impl Heleket {
     }
 
     /// Checks `merchant` and `sign` against the raw body.
-    fn authenticate(&self, headers: &HeaderMap, body: &[u8], kind: KeyKind) -> Result<(), Response> {
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        kind: KeyKind,
+    ) -> Result<(), Box<Response>> {
         let creds = self.credentials();
         let merchant = headers.get("merchant").and_then(|v| v.to_str().ok());
         if merchant != Some(creds.merchant.as_str()) {
-            return Err(message(StatusCode::UNAUTHORIZED, "You are forbidden"));
+            return Err(Box::new(message(
+                StatusCode::UNAUTHORIZED,
+                "You are forbidden",
+            )));
         }
         let key = match kind {
             KeyKind::Payout => &creds.payout_key,
             _ => &creds.payment_key,
         };
-        let sign = headers.get("sign").map(|v| v.as_bytes()).unwrap_or_default();
+        let sign = headers
+            .get("sign")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
         if !verify(body, key, sign) {
-            return Err(message(StatusCode::UNAUTHORIZED, "Invalid Sign."));
+            return Err(Box::new(message(StatusCode::UNAUTHORIZED, "Invalid Sign.")));
         }
         Ok(())
     }
 
     /// Finds the payment a `{uuid | order_id}` body names (`order_id` wins).
-    fn lookup(&self, body: &[u8]) -> Result<Payment, Response> {
-        let v: Value = serde_json::from_slice(body).map_err(|_| validation(json!({"body": ["validation.json"]})))?;
-        let order_id = v.get("order_id").and_then(Value::as_str).filter(|s| !s.is_empty());
-        let uuid = v.get("uuid").and_then(Value::as_str).filter(|s| !s.is_empty());
+    fn lookup(&self, body: &[u8]) -> Result<Payment, Box<Response>> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|_| Box::new(validation(json!({"body": ["validation.json"]}))))?;
+        let order_id = v
+            .get("order_id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let uuid = v
+            .get("uuid")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
         if order_id.is_none() && uuid.is_none() {
-            return Err(validation(json!({
+            return Err(Box::new(validation(json!({
                 "uuid": ["validation.required_without"],
                 "order_id": ["validation.required_without"],
-            })));
+            }))));
         }
         let inner = self.lock();
         let found = match order_id {
             Some(o) => inner.payments.iter().find(|p| p.order_id == o),
-            None => inner.payments.iter().find(|p| Some(p.uuid.as_str()) == uuid),
+            None => inner
+                .payments
+                .iter()
+                .find(|p| Some(p.uuid.as_str()) == uuid),
         };
-        found.cloned().ok_or_else(|| business("Payment not found"))
+        found
+            .cloned()
+            .ok_or_else(|| Box::new(business("Payment not found")))
     }
 
     pub(crate) fn api(&self) -> Router {
@@ -360,13 +439,22 @@ impl Heleket {
         Router::new()
             .route("/sandbox/heleket/payments", post(control_create))
             .route("/sandbox/heleket/payments/{uuid}/lock", post(control_lock))
-            .route("/sandbox/heleket/payments/{uuid}/links/{index}", post(control_link))
+            .route(
+                "/sandbox/heleket/payments/{uuid}/links/{index}",
+                post(control_link),
+            )
             .with_state(self.clone())
     }
 }
 
-fn find<'a>(payments: &'a mut [Payment], uuid: &str) -> Result<&'a mut Payment, HeleketSandboxError> {
-    payments.iter_mut().find(|p| p.uuid == uuid).ok_or_else(|| HeleketSandboxError::UnknownPayment(uuid.to_owned()))
+fn find<'a>(
+    payments: &'a mut [Payment],
+    uuid: &str,
+) -> Result<&'a mut Payment, HeleketSandboxError> {
+    payments
+        .iter_mut()
+        .find(|p| p.uuid == uuid)
+        .ok_or_else(|| HeleketSandboxError::UnknownPayment(uuid.to_owned()))
 }
 
 fn payment_json(p: &Payment) -> Value {
@@ -401,14 +489,16 @@ fn payment_json(p: &Payment) -> Value {
 }
 
 async fn info(State(h): State<Heleket>, headers: HeaderMap, body: Bytes) -> Reply {
-    h.authenticate(&headers, &body, KeyKind::Payment)?;
-    let p = h.lookup(&body)?;
+    h.authenticate(&headers, &body, KeyKind::Payment)
+        .map_err(|e| *e)?;
+    let p = h.lookup(&body).map_err(|e| *e)?;
     Ok(ok(payment_json(&p)))
 }
 
 async fn aml_links(State(h): State<Heleket>, headers: HeaderMap, body: Bytes) -> Reply {
-    h.authenticate(&headers, &body, KeyKind::Payment)?;
-    let p = h.lookup(&body)?;
+    h.authenticate(&headers, &body, KeyKind::Payment)
+        .map_err(|e| *e)?;
+    let p = h.lookup(&body).map_err(|e| *e)?;
     let links: Vec<Value> = p
         .links
         .iter()
@@ -418,35 +508,57 @@ async fn aml_links(State(h): State<Heleket>, headers: HeaderMap, body: Bytes) ->
 }
 
 async fn resend(State(h): State<Heleket>, headers: HeaderMap, body: Bytes) -> Reply {
-    h.authenticate(&headers, &body, KeyKind::Payment)?;
-    let p = h.lookup(&body)?;
+    h.authenticate(&headers, &body, KeyKind::Payment)
+        .map_err(|e| *e)?;
+    let p = h.lookup(&body).map_err(|e| *e)?;
     if !p.is_final() {
-        return Err((StatusCode::BAD_REQUEST, Json(json!({"state": 1, "message": "Payment is not final"}))).into_response());
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"state": 1, "message": "Payment is not final"})),
+        )
+            .into_response());
     }
     if p.url_callback.is_none() {
-        return Err((StatusCode::BAD_REQUEST, Json(json!({"state": 1, "message": "Callback url is not set"}))).into_response());
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"state": 1, "message": "Callback url is not set"})),
+        )
+            .into_response());
     }
     h.send_payment_webhook(&p.uuid).await;
     Ok(ok(json!([])))
 }
 
-async fn test_webhook(State(h): State<Heleket>, Path(kind): Path<String>, headers: HeaderMap, body: Bytes) -> Reply {
+async fn test_webhook(
+    State(h): State<Heleket>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
     let key_kind = match kind.as_str() {
         "payment" | "wallet" => KeyKind::Payment,
         "payout" => KeyKind::Payout,
         _ => return Err(message(StatusCode::NOT_FOUND, "Not found")),
     };
-    h.authenticate(&headers, &body, key_kind)?;
-    let v: Value = serde_json::from_slice(&body).map_err(|_| validation(json!({"body": ["validation.json"]})))?;
+    h.authenticate(&headers, &body, key_kind).map_err(|e| *e)?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|_| validation(json!({"body": ["validation.json"]})))?;
     let mut errors = Map::new();
-    let url = v.get("url_callback").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let url = v
+        .get("url_callback")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if url.is_empty() {
         errors.insert("url_callback".into(), json!(["validation.required"]));
     } else if !(6..=150).contains(&url.chars().count()) {
         errors.insert("url_callback".into(), json!(["validation.between.string"]));
     }
     for field in ["currency", "network"] {
-        if v.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+        if v.get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             errors.insert(field.into(), json!(["validation.required"]));
         }
     }
@@ -455,8 +567,16 @@ async fn test_webhook(State(h): State<Heleket>, Path(kind): Path<String>, header
     }
     let status = v.get("status").and_then(Value::as_str).unwrap_or("paid");
     let p = Payment {
-        uuid: v.get("uuid").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| h.ids.uuid()),
-        order_id: v.get("order_id").and_then(Value::as_str).unwrap_or("test-order").to_owned(),
+        uuid: v
+            .get("uuid")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| h.ids.uuid()),
+        order_id: v
+            .get("order_id")
+            .and_then(Value::as_str)
+            .unwrap_or("test-order")
+            .to_owned(),
         amount: "15.00".into(),
         currency: v["currency"].as_str().unwrap_or_default().to_owned(),
         network: v["network"].as_str().unwrap_or_default().to_owned(),
@@ -465,7 +585,11 @@ async fn test_webhook(State(h): State<Heleket>, Path(kind): Path<String>, header
         links: Vec::new(),
     };
     let creds = h.credentials();
-    let key = if key_kind == KeyKind::Payout { &creds.payout_key } else { &creds.payment_key };
+    let key = if key_kind == KeyKind::Payout {
+        &creds.payout_key
+    } else {
+        &creds.payment_key
+    };
     let signed = signed_webhook_object(&Heleket::webhook_body(&p, &kind, status), key);
     let code = h.post(&url, signed).await;
     h.lock().webhooks_sent.push((status.to_owned(), code));
@@ -489,7 +613,11 @@ struct LinkMove {
     status: LinkStatus,
 }
 
-async fn control_link(State(h): State<Heleket>, Path((uuid, index)): Path<(String, usize)>, Json(m): Json<LinkMove>) -> Response {
+async fn control_link(
+    State(h): State<Heleket>,
+    Path((uuid, index)): Path<(String, usize)>,
+    Json(m): Json<LinkMove>,
+) -> Response {
     match h.set_link_status(&uuid, index, m.status).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (StatusCode::CONFLICT, Json(json!({"error": e.to_string()}))).into_response(),

@@ -151,8 +151,13 @@ impl Sandbox {
 
         let heleket = Heleket::new(ids.clone());
         let layer = FaultLayer::new(config.heleket_faults.clone(), config.seed ^ 0x4e1e);
-        let heleket_endpoint =
-            Endpoint::start(addr(config.heleket_port), heleket.api(), heleket.control(), Some(layer)).await?;
+        let heleket_endpoint = Endpoint::start(
+            addr(config.heleket_port),
+            heleket.api(),
+            heleket.control(),
+            Some(layer),
+        )
+        .await?;
 
         let btcdirect = BtcDirect::new(config.btcdirect.clone(), ids.clone());
         let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);

@@ -49,8 +49,12 @@ async fn each_fault_reaches_the_client_as_the_real_failure_would() {
 async fn the_same_seed_gives_the_same_faults() {
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let sandbox = Sandbox::start(SandboxConfig::default().seed(9)).await.unwrap();
-        sandbox.endpoint(Provider::BtcDirect).set_faults(Faults::none().server_errors(0.5));
+        let sandbox = Sandbox::start(SandboxConfig::default().seed(9))
+            .await
+            .unwrap();
+        sandbox
+            .endpoint(Provider::BtcDirect)
+            .set_faults(Faults::none().server_errors(0.5));
         let mut statuses = Vec::new();
         for _ in 0..20 {
             statuses.push(call(&sandbox).await.unwrap());
@@ -58,5 +62,9 @@ async fn the_same_seed_gives_the_same_faults() {
         runs.push(statuses);
     }
     assert_eq!(runs[0], runs[1]);
-    assert!(runs[0].contains(&503) && runs[0].contains(&401), "{:?}", runs[0]);
+    assert!(
+        runs[0].contains(&503) && runs[0].contains(&401),
+        "{:?}",
+        runs[0]
+    );
 }
