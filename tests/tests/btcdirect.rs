@@ -1,0 +1,126 @@
+//! amld5-verify against the simulated BTC Direct: login → questions → answers → verified,
+//! token expiry mid-run handled with exactly one refresh, local validation before any call.
+
+use amld5_verify::{BtcDirectClient, Error, SecretString, UserContext};
+use compliance_core::{AmlProvider, AmlStatus, RequiredAction};
+use compliance_sandbox::{Provider, Sandbox, SandboxConfig};
+
+fn client(sandbox: &Sandbox) -> BtcDirectClient {
+    let c = sandbox.btcdirect().credentials();
+    BtcDirectClient::builder()
+        .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+        .credentials(c.username, SecretString::from(c.password))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_logs_in_answers_the_amld5_questions_and_becomes_verified() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let c = sandbox.btcdirect().credentials();
+
+    let session = client
+        .login(&c.user_email, &SecretString::from(c.user_password.clone()))
+        .await
+        .unwrap();
+    let user = UserContext::session(session);
+
+    let aml = client.aml_for(user.clone());
+    let before = aml.aml_state(&aml.subject()).await.unwrap();
+    let AmlStatus::ActionRequired { actions } = &before.status else {
+        panic!("{before:?}")
+    };
+    assert!(
+        matches!(&actions[0], RequiredAction::AnswerQuestions { questions } if questions.len() == 4)
+    );
+    assert!(
+        !client
+            .verification_status(&user)
+            .await
+            .unwrap()
+            .is_verified()
+    );
+
+    let questions = client.amld5_questions(&user, "nl").await.unwrap();
+    assert_eq!(questions.questions.len(), 4);
+    let questions = client.amld5_questions(&user, "en").await.unwrap();
+    let mut builder = questions.answers();
+    for q in &questions.questions {
+        builder = builder.answer(q.key.clone(), q.answer_options[0].label.clone());
+    }
+    let answers = builder.build().unwrap();
+    let info = client.submit_amld5_answers(&user, &answers).await.unwrap();
+    assert_eq!(info.email_address.as_deref(), Some(c.user_email.as_str()));
+
+    assert!(
+        client
+            .verification_status(&user)
+            .await
+            .unwrap()
+            .is_verified()
+    );
+    assert!(sandbox.btcdirect().amld5_answered(&c.user_identifier));
+    let after = aml.aml_state(&aml.subject()).await.unwrap();
+    assert_eq!(after.status, AmlStatus::Clear, "{after:?}");
+}
+
+#[tokio::test]
+async fn answers_not_offered_are_refused_before_any_request() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let user = UserContext::identifier(sandbox.btcdirect().credentials().user_identifier);
+    let questions = client.amld5_questions(&user, "en").await.unwrap();
+    let err = questions
+        .answers()
+        .answer("mainSourceOfIncome", "Lottery")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("mainSourceOfIncome"), "{err}");
+    let counters = sandbox.endpoint(Provider::BtcDirect).counters();
+    assert_eq!(counters.count("POST", "/api/v1/user/verify/amld5"), 0);
+    assert!(matches!(
+        client.amld5_questions(&user, "xx").await,
+        Err(Error::Rejected { .. })
+    ));
+}
+
+#[tokio::test]
+async fn token_expiry_during_a_run_costs_one_refresh_for_all_concurrent_calls() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let user = UserContext::identifier(sandbox.btcdirect().credentials().user_identifier);
+    client.user_info(&user).await.unwrap();
+    let counters = sandbox.endpoint(Provider::BtcDirect).counters();
+    assert_eq!(counters.count("POST", "/api/v1/authenticate"), 1);
+
+    // The provider expires the partner token before the client expects it (ER801, HTTP 400).
+    sandbox.btcdirect().expire_all_tokens();
+    let calls = (0..20).map(|_| {
+        let (client, user) = (client.clone(), user.clone());
+        tokio::spawn(async move { client.user_info(&user).await })
+    });
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        counters.count("POST", "/api/v1/refresh"),
+        1,
+        "one refresh for 20 callers"
+    );
+    assert_eq!(counters.count("POST", "/api/v1/authenticate"), 1);
+}
+
+#[tokio::test]
+async fn wrong_partner_credentials_say_so() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let wrong = BtcDirectClient::builder()
+        .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+        .credentials("partner-sandbox", SecretString::from("wrong"))
+        .build()
+        .unwrap();
+    let user = UserContext::identifier(sandbox.btcdirect().credentials().user_identifier);
+    let err = wrong.user_info(&user).await.unwrap_err();
+    assert!(matches!(err, Error::PartnerAuth { .. }), "{err:?}");
+    assert!(!format!("{err:?}").contains("wrong\""));
+}
