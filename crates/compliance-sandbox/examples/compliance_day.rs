@@ -1,0 +1,292 @@
+//! A day in a compliance team, offline: every client in the workspace against the sandbox.
+//!
+//! Run with `cargo run -p compliance-sandbox --example compliance_day`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use aml_events::auth::SharedSecretHeader;
+use aml_events::{AmlEvent, EventBody, EventProcessor};
+use amld5_verify::{BtcDirectClient, UserContext};
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::routing::post;
+use compliance_core::{
+    AmlProvider, AmlState, AmlStatus, Claim, MemoryInbox, RequiredAction, SecretString, Subject,
+    SubjectRef,
+};
+use compliance_sandbox::{
+    DeliveryOptions, LinkStatus, NewPayment, Provider, Sandbox, SandboxConfig, TuumEvent,
+};
+use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef, WebhookDedup};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves `router` on a loopback port (the merchant's and bank's webhook endpoints).
+async fn serve(router: Router) -> Result<String, Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+fn step(text: impl AsRef<str>) {
+    println!("  • {}", text.as_ref());
+}
+
+/// Cuts `text` to `width` characters for a table cell.
+fn cell(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn describe(state: &AmlState) -> String {
+    match &state.status {
+        AmlStatus::ActionRequired { actions } => {
+            let what: Vec<String> = actions
+                .iter()
+                .map(|a| match a {
+                    RequiredAction::OpenLink { .. } => "open the AML questionnaire link".to_owned(),
+                    RequiredAction::AnswerQuestions { questions } => {
+                        format!("answer {} AMLD5 questions", questions.len())
+                    }
+                    _ => "act in the provider's flow".to_owned(),
+                })
+                .collect();
+            format!("action required: {}", what.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let mut config = SandboxConfig::default().seed(2026);
+    config.tuum.auth_header = Some(("x-tuum-secret".into(), "agreed-out-of-band".into()));
+    let sandbox = Sandbox::start(config).await?;
+    println!(
+        "Compliance day — every provider simulated locally (seed 2026), no credentials, no network\n"
+    );
+
+    // ── Heleket ───────────────────────────────────────────────────────────────────────
+    println!("Heleket: a crypto payment held by the AML programme");
+    let creds = sandbox.heleket().credentials();
+    let heleket = HeleketClient::builder()
+        .merchant(creds.merchant)
+        .payment_key(creds.payment_key)
+        .payout_key(creds.payout_key)
+        .base_url(sandbox.endpoint(Provider::Heleket).url())
+        .build()?;
+    let verifier = Arc::new(heleket.webhook_verifier().clone());
+    let dedup = Arc::new(WebhookDedup::new(MemoryInbox::new()));
+    let released = Arc::new(Mutex::new(Vec::<String>::new()));
+    let callback = {
+        let (verifier, dedup, released) = (verifier.clone(), dedup.clone(), released.clone());
+        Router::new().route(
+            "/heleket",
+            post(move |body: Bytes| {
+                let (verifier, dedup, released) =
+                    (verifier.clone(), dedup.clone(), released.clone());
+                async move {
+                    // Verify the raw bytes before trusting anything in them.
+                    let Ok(webhook) = verifier.verify(&body) else {
+                        return StatusCode::UNAUTHORIZED;
+                    };
+                    if let Ok(Claim::Acquired(token)) = dedup.claim(&webhook).await {
+                        if let HeleketWebhook::Payment(p) = &webhook {
+                            released.lock().unwrap().push(format!(
+                                "{} → {}",
+                                p.order_id.clone().unwrap_or_default(),
+                                p.status
+                            ));
+                        }
+                        let _ = dedup.complete(&webhook, &token).await;
+                    }
+                    StatusCode::OK
+                }
+            }),
+        )
+    };
+    let callback_url = format!("{}/heleket", serve(callback).await?);
+    let uuid = sandbox
+        .heleket()
+        .create_payment(NewPayment::new("order-1001", "250.00", "USDT").callback(&callback_url));
+    let held = sandbox
+        .heleket()
+        .create_payment(NewPayment::new("order-1002", "9800.00", "USDT").callback(&callback_url));
+    sandbox.heleket().lock_payment(&uuid).await?;
+    sandbox.heleket().lock_payment(&held).await?;
+    let order = PaymentRef::OrderId("order-1001".into());
+    let payment = heleket.payment_info(&order).await?;
+    step(format!(
+        "order-1001 ({} {}) is {}",
+        payment.amount, payment.currency, payment.status
+    ));
+    let links = heleket.aml_links(&order).await?;
+    step(format!(
+        "{} questionnaire link for the payer, status {}, valid until {}",
+        links.len(),
+        links[0].status,
+        links[0].expired_at
+    ));
+    sandbox
+        .heleket()
+        .set_link_status(&uuid, 0, LinkStatus::Pending)
+        .await?;
+    sandbox
+        .heleket()
+        .set_link_status(&uuid, 0, LinkStatus::Completed)
+        .await?;
+    step(format!(
+        "payer completed it; payment is now {}",
+        heleket.payment_info(&order).await?.status
+    ));
+    for line in released.lock().unwrap().iter() {
+        step(format!("signed webhook verified on raw bytes: {line}"));
+    }
+
+    // ── BTC Direct ────────────────────────────────────────────────────────────────────
+    println!("\nBTC Direct: a user answers the AMLD5 questionnaire");
+    let b = sandbox.btcdirect().credentials();
+    let btcdirect = BtcDirectClient::builder()
+        .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+        .credentials(b.username.clone(), SecretString::from(b.password.clone()))
+        .build()?;
+    let session = btcdirect
+        .login(&b.user_email, &SecretString::from(b.user_password.clone()))
+        .await?;
+    let user = UserContext::session(session);
+    step(format!("{} logged in", b.user_email));
+    let questions = btcdirect.amld5_questions(&user, "en").await?;
+    let mut answers = questions.answers();
+    for q in &questions.questions {
+        let choice = q
+            .answer_options
+            .first()
+            .map(|o| o.label.clone())
+            .unwrap_or_default();
+        step(format!("{} → {choice}", q.label));
+        answers = answers.answer(q.key.clone(), choice);
+    }
+    btcdirect
+        .submit_amld5_answers(&user, &answers.build()?)
+        .await?;
+    let verified = btcdirect.verification_status(&user).await?.is_verified();
+    step(format!("answers accepted; fully verified: {verified}"));
+
+    // ── Tuum ──────────────────────────────────────────────────────────────────────────
+    println!("\nTuum: AML events for the bank, delivered at least once");
+    let processed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = processed.clone();
+    let processor = EventProcessor::builder()
+        .authenticator(SharedSecretHeader::new(
+            "x-tuum-secret",
+            SecretString::from("agreed-out-of-band"),
+        )?)
+        .handler(aml_events::handler_fn(move |event: AmlEvent| {
+            let seen = seen.clone();
+            async move {
+                let line = match event.body() {
+                    EventBody::PaymentSubprocessCreated(p) => {
+                        format!("screen payment {} of {}", p.payment_id, p.amount)
+                    }
+                    EventBody::PaymentResultsPublished(r) => {
+                        format!("AML result {}", r.aml_process_result_code)
+                    }
+                    _ => format!("{}", event.event_type()),
+                };
+                seen.lock().unwrap().push(line);
+                Ok::<(), &str>(())
+            }
+        }))
+        .build()?;
+    let bank = serve(aml_events::server::router(processor)).await?;
+    let tuum = sandbox.tuum();
+    tuum.subscribe(format!("{bank}/"));
+    step("the bank's receiver is subscribed; Tuum sends the shared secret in x-tuum-secret");
+    let mut deliveries = 0;
+    for (event, options) in [
+        (TuumEvent::SubprocessCreated, DeliveryOptions::duplicated()),
+        (
+            TuumEvent::PaymentResultsPublished {
+                result: "APPROVED".into(),
+            },
+            DeliveryOptions::default(),
+        ),
+    ] {
+        for report in tuum.send(event, options).await? {
+            deliveries += 1;
+            step(format!(
+                "delivery of {} answered {:?}",
+                report.notification_id, report.attempts
+            ));
+        }
+    }
+    let first = tuum
+        .sent()
+        .first()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    let replay = tuum.replay(&first).await?;
+    deliveries += 1;
+    step(format!(
+        "an operator replays {first}: answered {:?}",
+        replay.attempts
+    ));
+    let processed = processed.lock().unwrap().clone();
+    step(format!(
+        "{deliveries} deliveries, {} processed exactly once:",
+        processed.len()
+    ));
+    for line in &processed {
+        step(format!("  {line}"));
+    }
+
+    // ── One table ─────────────────────────────────────────────────────────────────────
+    println!("\nEvery subject's AML state, asked through Vec<Box<dyn AmlProvider>>");
+    let providers: Vec<Box<dyn AmlProvider>> = vec![
+        Box::new(heleket.clone()),
+        Box::new(btcdirect.aml_for(user.clone())),
+    ];
+    let subjects = vec![
+        Subject::Payment {
+            reference: SubjectRef::ExternalId("order-1001".into()),
+        },
+        Subject::Payment {
+            reference: SubjectRef::ExternalId("order-1002".into()),
+        },
+        Subject::User {
+            reference: SubjectRef::ProviderId(b.user_identifier.clone()),
+        },
+    ];
+    println!(
+        "  {:<26} {:<10} {:<28} {}",
+        "subject", "provider", "provider says", "neutral state"
+    );
+    for subject in &subjects {
+        for provider in providers.iter().filter(|p| p.supports(subject.kind())) {
+            let state = provider.aml_state(subject).await?;
+            println!(
+                "  {:<26} {:<10} {:<28} {}",
+                cell(&subject.to_string(), 26),
+                state.provider,
+                cell(&state.provider_status, 28),
+                describe(&state)
+            );
+        }
+    }
+    println!("\nDone in {:.1?}.", started.elapsed());
+    Ok(())
+}
