@@ -124,3 +124,27 @@ async fn wrong_partner_credentials_say_so() {
     assert!(matches!(err, Error::PartnerAuth { .. }), "{err:?}");
     assert!(!format!("{err:?}").contains("wrong\""));
 }
+
+#[tokio::test]
+async fn a_registered_identifier_names_the_user_afterwards() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let c = sandbox.btcdirect().credentials();
+    let session = client
+        .login(&c.user_email, &SecretString::from(c.user_password.clone()))
+        .await
+        .unwrap();
+    let user = UserContext::session(session);
+
+    let unknown = UserContext::identifier("partner-user-77");
+    assert!(matches!(
+        client.user_info(&unknown).await,
+        Err(Error::UserAuth { .. })
+    ));
+    client
+        .register_identifier(&user, "partner-user-77", "https://partner.example/return")
+        .await
+        .unwrap();
+    let info = client.user_info(&unknown).await.unwrap();
+    assert_eq!(info.email_address.as_deref(), Some(c.user_email.as_str()));
+}

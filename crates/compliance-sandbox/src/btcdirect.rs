@@ -81,6 +81,8 @@ struct User {
     email: String,
     password: String,
     identifier: String,
+    /// Identifiers the partner linked with `register-identifier`.
+    linked: Vec<String>,
     first_name: String,
     last_name: String,
     amld5_answers: Option<Vec<(String, String)>>,
@@ -118,6 +120,7 @@ impl BtcDirect {
             email: creds.user_email.clone(),
             password: creds.user_password.clone(),
             identifier: creds.user_identifier.clone(),
+            linked: Vec::new(),
             first_name: "Alex".into(),
             last_name: "Doe".into(),
             amld5_answers: None,
@@ -165,6 +168,10 @@ impl BtcDirect {
             .route("/api/v1/authenticate", post(authenticate))
             .route("/api/v1/refresh", post(refresh))
             .route("/api/v1/user/login", post(user_login))
+            .route(
+                "/api/v1/user/register-identifier",
+                post(register_identifier),
+            )
             .route(
                 "/api/v1/user/verify/amld5",
                 get(get_questions).post(post_answers),
@@ -253,8 +260,12 @@ impl BtcDirect {
             };
         }
         if let Some(id) = headers.get("user-identifier").and_then(|v| v.to_str().ok()) {
-            return if inner.users.iter().any(|u| u.identifier == id) {
-                Ok(id.to_owned())
+            return if let Some(u) = inner
+                .users
+                .iter()
+                .find(|u| u.identifier == id || u.linked.iter().any(|l| l == id))
+            {
+                Ok(u.identifier.clone())
             } else {
                 Err("ER700")
             };
@@ -373,6 +384,35 @@ async fn refresh(State(s): State<BtcDirect>, body: axum::body::Bytes) -> Reply {
     };
     let (token, refresh_token) = s.issue(&mut inner, subject);
     Ok(Json(json!({"token": token, "refreshToken": refresh_token})).into_response())
+}
+
+/// Links a partner-chosen identifier to the logged-in user, so later calls can name the
+/// user with `User-Identifier` alone.
+async fn register_identifier(
+    State(s): State<BtcDirect>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Reply {
+    s.partner(&headers).map_err(error)?;
+    if headers.get("user-authorization").is_none() {
+        return Err(error("ER700"));
+    }
+    let id = s.user(&headers).map_err(error)?;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Register {
+        identifier: String,
+        return_url: String,
+    }
+    let req: Register = serde_json::from_slice(&body).map_err(|_| error("ER999"))?;
+    if req.identifier.trim().is_empty() || req.return_url.trim().is_empty() {
+        return Err(error("ER999"));
+    }
+    let mut inner = s.lock();
+    if let Some(u) = inner.users.iter_mut().find(|u| u.identifier == id) {
+        u.linked.push(req.identifier);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn user_login(
