@@ -16,10 +16,14 @@ use compliance_core::{
     AmlProvider, AmlState, AmlStatus, Claim, MemoryInbox, RequiredAction, SecretString, Subject,
     SubjectRef,
 };
+use compliance_core::{MemoryApplicantStore, StoreError, Timestamp};
+use compliance_sandbox::elkyc::risk_score;
 use compliance_sandbox::{
     DeliveryOptions, LinkStatus, NewPayment, Provider, Sandbox, SandboxConfig, TuumEvent,
 };
 use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef, WebhookDedup};
+use kyc_public_api::store::{self as kyc_store, ApplicantUpdate};
+use kyc_public_api::{ApplicantStatus, CreateApplicant, KycClient, TokenRequest, WebhookReceiver};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -157,6 +161,94 @@ async fn main() -> Result<(), Error> {
         step(format!("signed webhook verified on raw bytes: {line}"));
     }
 
+    // ── elKYC / Allpass ───────────────────────────────────────────────────────────────
+    println!("\nelKYC: an applicant verified through encrypted webhooks, a wallet screened");
+    let e = sandbox.elkyc().credentials();
+    let settings = e
+        .encryption_settings()
+        .ok_or("the sandbox runs elKYC encrypted by default")?;
+    let kyc = KycClient::builder()
+        .base_url(sandbox.endpoint(Provider::Elkyc).url())
+        .api_key(e.api_key.clone())
+        .encryption(settings.clone())
+        .build()?;
+    let store = Arc::new(MemoryApplicantStore::new());
+    let receiver = Arc::new(WebhookReceiver::builder(settings).build()?);
+    let inbox = Arc::new(MemoryInbox::new());
+    let hooks = {
+        let (store, receiver, inbox) = (store.clone(), receiver.clone(), inbox.clone());
+        Router::new().route(
+            "/elkyc",
+            post(move |headers: axum::http::HeaderMap, body: Bytes| {
+                let (store, receiver, inbox) = (store.clone(), receiver.clone(), inbox.clone());
+                async move {
+                    // Signature, decryption, freshness and deduplication, then one store write.
+                    let outcome = receiver
+                        .handle(&headers, &body, inbox.as_ref(), async |event| {
+                            if let Some(update) = ApplicantUpdate::from_webhook(&event) {
+                                kyc_store::apply(store.as_ref(), &update, Timestamp::now()).await?;
+                            }
+                            Ok::<(), StoreError>(())
+                        })
+                        .await;
+                    match outcome {
+                        Ok(handled) => {
+                            StatusCode::from_u16(handled.http_status()).unwrap_or(StatusCode::OK)
+                        }
+                        Err(_) => StatusCode::BAD_REQUEST,
+                    }
+                }
+            }),
+        )
+    };
+    sandbox
+        .elkyc()
+        .set_webhook_url(format!("{}/elkyc", serve(hooks).await?));
+    for external in ["customer-5521", "customer-5522"] {
+        let applicant = kyc
+            .create_applicant(&CreateApplicant::new(external, "basic-kyc"))
+            .await?;
+        step(format!(
+            "applicant {external} created (id {})",
+            applicant.id.unwrap_or_default()
+        ));
+    }
+    let token = kyc
+        .verification_token(
+            "customer-5521",
+            &TokenRequest::new().locale("en-US").ttl_secs(3600),
+        )
+        .await?;
+    step(format!(
+        "verification token issued for the browser SDK, valid {}s (never logged)",
+        token.ttl.unwrap_or_default()
+    ));
+    for status in [
+        ApplicantStatus::InProgress,
+        ApplicantStatus::InReview,
+        ApplicantStatus::Approved,
+    ] {
+        sandbox.elkyc().set_status("customer-5521", status).await?;
+    }
+    sandbox
+        .elkyc()
+        .set_status("customer-5522", ApplicantStatus::InReview)
+        .await?;
+    for record in store.all() {
+        step(format!(
+            "store: {} is {} ({}), version {}",
+            record.external_user_id.unwrap_or_default(),
+            record.provider_status,
+            record.aml_status,
+            record.version
+        ));
+    }
+    let wallet = (0..1000)
+        .map(|i| format!("bc1qcounterparty{i:04}"))
+        .find(|a| risk_score("BTC", a) >= 70)
+        .ok_or("no high-risk address")?;
+    step(format!("counterparty wallet {wallet} sent for screening"));
+
     // ── BTC Direct ────────────────────────────────────────────────────────────────────
     println!("\nBTC Direct: a user answers the AMLD5 questionnaire");
     let b = sandbox.btcdirect().credentials();
@@ -258,6 +350,7 @@ async fn main() -> Result<(), Error> {
     println!("\nEvery subject's AML state, asked through Vec<Box<dyn AmlProvider>>");
     let providers: Vec<Box<dyn AmlProvider>> = vec![
         Box::new(heleket.clone()),
+        Box::new(kyc.clone()),
         Box::new(btcdirect.aml_for(user.clone())),
     ];
     let subjects = vec![
@@ -267,22 +360,37 @@ async fn main() -> Result<(), Error> {
         Subject::Payment {
             reference: SubjectRef::ExternalId("order-1002".into()),
         },
+        Subject::Applicant {
+            reference: SubjectRef::ExternalId("customer-5521".into()),
+        },
+        Subject::Applicant {
+            reference: SubjectRef::ExternalId("customer-5522".into()),
+        },
+        Subject::Wallet {
+            blockchain: "BTC".into(),
+            address: wallet.clone(),
+        },
         Subject::User {
             reference: SubjectRef::ProviderId(b.user_identifier.clone()),
         },
     ];
     println!(
-        "  {:<26} {:<10} {:<28} {}",
-        "subject", "provider", "provider says", "neutral state"
+        "  {:<26} {:<10} {:<28} {:<6} neutral state",
+        "subject", "provider", "provider says", "risk"
     );
     for subject in &subjects {
         for provider in providers.iter().filter(|p| p.supports(subject.kind())) {
             let state = provider.aml_state(subject).await?;
             println!(
-                "  {:<26} {:<10} {:<28} {}",
+                "  {:<26} {:<10} {:<28} {:<6} {}",
                 cell(&subject.to_string(), 26),
                 state.provider,
                 cell(&state.provider_status, 28),
+                state
+                    .risk
+                    .as_ref()
+                    .map(|r| r.level.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 describe(&state)
             );
         }

@@ -46,8 +46,8 @@ impl Default for BtcDirectConfig {
     }
 }
 
-/// Credentials the simulated BTC Direct accepts.
-#[derive(Debug, Clone)]
+/// Credentials the simulated BTC Direct accepts. `Debug` hides passwords and the key.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct BtcDirectCredentials {
     /// Partner username for `/api/v1/authenticate`.
@@ -62,6 +62,19 @@ pub struct BtcDirectCredentials {
     pub user_password: String,
     /// That user's identifier (for `User-Identifier`).
     pub user_identifier: String,
+}
+
+impl std::fmt::Debug for BtcDirectCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BtcDirectCredentials")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("api_key", &"[redacted]")
+            .field("user_email", &self.user_email)
+            .field("user_password", &"[redacted]")
+            .field("user_identifier", &self.user_identifier)
+            .finish()
+    }
 }
 
 #[derive(Debug)]

@@ -26,8 +26,8 @@ use serde_json::{Map, Value, json};
 
 use crate::ids::Ids;
 
-/// Credentials the simulated Heleket accepts.
-#[derive(Debug, Clone)]
+/// Credentials the simulated Heleket accepts. `Debug` hides the keys.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct HeleketCredentials {
     /// The merchant uuid (`merchant` header).
@@ -36,6 +36,16 @@ pub struct HeleketCredentials {
     pub payment_key: String,
     /// The payout key.
     pub payout_key: String,
+}
+
+impl std::fmt::Debug for HeleketCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeleketCredentials")
+            .field("merchant", &self.merchant)
+            .field("payment_key", &"[redacted]")
+            .field("payout_key", &"[redacted]")
+            .finish()
+    }
 }
 
 /// An AML questionnaire link status.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod btcdirect;
+pub mod elkyc;
 pub mod faults;
 pub mod heleket;
 mod ids;
@@ -12,6 +13,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::Router;
 
 pub use btcdirect::{BtcDirect, BtcDirectConfig, BtcDirectCredentials};
+pub use elkyc::{
+    Elkyc, ElkycConfig, ElkycCredentials, ElkycFlow, EncryptionMode, SandboxApplicant,
+    WebhookDelivery,
+};
 pub use faults::{Counters, Faults};
 pub use heleket::{Heleket, HeleketCredentials, LinkStatus, NewPayment};
 pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
@@ -26,6 +31,8 @@ use server::Served;
 pub enum Provider {
     /// Heleket.
     Heleket,
+    /// elKYC / Allpass.
+    Elkyc,
     /// BTC Direct.
     BtcDirect,
     /// Tuum (delivers events; its port serves only control calls).
@@ -42,16 +49,22 @@ pub struct SandboxConfig {
     pub bind: IpAddr,
     /// Heleket port (0: any free port).
     pub heleket_port: u16,
+    /// elKYC port (0: any free port).
+    pub elkyc_port: u16,
     /// BTC Direct port (0: any free port).
     pub btcdirect_port: u16,
     /// Tuum control port (0: any free port).
     pub tuum_port: u16,
+    /// elKYC settings.
+    pub elkyc: ElkycConfig,
     /// BTC Direct settings.
     pub btcdirect: BtcDirectConfig,
     /// Tuum settings.
     pub tuum: TuumConfig,
     /// Faults of Heleket's API.
     pub heleket_faults: Faults,
+    /// Faults of elKYC's API.
+    pub elkyc_faults: Faults,
     /// Faults of BTC Direct's API.
     pub btcdirect_faults: Faults,
 }
@@ -62,11 +75,14 @@ impl Default for SandboxConfig {
             seed: 42,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             heleket_port: 0,
+            elkyc_port: 0,
             btcdirect_port: 0,
             tuum_port: 0,
+            elkyc: ElkycConfig::default(),
             btcdirect: BtcDirectConfig::default(),
             tuum: TuumConfig::default(),
             heleket_faults: Faults::none(),
+            elkyc_faults: Faults::none(),
             btcdirect_faults: Faults::none(),
         }
     }
@@ -137,6 +153,8 @@ impl Endpoint {
 pub struct Sandbox {
     heleket: Heleket,
     heleket_endpoint: Endpoint,
+    elkyc: Elkyc,
+    elkyc_endpoint: Endpoint,
     btcdirect: BtcDirect,
     btcdirect_endpoint: Endpoint,
     tuum: Tuum,
@@ -159,6 +177,16 @@ impl Sandbox {
         )
         .await?;
 
+        let elkyc = Elkyc::new(config.elkyc.clone(), config.seed);
+        let layer = FaultLayer::new(config.elkyc_faults.clone(), config.seed ^ 0xe1c);
+        let elkyc_endpoint = Endpoint::start(
+            addr(config.elkyc_port),
+            elkyc.api(),
+            elkyc.control(),
+            Some(layer),
+        )
+        .await?;
+
         let btcdirect = BtcDirect::new(config.btcdirect.clone(), ids.clone());
         let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);
         let btcdirect_endpoint = Endpoint::start(
@@ -176,6 +204,8 @@ impl Sandbox {
         Ok(Self {
             heleket,
             heleket_endpoint,
+            elkyc,
+            elkyc_endpoint,
             btcdirect,
             btcdirect_endpoint,
             tuum,
@@ -186,6 +216,11 @@ impl Sandbox {
     /// The simulated Heleket (credentials and control).
     pub fn heleket(&self) -> &Heleket {
         &self.heleket
+    }
+
+    /// The simulated elKYC / Allpass (credentials and control).
+    pub fn elkyc(&self) -> &Elkyc {
+        &self.elkyc
     }
 
     /// The simulated BTC Direct (credentials and control).
@@ -202,6 +237,7 @@ impl Sandbox {
     pub fn endpoint(&self, provider: Provider) -> &Endpoint {
         match provider {
             Provider::Heleket => &self.heleket_endpoint,
+            Provider::Elkyc => &self.elkyc_endpoint,
             Provider::BtcDirect => &self.btcdirect_endpoint,
             Provider::Tuum => &self.tuum_endpoint,
         }

@@ -68,3 +68,28 @@ async fn the_same_seed_gives_the_same_faults() {
         runs[0]
     );
 }
+
+#[tokio::test]
+async fn credentials_do_not_print_their_secrets() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let h = sandbox.heleket().credentials();
+    let b = sandbox.btcdirect().credentials();
+    let e = sandbox.elkyc().credentials();
+    let shown = format!("{h:?} {b:?} {e:?}");
+    for secret in [
+        &h.payment_key,
+        &h.payout_key,
+        &b.password,
+        &b.api_key,
+        &b.user_password,
+        &e.api_key,
+        &e.secret_key,
+        &e.hmac_key,
+    ] {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "a secret is printed: {shown}"
+        );
+    }
+    assert!(shown.contains(&h.merchant));
+}

@@ -3,7 +3,7 @@
 //! until interrupted.
 //!
 //! ```text
-//! compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--btcdirect-port P] [--tuum-port P]
+//! compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--elkyc-port P] [--btcdirect-port P] [--tuum-port P]
 //! ```
 
 use std::net::IpAddr;
@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use compliance_sandbox::{Provider, Sandbox, SandboxConfig};
 use serde_json::json;
 
-const USAGE: &str = "usage: compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--btcdirect-port P] [--tuum-port P]
+const USAGE: &str = "usage: compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--elkyc-port P] [--btcdirect-port P] [--tuum-port P]
 
-Serves simulated Heleket, BTC Direct and Tuum on loopback (ports 0 = any free port), prints
+Serves simulated Heleket, elKYC/Allpass, BTC Direct and Tuum on loopback (ports 0 = any free port), prints
 their URLs and credentials as JSON, and runs until Ctrl-C.";
 
 fn parse(args: &[String]) -> Result<SandboxConfig, String> {
@@ -42,6 +42,7 @@ fn parse(args: &[String]) -> Result<SandboxConfig, String> {
                     .map_err(|_| format!("--host: `{value}` is not an IP address"))?
             }
             "--heleket-port" => config.heleket_port = port()?,
+            "--elkyc-port" => config.elkyc_port = port()?,
             "--btcdirect-port" => config.btcdirect_port = port()?,
             "--tuum-port" => config.tuum_port = port()?,
             other => return Err(format!("unknown option `{other}`")),
@@ -74,6 +75,7 @@ async fn main() -> ExitCode {
     };
     let h = sandbox.heleket().credentials();
     let b = sandbox.btcdirect().credentials();
+    let e = sandbox.elkyc().credentials();
     let info = json!({
         "seed": seed,
         "heleket": {
@@ -81,6 +83,14 @@ async fn main() -> ExitCode {
             "merchant": h.merchant, "payment_key": h.payment_key, "payout_key": h.payout_key,
             "control": ["POST /sandbox/heleket/payments", "POST /sandbox/heleket/payments/{uuid}/lock",
                         "POST /sandbox/heleket/payments/{uuid}/links/{index}"],
+        },
+        "elkyc": {
+            "url": sandbox.endpoint(Provider::Elkyc).url(),
+            "api_key": e.api_key, "encryption": format!("{:?}", e.encryption),
+            "secret_key": e.secret_key, "hmac_key": e.hmac_key,
+            "flows": e.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+            "control": ["GET /sandbox/elkyc/credentials", "PUT /sandbox/elkyc/encryption",
+                        "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status"],
         },
         "btcdirect": {
             "url": sandbox.endpoint(Provider::BtcDirect).url(),
