@@ -1,6 +1,6 @@
 //! Argument parsing and errors shared by every `cargo xtask` command.
 //!
-//! Each command module (`release`, and later `fixtures`) exposes
+//! Each command module (`release`, `fixtures`) exposes
 //! `pub fn main(args: Args) -> Result<(), Error>` and is wired in `main.rs` by name.
 
 use std::fmt;
@@ -67,6 +67,42 @@ impl Args {
         found
     }
 
+    /// Takes `--name VALUE` (or `--name=VALUE`) out of the arguments; `None` when absent.
+    /// Fails when the value is missing or the option is given twice.
+    pub fn value(&mut self, name: &str) -> Result<Option<String>, Error> {
+        let mut found: Option<String> = None;
+        let prefix = format!("{name}=");
+        let mut i = 0;
+        while i < self.items.len() {
+            let value = match self.items[i].as_deref() {
+                Some(item) if item == name => {
+                    self.items[i] = None;
+                    match self.items.get_mut(i + 1).and_then(Option::take) {
+                        Some(v) if is_positional(&v) => Some(v),
+                        _ => return Err(Error::Usage(format!("{name} needs a value"))),
+                    }
+                }
+                Some(item) if item.starts_with(&prefix) => {
+                    let v = item[prefix.len()..].to_owned();
+                    self.items[i] = None;
+                    Some(v)
+                }
+                _ => None,
+            };
+            if let Some(v) = value {
+                if v.is_empty() {
+                    return Err(Error::Usage(format!("{name} needs a value")));
+                }
+                if found.is_some() {
+                    return Err(Error::Usage(format!("{name} given twice")));
+                }
+                found = Some(v);
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+
     /// Takes the next positional argument (the first remaining one not starting with `--`).
     pub fn positional(&mut self) -> Option<String> {
         let slot = self
@@ -114,6 +150,31 @@ mod tests {
         assert_eq!(args.positional().as_deref(), Some("x"));
         assert_eq!(args.positional(), None);
         args.finish().unwrap();
+    }
+
+    #[test]
+    fn takes_options_with_values() {
+        let mut args = Args::new(["record", "--provider", "tuum", "--out=dir", "x"]);
+        assert_eq!(args.value("--provider").unwrap().as_deref(), Some("tuum"));
+        assert_eq!(args.value("--out").unwrap().as_deref(), Some("dir"));
+        assert_eq!(args.value("--base-url").unwrap(), None);
+        assert_eq!(args.positional().as_deref(), Some("record"));
+        assert_eq!(args.positional().as_deref(), Some("x"));
+        args.finish().unwrap();
+        for bad in [
+            &["--provider"][..],
+            &["--provider", "--out"],
+            &["--provider="],
+            &["--provider", "a", "--provider=b"],
+        ] {
+            assert!(
+                matches!(
+                    Args::new(bad.iter().copied()).value("--provider"),
+                    Err(Error::Usage(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! `cargo xtask`: the workspace's workshop (release tooling; fixture regeneration to come).
+//! `cargo xtask`: the workspace's workshop (release tooling and fixture regeneration).
 //!
 //! Every command is a module with `pub fn main(args: cli::Args) -> Result<(), cli::Error>`;
 //! adding one (for example `fixtures`) is a `mod` line, a match arm and a line in [`USAGE`].
 
 mod cli;
 mod cmd;
+mod fixtures;
 mod git;
 mod release;
 #[cfg(test)]
@@ -21,9 +22,10 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 
 commands:
   release   plan, check, bump and publish the workspace's crates (cargo xtask release help)
+  fixtures  record provider fixtures and check them for drift (cargo xtask fixtures help)
   help      show this message
 
-The release workflow is described in xtask/README.md.";
+Both workflows are described in xtask/README.md.";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("release") => (release::main(rest), release::USAGE),
+        Some("fixtures") => (fixtures::main(rest), fixtures::USAGE),
         Some(other) => (
             Err(Error::Usage(format!("unknown command `{other}`"))),
             USAGE,
