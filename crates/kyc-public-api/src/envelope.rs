@@ -83,7 +83,14 @@ struct Wire<'a, T> {
     status: bool,
     status_code: u16,
     data: &'a T,
+    /// Written the way the provider writes it: UTC with exactly three fractional digits
+    /// (`2021-08-20T14:52:33.648Z`).
+    #[serde(serialize_with = "millis")]
     time: Timestamp,
+}
+
+fn millis<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{t:.3}"))
 }
 
 /// An envelope as received, before `data` is interpreted.
@@ -172,5 +179,25 @@ mod tests {
         assert_eq!(env.status, Some(false));
         assert_eq!(env.time.as_ref().and_then(Lenient::raw), Some("text"));
         assert!(matches!(env.data(), Ok(Data::Missing)));
+    }
+}
+
+#[cfg(test)]
+mod time_format_tests {
+    use super::*;
+
+    #[test]
+    fn time_is_written_with_three_fractional_digits() {
+        let env = Envelope::new(200, serde_json::json!({"id": "a"}));
+        for (t, want) in [
+            ("2021-08-20T14:52:33.648Z", "2021-08-20T14:52:33.648Z"),
+            ("2021-08-20T14:52:33.64Z", "2021-08-20T14:52:33.640Z"),
+            ("2021-08-20T14:52:33Z", "2021-08-20T14:52:33.000Z"),
+            ("2021-08-20T14:52:33.123456789Z", "2021-08-20T14:52:33.123Z"),
+        ] {
+            let body = env.to_plain(t.parse().unwrap()).unwrap();
+            let text = String::from_utf8(body).unwrap();
+            assert!(text.contains(&format!(r#""time":"{want}""#)), "{text}");
+        }
     }
 }
