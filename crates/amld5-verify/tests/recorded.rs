@@ -4,46 +4,24 @@
 //! returns. When BTC Direct changes, re-recording and `cargo insta test` show what changed
 //! for users (see xtask/README.md).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use compliance_core::recorded::{self, RecordedExchange};
 
 use amld5_verify::{Amld5Questions, BtcDirectClient, PartnerAuth, SecretString, UserContext};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mockito::{Matcher, ServerGuard};
-use serde_json::Value;
 
-/// Every exchange of every recorded set: (snapshot name, its directory, its manifest entry).
-fn exchanges() -> Vec<(String, PathBuf, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut out = Vec::new();
-    for (dir, prefix) in [("recorded", ""), ("recorded-live", "live__")] {
-        let dir = root.join(dir);
-        let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
-            continue;
-        };
-        let manifest: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()));
-        for entry in manifest["exchanges"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let name = format!("{prefix}{}", entry["name"].as_str().unwrap_or_default());
-            out.push((name, dir.clone(), entry));
-        }
-    }
+/// Every exchange of every recorded set (see `compliance_core::recorded`).
+fn exchanges() -> Vec<RecordedExchange> {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        !out.is_empty(),
+        !all.is_empty(),
         "no recorded fixtures: run `cargo xtask fixtures record --provider btcdirect`"
     );
-    out
-}
-
-fn body(dir: &Path, entry: &Value, side: &str) -> Vec<u8> {
-    match entry[side]["file"].as_str() {
-        Some(file) => std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")),
-        None => Vec::new(),
-    }
+    all
 }
 
 /// Mocks `method path` (any query) answering `status` and `body`.
@@ -78,12 +56,13 @@ fn expired_token() -> String {
 }
 
 /// Replays one recorded answer through the client call that receives it.
-async fn replay(name: &str, dir: &Path, entry: &Value) -> String {
-    let endpoint = entry["endpoint"].as_str().unwrap_or_default();
+async fn replay(x: &RecordedExchange) -> String {
+    let name = &x.name;
+    let endpoint = x.endpoint.as_str();
     let (path, query) = endpoint.split_once('?').unwrap_or((endpoint, ""));
-    let method = entry["method"].as_str().unwrap_or("GET");
-    let status = entry["status"].as_u64().unwrap_or(200);
-    let recorded = body(dir, entry, "response");
+    let method = x.method.as_str();
+    let status = u64::from(x.status);
+    let recorded = x.response.clone();
     let mut server = mockito::Server::new_async().await;
     let user = UserContext::identifier("00000000-0000-4000-8000-000000000001");
     let typed = match (method, path) {
@@ -165,14 +144,14 @@ async fn replay(name: &str, dir: &Path, entry: &Value) -> String {
 
 #[tokio::test]
 async fn recorded_fixtures_parse_to_typed_values() {
-    for (name, dir, entry) in exchanges() {
-        let typed = replay(&name, &dir, &entry).await;
+    for x in exchanges() {
+        let name = &x.name;
+        let typed = replay(&x).await;
         let described = format!(
-            "{} {} -> {}\n{typed}",
-            entry["method"].as_str().unwrap_or_default(),
-            entry["endpoint"].as_str().unwrap_or_default(),
-            entry["status"],
+            "{}
+{typed}",
+            x.describe()
         );
-        insta::assert_snapshot!(name, described);
+        insta::assert_snapshot!(name.as_str(), described);
     }
 }

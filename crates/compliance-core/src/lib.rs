@@ -8,6 +8,8 @@ pub mod json;
 pub mod lenient;
 pub mod money;
 pub mod open_enum;
+#[cfg(feature = "recorded-fixtures")]
+pub mod recorded;
 pub mod secret;
 pub mod store;
 pub mod time;

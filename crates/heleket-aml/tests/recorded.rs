@@ -6,7 +6,9 @@
 //! API answers are served back to the real client by a mock server; webhook deliveries are
 //! re-signed with a test key (recording redacts the real signature) and verified.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use compliance_core::recorded::{self, RecordedExchange};
 
 use heleket_aml::test_util::signed_webhook_object;
 use heleket_aml::{HeleketClient, PaymentRef, TestWebhook, WebhookKind, WebhookVerifier};
@@ -15,49 +17,27 @@ use serde_json::Value;
 const PAYMENT_KEY: &str = "recorded-payment-key";
 const PAYOUT_KEY: &str = "recorded-payout-key";
 
-/// Every exchange of every recorded set: (snapshot name, its directory, its manifest entry).
-fn exchanges() -> Vec<(String, PathBuf, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut out = Vec::new();
-    for (dir, prefix) in [("recorded", ""), ("recorded-live", "live__")] {
-        let dir = root.join(dir);
-        let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
-            continue;
-        };
-        let manifest: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()));
-        for entry in manifest["exchanges"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let name = format!("{prefix}{}", entry["name"].as_str().unwrap_or_default());
-            out.push((name, dir.clone(), entry));
-        }
-    }
+/// Every exchange of every recorded set (see `compliance_core::recorded`).
+fn exchanges() -> Vec<RecordedExchange> {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        !out.is_empty(),
+        !all.is_empty(),
         "no recorded fixtures: run `cargo xtask fixtures record --provider heleket`"
     );
-    out
-}
-
-fn body(dir: &Path, entry: &Value, side: &str) -> Vec<u8> {
-    match entry[side]["file"].as_str() {
-        Some(file) => std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")),
-        None => Vec::new(),
-    }
+    all
 }
 
 /// Serves the recorded answer to the client method the endpoint belongs to.
-async fn replay(name: &str, dir: &Path, entry: &Value) -> String {
-    let endpoint = entry["endpoint"].as_str().unwrap_or_default();
+async fn replay(x: &RecordedExchange) -> String {
+    let name = &x.name;
+    let endpoint = x.endpoint.as_str();
     let mut server = mockito::Server::new_async().await;
     let mut mock = server
-        .mock(entry["method"].as_str().unwrap_or("POST"), endpoint)
-        .with_status(entry["status"].as_u64().unwrap_or(200) as usize)
-        .with_body(body(dir, entry, "response"));
-    if let Some(content_type) = entry["response"]["content_type"].as_str() {
+        .mock(x.method.as_str(), endpoint)
+        .with_status(usize::from(x.status))
+        .with_body(x.response.clone());
+    if let Some(content_type) = x.response_content_type.as_deref() {
         mock = mock.with_header("content-type", content_type);
     }
     let _mock = mock.create_async().await;
@@ -91,8 +71,9 @@ async fn replay(name: &str, dir: &Path, entry: &Value) -> String {
 }
 
 /// Re-signs a recorded delivery with the test keys and verifies it.
-fn webhook(name: &str, dir: &Path, entry: &Value) -> String {
-    let delivered: Value = serde_json::from_slice(&body(dir, entry, "request"))
+fn webhook(x: &RecordedExchange) -> String {
+    let name = &x.name;
+    let delivered: Value = serde_json::from_slice(&x.request.clone())
         .unwrap_or_else(|e| panic!("{name}: the delivery is not JSON: {e}"));
     let Value::Object(members) = delivered else {
         panic!("{name}: a webhook is a JSON object");
@@ -109,17 +90,17 @@ fn webhook(name: &str, dir: &Path, entry: &Value) -> String {
 
 #[tokio::test]
 async fn recorded_fixtures_parse_to_typed_values() {
-    for (name, dir, entry) in exchanges() {
-        let typed = match entry["direction"].as_str() {
-            Some("webhook") => webhook(&name, &dir, &entry),
-            _ => replay(&name, &dir, &entry).await,
+    for x in exchanges() {
+        let name = &x.name;
+        let typed = match Some(x.direction.as_str()) {
+            Some("webhook") => webhook(&x),
+            _ => replay(&x).await,
         };
         let described = format!(
-            "{} {} -> {}\n{typed}",
-            entry["method"].as_str().unwrap_or_default(),
-            entry["endpoint"].as_str().unwrap_or_default(),
-            entry["status"],
+            "{}
+{typed}",
+            x.describe()
         );
-        insta::assert_snapshot!(name, described);
+        insta::assert_snapshot!(name.as_str(), described);
     }
 }
