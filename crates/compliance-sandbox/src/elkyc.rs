@@ -31,7 +31,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -343,17 +342,7 @@ fn stable_uuid(seed: u64, parts: &[&str]) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&a.to_be_bytes());
     bytes[8..].copy_from_slice(&b.to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h = ids::hex(&bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    ids::uuid_from(bytes)
 }
 
 /// The normalised search target: a transaction hash without `0x`, lowercased; an address
@@ -613,16 +602,8 @@ impl Elkyc {
     }
 
     async fn post(&self, url: &str, body: Vec<u8>, signature: Option<String>) -> Option<u16> {
-        let mut request = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .timeout(Duration::from_secs(10))
-            .body(body);
-        if let Some(signature) = signature {
-            request = request.header(SIGNATURE_HEADER, signature);
-        }
-        request.send().await.ok().map(|r| r.status().as_u16())
+        let header = signature.as_deref().map(|sig| (SIGNATURE_HEADER, sig));
+        crate::outbound::post_json(&self.client, url, body, header).await
     }
 
     /// The request body as JSON, decrypted and verified if it came encrypted.

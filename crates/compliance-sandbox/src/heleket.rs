@@ -10,7 +10,6 @@
 //! wins; unknown payment → `{"state":1,"message":"Payment not found"}`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -362,18 +361,9 @@ impl Heleket {
     }
 
     async fn post(&self, url: &str, body: Vec<u8>) -> u16 {
-        match self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .timeout(Duration::from_secs(10))
-            .body(body)
-            .send()
+        crate::outbound::post_json(&self.client, url, body, None)
             .await
-        {
-            Ok(r) => r.status().as_u16(),
-            Err(_) => 0,
-        }
+            .unwrap_or(0)
     }
 
     /// Checks `merchant` and `sign` against the raw body.

@@ -22,18 +22,7 @@ impl Ids {
 
     /// A UUID v4-shaped id.
     pub(crate) fn uuid(&self) -> String {
-        let mut b = self.bytes::<16>();
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h = hex(&b);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        uuid_from(self.bytes::<16>())
     }
 
     /// `n` random bytes as lowercase hex.
@@ -45,6 +34,21 @@ impl Ids {
         s.truncate(n * 2);
         s
     }
+}
+
+/// Formats 16 bytes as a UUID, with the version-4 and variant bits set.
+pub(crate) fn uuid_from(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -5,6 +5,7 @@ pub mod elkyc;
 pub mod faults;
 pub mod heleket;
 mod ids;
+mod outbound;
 mod server;
 pub mod tuum;
 

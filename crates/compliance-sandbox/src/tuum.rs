@@ -218,19 +218,15 @@ impl Tuum {
             if attempt > 0 {
                 tokio::time::sleep(self.config.retry_delay).await;
             }
-            let mut request = self
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .timeout(Duration::from_secs(10))
-                .body(body.to_owned());
-            if let Some((name, value)) = &self.config.auth_header {
-                request = request.header(name.as_str(), value.as_str());
-            }
-            let status = match request.send().await {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            };
+            let header = self
+                .config
+                .auth_header
+                .as_ref()
+                .map(|(n, v)| (n.as_str(), v.as_str()));
+            let status =
+                crate::outbound::post_json(&self.client, url, body.as_bytes().to_vec(), header)
+                    .await
+                    .unwrap_or(0);
             attempts.push(status);
             if (200..300).contains(&status) {
                 return DeliveryReport {
