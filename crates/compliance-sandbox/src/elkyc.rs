@@ -266,6 +266,8 @@ struct Inner {
     reports: HashMap<String, Report>,
     questionnaires: Vec<(String, &'static str)>,
     deliveries: Vec<WebhookDelivery>,
+    /// The `time` of the last webhook: the next one is at least a millisecond later.
+    last_webhook_time: Option<Timestamp>,
 }
 
 /// The simulated elKYC / Allpass; cheap to clone.
@@ -470,6 +472,7 @@ impl Elkyc {
                 reports: HashMap::new(),
                 questionnaires,
                 deliveries: Vec::new(),
+                last_webhook_time: None,
             })),
             ids,
             seed,
@@ -568,11 +571,22 @@ impl Elkyc {
     }
 
     async fn send_webhook(&self, a: &Applicant, event: EventType) -> WebhookDelivery {
-        let (url, creds) = {
-            let inner = self.lock();
-            (inner.webhook_url.clone(), inner.creds.clone())
+        let (url, creds, time) = {
+            let mut inner = self.lock();
+            // Webhooks carry millisecond times and receivers order by them: two events in one
+            // millisecond must not share a time, or the second would look like old news.
+            let mut time = Timestamp::now();
+            if let Some(last) = inner.last_webhook_time {
+                let next = last
+                    .saturating_add(SignedDuration::from_millis(1))
+                    .unwrap_or(last);
+                if time < next {
+                    time = next;
+                }
+            }
+            inner.last_webhook_time = Some(time);
+            (inner.webhook_url.clone(), inner.creds.clone(), time)
         };
-        let time = Timestamp::now();
         let payload = json!({
             "type": event.as_str(),
             "id": a.id,
