@@ -277,6 +277,9 @@ fn storage_down() -> InboxError {
 
 #[async_trait]
 impl Inbox for BrokenInbox {
+    fn lease(&self) -> std::time::Duration {
+        self.inner.lease()
+    }
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
         if self.claim_fails {
             return Err(storage_down());
@@ -288,6 +291,12 @@ impl Inbox for BrokenInbox {
     }
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
         self.inner.release(key, token).await
+    }
+    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.inner.renew(key, token).await
+    }
+    async fn purge(&self, older_than: std::time::Duration) -> Result<u64, InboxError> {
+        self.inner.purge(older_than).await
     }
 }
 
