@@ -19,11 +19,14 @@ use compliance_core::{
 use compliance_core::{MemoryApplicantStore, StoreError, Timestamp};
 use compliance_sandbox::elkyc::risk_score;
 use compliance_sandbox::{
-    DeliveryOptions, LinkStatus, NewPayment, Provider, Sandbox, SandboxConfig, TuumEvent,
+    ApplicantStatus, DeliveryOptions, EncryptionMode, LinkStatus, NewPayment, Provider, Sandbox,
+    SandboxConfig, TuumEvent,
 };
 use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef, WebhookDedup};
 use kyc_public_api::store::{self as kyc_store, ApplicantUpdate};
-use kyc_public_api::{ApplicantStatus, CreateApplicant, KycClient, TokenRequest, WebhookReceiver};
+use kyc_public_api::{
+    CreateApplicant, EncryptionSettings, KycClient, TokenRequest, WebhookReceiver,
+};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -164,9 +167,11 @@ async fn main() -> Result<(), Error> {
     // ── elKYC / Allpass ───────────────────────────────────────────────────────────────
     println!("\nelKYC: an applicant verified through encrypted webhooks, a wallet screened");
     let e = sandbox.elkyc().credentials();
-    let settings = e
-        .encryption_settings()
-        .ok_or("the sandbox runs elKYC encrypted by default")?;
+    let settings = match e.encryption {
+        EncryptionMode::Cbc => EncryptionSettings::cbc(e.secret_key.clone(), e.hmac_key.clone()),
+        EncryptionMode::Gcm => EncryptionSettings::gcm(e.secret_key.clone()),
+        _ => return Err("the sandbox runs elKYC encrypted by default".into()),
+    };
     let kyc = KycClient::builder()
         .base_url(sandbox.endpoint(Provider::Elkyc).url())
         .api_key(e.api_key.clone())

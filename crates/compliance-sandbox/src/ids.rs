@@ -20,6 +20,12 @@ impl Ids {
         out
     }
 
+    /// `n` random bytes (IVs and nonces).
+    pub(crate) fn bytes_vec(&self, n: usize) -> Vec<u8> {
+        let mut rng = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (0..n).map(|_| rng.u8(..)).collect()
+    }
+
     /// A UUID v4-shaped id.
     pub(crate) fn uuid(&self) -> String {
         uuid_from(self.bytes::<16>())

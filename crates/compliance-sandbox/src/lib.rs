@@ -1,27 +1,35 @@
 #![doc = include_str!("../README.md")]
 
 pub mod btcdirect;
+pub mod delivery;
 pub mod elkyc;
 pub mod faults;
 pub mod heleket;
 mod ids;
-mod outbound;
 mod server;
 pub mod tuum;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 
-pub use btcdirect::{BtcDirect, BtcDirectConfig, BtcDirectCredentials};
+pub use btcdirect::{
+    AccountStatus, BtcDirect, BtcDirectConfig, BtcDirectCredentials, ExpiredUserToken,
+    UserRefreshAuth,
+};
+pub use delivery::{Attempt, InstantSleeper, RetrySchedule, Sleeper, TokioSleeper};
 pub use elkyc::{
-    Elkyc, ElkycConfig, ElkycCredentials, ElkycFlow, EncryptionMode, SandboxApplicant,
-    WebhookDelivery,
+    ApplicantStatus, Elkyc, ElkycConfig, ElkycCredentials, ElkycCrypto, ElkycFlow, EncryptionMode,
+    EventField, RequestEncryption, SandboxApplicant, WebhookDelivery,
 };
 pub use faults::{Counters, Faults};
-pub use heleket::{Heleket, HeleketCredentials, LinkStatus, NewPayment};
+pub use heleket::{
+    Heleket, HeleketConfig, HeleketCredentials, HeleketDelivery, HeleketKey, LinkStatus, NewPayment,
+};
 pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
 
+use delivery::Outbox;
 use faults::FaultLayer;
 use ids::Ids;
 use server::Served;
@@ -56,12 +64,17 @@ pub struct SandboxConfig {
     pub btcdirect_port: u16,
     /// Tuum control port (0: any free port).
     pub tuum_port: u16,
+    /// Heleket settings.
+    pub heleket: HeleketConfig,
     /// elKYC settings.
     pub elkyc: ElkycConfig,
     /// BTC Direct settings.
     pub btcdirect: BtcDirectConfig,
     /// Tuum settings.
     pub tuum: TuumConfig,
+    /// Waits between webhook retries (default: the real clock). Tests compress the clock
+    /// with [`InstantSleeper`]: the providers' schedules are kept, the waiting skipped.
+    pub sleeper: Arc<dyn Sleeper>,
     /// Faults of Heleket's API.
     pub heleket_faults: Faults,
     /// Faults of elKYC's API.
@@ -79,9 +92,11 @@ impl Default for SandboxConfig {
             elkyc_port: 0,
             btcdirect_port: 0,
             tuum_port: 0,
+            heleket: HeleketConfig::default(),
             elkyc: ElkycConfig::default(),
             btcdirect: BtcDirectConfig::default(),
             tuum: TuumConfig::default(),
+            sleeper: Arc::new(TokioSleeper),
             heleket_faults: Faults::none(),
             elkyc_faults: Faults::none(),
             btcdirect_faults: Faults::none(),
@@ -93,6 +108,12 @@ impl SandboxConfig {
     /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Sets what waits between webhook retries.
+    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+        self.sleeper = Arc::new(sleeper);
         self
     }
 }
@@ -152,6 +173,7 @@ impl Endpoint {
 /// them down.
 #[derive(Debug)]
 pub struct Sandbox {
+    outbox: Outbox,
     heleket: Heleket,
     heleket_endpoint: Endpoint,
     elkyc: Elkyc,
@@ -167,8 +189,9 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         let ids = Ids::new(config.seed);
         let addr = |port| SocketAddr::new(config.bind, port);
+        let outbox = Outbox::new(config.sleeper.clone());
 
-        let heleket = Heleket::new(ids.clone());
+        let heleket = Heleket::new(config.heleket.clone(), ids.clone(), outbox.clone());
         let layer = FaultLayer::new(config.heleket_faults.clone(), config.seed ^ 0x4e1e);
         let heleket_endpoint = Endpoint::start(
             addr(config.heleket_port),
@@ -178,7 +201,7 @@ impl Sandbox {
         )
         .await?;
 
-        let elkyc = Elkyc::new(config.elkyc.clone(), config.seed);
+        let elkyc = Elkyc::new(config.elkyc.clone(), config.seed, outbox.clone());
         let layer = FaultLayer::new(config.elkyc_faults.clone(), config.seed ^ 0xe1c);
         let elkyc_endpoint = Endpoint::start(
             addr(config.elkyc_port),
@@ -192,17 +215,18 @@ impl Sandbox {
         let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);
         let btcdirect_endpoint = Endpoint::start(
             addr(config.btcdirect_port),
-            btcdirect.router(),
-            Router::new(),
+            btcdirect.api(),
+            btcdirect.control(),
             Some(layer),
         )
         .await?;
 
-        let tuum = Tuum::new(config.tuum.clone());
+        let tuum = Tuum::new(config.tuum.clone(), outbox.clone());
         let tuum_endpoint =
-            Endpoint::start(addr(config.tuum_port), Router::new(), tuum.router(), None).await?;
+            Endpoint::start(addr(config.tuum_port), Router::new(), tuum.control(), None).await?;
 
         Ok(Self {
+            outbox,
             heleket,
             heleket_endpoint,
             elkyc,
@@ -242,5 +266,12 @@ impl Sandbox {
             Provider::BtcDirect => &self.btcdirect_endpoint,
             Provider::Tuum => &self.tuum_endpoint,
         }
+    }
+}
+
+impl Drop for Sandbox {
+    /// Stops the webhook retries still scheduled (the servers stop with their endpoints).
+    fn drop(&mut self) {
+        self.outbox.abort();
     }
 }

@@ -196,7 +196,7 @@ async fn amld5_locale_answers_and_status() {
             .unwrap(),
     );
     let questions = qs["questions"].as_array().unwrap();
-    assert_eq!(questions.len(), 4);
+    assert_eq!(questions.len(), 3);
 
     let status = json_of(
         &t.send(with(Request::get("/api/v2/user/verification-status")))

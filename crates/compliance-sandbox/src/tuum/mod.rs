@@ -4,23 +4,26 @@
 //!
 //! Payloads are the provider's documented examples with a fresh `notificationId` (and, for
 //! results, the chosen result code); every other byte is as documented, numbers included.
+//! Tuum publishes no retry schedule: the sandbox retries 4 times, 20 ms apart, while the
+//! caller waits ([`TuumConfig::retries`]).
+//!
+//! Layout: Tuum only sends, so this module holds the state, the Rust control API and the
+//! deliveries, and `control` the `/sandbox/tuum/...` routes.
+
+mod control;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use compliance_core::http::HttpClient;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-const PERSON: &str = include_str!("tuum/person_subprocess_created.json");
-const PAYMENT: &str = include_str!("tuum/subprocess_created.json");
-const COLLECTION: &str = include_str!("tuum/collection_subprocess_created.json");
-const RESULTS: &str = include_str!("tuum/payment_results_published.json");
+use crate::delivery::{Outbox, Outgoing, RetrySchedule};
+
+const PERSON: &str = include_str!("events/person_subprocess_created.json");
+const PAYMENT: &str = include_str!("events/subprocess_created.json");
+const COLLECTION: &str = include_str!("events/collection_subprocess_created.json");
+const RESULTS: &str = include_str!("events/payment_results_published.json");
 
 /// Which event to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,10 +103,9 @@ pub struct DeliveryReport {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TuumConfig {
-    /// Attempts per delivery before giving up (Tuum retries; operators replay later).
-    pub max_attempts: u32,
-    /// Pause between attempts.
-    pub retry_delay: Duration,
+    /// Retries after a non-2xx answer before giving up (Tuum retries; operators replay
+    /// later). Default: 4 retries, 20 ms apart.
+    pub retries: RetrySchedule,
     /// A header added to every delivery (the shared secret agreed out of band), if any.
     pub auth_header: Option<(String, String)>,
 }
@@ -111,8 +113,7 @@ pub struct TuumConfig {
 impl Default for TuumConfig {
     fn default() -> Self {
         Self {
-            max_attempts: 5,
-            retry_delay: Duration::from_millis(20),
+            retries: RetrySchedule::fixed(Duration::from_millis(20), 4),
             auth_header: None,
         }
     }
@@ -130,7 +131,7 @@ struct Inner {
 pub struct Tuum {
     inner: Arc<Mutex<Inner>>,
     config: TuumConfig,
-    client: HttpClient,
+    outbox: Outbox,
 }
 
 /// Why a delivery could not start.
@@ -146,11 +147,11 @@ pub enum TuumError {
 }
 
 impl Tuum {
-    pub(crate) fn new(config: TuumConfig) -> Self {
+    pub(crate) fn new(config: TuumConfig, outbox: Outbox) -> Self {
         Self {
             inner: Arc::default(),
             config,
-            client: HttpClient::new(),
+            outbox,
         }
     }
 
@@ -212,83 +213,24 @@ impl Tuum {
         self.lock().sent.clone()
     }
 
+    /// Every attempt of one delivery, while the caller waits.
     async fn deliver(&self, url: &str, id: &str, body: &str) -> DeliveryReport {
+        let out = Outgoing {
+            url: url.to_owned(),
+            body: body.as_bytes().to_vec(),
+            headers: self.config.auth_header.iter().cloned().collect(),
+        };
         let mut attempts = Vec::new();
-        for attempt in 0..self.config.max_attempts.max(1) {
-            if attempt > 0 {
-                tokio::time::sleep(self.config.retry_delay).await;
-            }
-            let header = self
-                .config
-                .auth_header
-                .as_ref()
-                .map(|(n, v)| (n.as_str(), v.as_str()));
-            let status =
-                crate::outbound::post_json(&self.client, url, body.as_bytes().to_vec(), header)
-                    .await
-                    .unwrap_or(0);
-            attempts.push(status);
-            if (200..300).contains(&status) {
-                return DeliveryReport {
-                    notification_id: id.to_owned(),
-                    attempts,
-                    delivered: true,
-                };
-            }
-        }
+        self.outbox
+            .deliver_inline(&out, &self.config.retries, |a| {
+                attempts.push(a.status.unwrap_or(0));
+            })
+            .await;
         DeliveryReport {
             notification_id: id.to_owned(),
+            delivered: attempts.last().is_some_and(|s| (200..300).contains(s)),
             attempts,
-            delivered: false,
         }
-    }
-
-    pub(crate) fn router(&self) -> Router {
-        Router::new()
-            .route("/sandbox/tuum/subscriptions", post(subscribe))
-            .route("/sandbox/tuum/events", post(send))
-            .route("/sandbox/tuum/events/{id}/replay", post(replay))
-            .with_state(self.clone())
-    }
-}
-
-#[derive(Deserialize)]
-struct Subscribe {
-    url: String,
-}
-
-async fn subscribe(State(t): State<Tuum>, Json(s): Json<Subscribe>) -> StatusCode {
-    t.subscribe(s.url);
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct SendRequest {
-    #[serde(flatten)]
-    event: TuumEvent,
-    #[serde(default)]
-    duplicate: bool,
-}
-
-async fn send(State(t): State<Tuum>, Json(r): Json<SendRequest>) -> Response {
-    match t
-        .send(
-            r.event,
-            DeliveryOptions {
-                duplicate: r.duplicate,
-            },
-        )
-        .await
-    {
-        Ok(reports) => Json(reports).into_response(),
-        Err(e) => (StatusCode::CONFLICT, Json(json!({"error": e.to_string()}))).into_response(),
-    }
-}
-
-async fn replay(State(t): State<Tuum>, Path(id): Path<String>) -> Response {
-    match t.replay(&id).await {
-        Ok(report) => Json(report).into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response(),
     }
 }
 

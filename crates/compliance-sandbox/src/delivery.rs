@@ -1,0 +1,299 @@
+//! What the simulated providers send out (webhooks, event deliveries) and how they try again.
+//!
+//! Every simulator posts through one [`Outbox`]: the first attempt is made while the caller
+//! waits (so a test sees its answer), and when the receiver does not answer 2xx the rest of
+//! the provider's [`RetrySchedule`] runs in the background, pausing with the sandbox's
+//! [`Sleeper`]. Tests compress the clock by giving the sandbox a sleeper that does not wait
+//! ([`InstantSleeper`]): the schedule stays the provider's, only the waiting is skipped, and
+//! each attempt records the pause that preceded it.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use compliance_core::http::HttpClient;
+pub use compliance_core::http::{Sleeper, TokioSleeper};
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+/// How long to wait for a receiver's answer before counting the attempt as unanswered.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When a provider tries a delivery again after an attempt that got no 2xx: the pauses
+/// before each retry.
+///
+/// ```
+/// use std::time::Duration;
+/// use compliance_sandbox::RetrySchedule;
+///
+/// // elKYC: after 30 s, doubling, 10 retries.
+/// let elkyc = RetrySchedule::elkyc();
+/// assert_eq!(elkyc.delays()[..3], [30, 60, 120].map(Duration::from_secs));
+/// assert_eq!(elkyc.delays().len(), 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetrySchedule {
+    /// The pause before the first retry.
+    pub first: Duration,
+    /// Each pause is the previous one times this (1: a fixed pause).
+    pub factor: u32,
+    /// No pause is longer than this.
+    pub max_delay: Duration,
+    /// How many retries after the first attempt (0: one attempt only).
+    pub retries: u32,
+}
+
+impl RetrySchedule {
+    /// No retry: one attempt.
+    pub fn none() -> Self {
+        Self::fixed(Duration::ZERO, 0)
+    }
+
+    /// `retries` retries, `delay` apart.
+    pub fn fixed(delay: Duration, retries: u32) -> Self {
+        Self {
+            first: delay,
+            factor: 1,
+            max_delay: delay,
+            retries,
+        }
+    }
+
+    /// `retries` retries, the first after `first`, each pause twice the previous one.
+    pub fn exponential(first: Duration, retries: u32) -> Self {
+        Self {
+            first,
+            factor: 2,
+            max_delay: Duration::MAX,
+            retries,
+        }
+    }
+
+    /// Caps every pause at `max`.
+    pub fn capped(mut self, max: Duration) -> Self {
+        self.max_delay = max;
+        self
+    }
+
+    /// elKYC's documented schedule: retries start after 30 s with exponential back-off, 10
+    /// attempts (read as 10 retries after the first delivery: 30 s, 1 min, 2 min ... 4 h 16 min,
+    /// about 8.5 h in all).
+    pub fn elkyc() -> Self {
+        Self::exponential(Duration::from_secs(30), 10)
+    }
+
+    /// Heleket's: it documents only that deliveries repeat until a 2xx answer. The sandbox
+    /// retries after 1 min, doubling, capped at 1 h between attempts, 12 retries (about
+    /// 7 h in all) *(assumption)*.
+    pub fn heleket() -> Self {
+        Self::exponential(Duration::from_secs(60), 12).capped(Duration::from_secs(3600))
+    }
+
+    /// The pauses before each retry, in order.
+    pub fn delays(&self) -> Vec<Duration> {
+        let mut out = Vec::with_capacity(self.retries as usize);
+        let mut next = self.first.min(self.max_delay);
+        for _ in 0..self.retries {
+            out.push(next);
+            next = next.saturating_mul(self.factor).min(self.max_delay);
+        }
+        out
+    }
+}
+
+/// A [`Sleeper`] that does not wait: the schedule is followed, the clock compressed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstantSleeper;
+
+impl Sleeper for InstantSleeper {
+    fn sleep(
+        &self,
+        _duration: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The pause before this attempt, per the schedule (zero for the first).
+    pub after: Duration,
+    /// The receiver's HTTP status; `None` when nothing answered in time.
+    pub status: Option<u16>,
+}
+
+impl Attempt {
+    /// Whether the receiver answered 2xx.
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// One request to send: a JSON body and its extra headers.
+#[derive(Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) url: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Sends deliveries and runs their retries; shared by every simulator of one sandbox.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    client: HttpClient,
+    sleeper: Arc<dyn Sleeper>,
+    pending: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("sleeper", &self.sleeper)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    pub(crate) fn new(sleeper: Arc<dyn Sleeper>) -> Self {
+        Self {
+            client: HttpClient::new(),
+            sleeper,
+            pending: Arc::default(),
+        }
+    }
+
+    /// One POST; `None` when nothing answered (refused, or no answer within 10 s).
+    async fn post(&self, out: &Outgoing) -> Option<u16> {
+        let mut request = self
+            .client
+            .post(&out.url)
+            .header("content-type", "application/json")
+            .timeout(ATTEMPT_TIMEOUT)
+            .body(out.body.clone());
+        for (name, value) in &out.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request.send().await.ok().map(|r| r.status().as_u16())
+    }
+
+    /// Every attempt of `out` while the caller waits; `record` sees each one.
+    pub(crate) async fn deliver_inline(
+        &self,
+        out: &Outgoing,
+        schedule: &RetrySchedule,
+        mut record: impl FnMut(Attempt),
+    ) {
+        let first = Attempt {
+            after: Duration::ZERO,
+            status: self.post(out).await,
+        };
+        record(first);
+        if first.succeeded() {
+            return;
+        }
+        for after in schedule.delays() {
+            self.sleeper.sleep(after).await;
+            let attempt = Attempt {
+                after,
+                status: self.post(out).await,
+            };
+            record(attempt);
+            if attempt.succeeded() {
+                return;
+            }
+        }
+    }
+
+    /// The first attempt while the caller waits; the retries, if it failed, in the
+    /// background. `record` sees each attempt.
+    pub(crate) async fn deliver(
+        &self,
+        out: Outgoing,
+        schedule: &RetrySchedule,
+        record: impl Fn(Attempt) + Send + Sync + 'static,
+    ) -> Attempt {
+        let first = Attempt {
+            after: Duration::ZERO,
+            status: self.post(&out).await,
+        };
+        record(first);
+        if first.succeeded() || schedule.retries == 0 {
+            return first;
+        }
+        let this = self.clone();
+        let schedule = schedule.clone();
+        let task = tokio::spawn(async move {
+            for after in schedule.delays() {
+                this.sleeper.sleep(after).await;
+                let attempt = Attempt {
+                    after,
+                    status: this.post(&out).await,
+                };
+                record(attempt);
+                if attempt.succeeded() {
+                    return;
+                }
+            }
+        });
+        self.lock().push(task);
+        first
+    }
+
+    /// Waits until every delivery in the background is done (delivered or out of retries).
+    /// With the real clock this can take the provider's whole schedule (hours).
+    pub(crate) async fn settle(&self) {
+        loop {
+            let tasks = std::mem::take(&mut *self.lock());
+            if tasks.is_empty() {
+                return;
+            }
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
+    }
+
+    /// Stops every delivery in the background.
+    pub(crate) fn abort(&self) {
+        for task in std::mem::take(&mut *self.lock()) {
+            task.abort();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        let secs = |s: &[u64]| {
+            s.iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            RetrySchedule::elkyc().delays(),
+            secs(&[30, 60, 120, 240, 480, 960, 1920, 3840, 7680, 15360])
+        );
+        assert_eq!(
+            RetrySchedule::heleket().delays(),
+            secs(&[
+                60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600, 3600, 3600
+            ])
+        );
+        assert_eq!(
+            RetrySchedule::fixed(Duration::from_millis(20), 2).delays(),
+            [Duration::from_millis(20); 2]
+        );
+        assert!(RetrySchedule::none().delays().is_empty());
+    }
+}
