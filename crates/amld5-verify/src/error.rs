@@ -224,6 +224,9 @@ pub enum NextStep {
     FixConfiguration,
     /// Try again later.
     RetryLater,
+    /// Contact BTC Direct's support (`ER999`, "a general error has occurred"): sending the
+    /// same request again will not help.
+    ContactProvider,
     /// The provider sent something this crate cannot read: report it.
     ReportProviderChange,
 }
@@ -266,8 +269,9 @@ pub enum Error {
         errors: ApiErrors,
     },
 
-    /// BTC Direct failed (`ER999`, or a 5xx with error codes). Retry later; if it persists,
-    /// contact BTC Direct support (the provider's `solution` text says so).
+    /// BTC Direct failed: `ER999` ("a general error has occurred; contact our support
+    /// team": not retryable, [`NextStep::ContactProvider`]), or a 5xx with other codes
+    /// (retry later).
     #[error("BTC Direct failed (HTTP {status}): {errors}")]
     ProviderFailure {
         /// The HTTP status.
@@ -289,6 +293,9 @@ impl Error {
             Error::InvalidAnswers(_) | Error::Rejected { .. } => NextStep::FixRequest,
             Error::UserAuth { .. } => NextStep::LogInUserAgain,
             Error::PartnerAuth { .. } => NextStep::FixPartnerCredentials,
+            Error::ProviderFailure { errors, .. } if errors.has(&ErrorCode::Er999) => {
+                NextStep::ContactProvider
+            }
             Error::ProviderFailure { .. } => NextStep::RetryLater,
             Error::Core(e) => match e {
                 compliance_core::Error::Decode { .. } => NextStep::ReportProviderChange,
@@ -299,10 +306,11 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again later may succeed.
+    /// Whether sending the same request again later may succeed (`ER999` asks to contact
+    /// support: not retryable).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::ProviderFailure { .. } => true,
+            Error::ProviderFailure { errors, .. } => !errors.has(&ErrorCode::Er999),
             Error::Core(e) => e.is_retryable(),
             _ => false,
         }
@@ -386,7 +394,7 @@ mod tests {
             ("ER803", NextStep::FixPartnerCredentials),
             ("ER805", NextStep::FixPartnerCredentials),
             ("ER806", NextStep::FixPartnerCredentials),
-            ("ER999", NextStep::RetryLater),
+            ("ER999", NextStep::ContactProvider),
             ("ER123", NextStep::FixRequest),
             ("XX1", NextStep::FixRequest),
         ] {
@@ -433,6 +441,12 @@ mod tests {
         ));
         let e = Error::from_response(&response(500, r#"{"errors":{"ER555":{"message":"m"}}}"#));
         assert!(matches!(e, Error::ProviderFailure { .. }));
+        assert!(e.is_retryable());
+        assert_eq!(e.next_step(), NextStep::RetryLater);
+        let e = Error::from_response(&response(500, &one("ER999")));
+        assert!(matches!(e, Error::ProviderFailure { .. }));
+        assert!(!e.is_retryable(), "ER999 says: contact support");
+        assert_eq!(e.next_step(), NextStep::ContactProvider);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 #![allow(deprecated)] // `enabled_iban_accounts` is deprecated by the provider but still sent.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use compliance_core::money::Money;
@@ -146,7 +147,19 @@ pub struct WalletAddress {
     pub id: Option<String>,
 }
 
-/// A destination tag: an integer for XRP, a string for other coins.
+/// A destination tag (or memo): an integer for XRP, a string for other coins, or, as in the
+/// provider's own example, one per network (`{"default": "ABC1234", "XRP": 12341}`).
+///
+/// ```
+/// use amld5_verify::user::DestinationTag;
+///
+/// let tag: DestinationTag = serde_json::from_str(r#"{"default":"ABC1234","XRP":12341}"#)?;
+/// assert_eq!(tag.for_network("XRP"), Some(&DestinationTag::Number(12341)));
+/// assert_eq!(tag.for_network("XLM"), Some(&DestinationTag::Text("ABC1234".into())));
+/// let plain: DestinationTag = serde_json::from_str("12341")?;
+/// assert_eq!(plain.for_network("XRP"), Some(&plain));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DestinationTag {
@@ -154,6 +167,22 @@ pub enum DestinationTag {
     Number(u64),
     /// A textual tag or memo.
     Text(String),
+    /// One tag per network, keyed by the network's code; `default` covers the others.
+    PerNetwork(BTreeMap<String, DestinationTag>),
+}
+
+impl DestinationTag {
+    /// The tag to use on `network`: the tag itself, or for [`PerNetwork`](Self::PerNetwork)
+    /// the network's entry, else the `default` one.
+    pub fn for_network(&self, network: &str) -> Option<&DestinationTag> {
+        match self {
+            DestinationTag::PerNetwork(tags) => tags
+                .get(network)
+                .or_else(|| tags.get("default"))
+                .and_then(|t| t.for_network(network)),
+            scalar => Some(scalar),
+        }
+    }
 }
 
 impl fmt::Display for DestinationTag {
@@ -161,6 +190,15 @@ impl fmt::Display for DestinationTag {
         match self {
             DestinationTag::Number(n) => write!(f, "{n}"),
             DestinationTag::Text(s) => f.write_str(s),
+            DestinationTag::PerNetwork(tags) => {
+                for (i, (network, tag)) in tags.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{network}: {tag}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -170,6 +208,7 @@ impl Serialize for DestinationTag {
         match self {
             DestinationTag::Number(n) => s.serialize_u64(*n),
             DestinationTag::Text(t) => s.serialize_str(t),
+            DestinationTag::PerNetwork(tags) => tags.serialize(s),
         }
     }
 }
@@ -177,10 +216,12 @@ impl Serialize for DestinationTag {
 impl<'de> Deserialize<'de> for DestinationTag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
+        impl<'de> Visitor<'de> for V {
             type Value = DestinationTag;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a destination tag (string or non-negative integer)")
+                f.write_str(
+                    "a destination tag (string, non-negative integer, or an object of them per network)",
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<DestinationTag, E> {
                 Ok(DestinationTag::Number(v))
@@ -193,8 +234,33 @@ impl<'de> Deserialize<'de> for DestinationTag {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<DestinationTag, E> {
                 Ok(DestinationTag::Text(v.to_owned()))
             }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DestinationTag, A::Error> {
+                let mut tags = BTreeMap::new();
+                while let Some((network, tag)) = map.next_entry::<String, Scalar>()? {
+                    tags.insert(network, tag.0);
+                }
+                Ok(DestinationTag::PerNetwork(tags))
+            }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// One entry of a per-network destination tag: a string or a non-negative integer (an
+/// object inside an object is refused).
+struct Scalar(DestinationTag);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match DestinationTag::deserialize(d)? {
+            DestinationTag::PerNetwork(_) => Err(de::Error::custom(
+                "a per-network destination tag must be a string or an integer",
+            )),
+            scalar => Ok(Scalar(scalar)),
+        }
     }
 }
 
@@ -494,6 +560,31 @@ mod tests {
         let w: WalletAddress =
             serde_json::from_str(r#"{"destinationTag":null,"id":null}"#).unwrap();
         assert_eq!((w.destination_tag, w.id), (None, None));
+        let w: WalletAddress = serde_json::from_str(
+            r#"{"currency":"USDC","destinationTag":{"default":"ABC1234","XRP":12341}}"#,
+        )
+        .unwrap();
+        let tag = w.destination_tag.unwrap();
+        assert_eq!(
+            tag,
+            DestinationTag::PerNetwork(BTreeMap::from([
+                ("default".into(), DestinationTag::Text("ABC1234".into())),
+                ("XRP".into(), DestinationTag::Number(12341)),
+            ]))
+        );
+        assert_eq!(tag.to_string(), "XRP: 12341, default: ABC1234");
+        assert_eq!(
+            serde_json::to_string(&tag).unwrap(),
+            r#"{"XRP":12341,"default":"ABC1234"}"#
+        );
+        assert_eq!(
+            DestinationTag::PerNetwork(BTreeMap::new()).for_network("XRP"),
+            None
+        );
+        assert!(
+            serde_json::from_str::<WalletAddress>(r#"{"destinationTag":{"XRP":{"a":1}}}"#)
+                .is_err()
+        );
         assert!(serde_json::from_str::<WalletAddress>(r#"{"destinationTag":-1}"#).is_err());
         assert!(serde_json::from_str::<WalletAddress>(r#"{"destinationTag":1.5}"#).is_err());
     }

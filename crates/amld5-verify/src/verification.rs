@@ -109,9 +109,10 @@ enum Verdict {
 ///
 /// 1. account `blocked` or identity `failed` → rejected (BTC Direct ended the process; only
 ///    its support can reopen it);
-/// 2. AMLD5 `open`, email/identity/privacy `open` or `failed`, or a document `rejected` → the
-///    user must act (only the AMLD5 questionnaire can be answered through this API; the other
-///    steps happen in BTC Direct's own flow);
+/// 2. AMLD5 `open`, email/identity/privacy `open` or `failed`, a document `rejected`, or the
+///    account `not-validated` → the user must act (only the AMLD5 questionnaire can be
+///    answered through this API; the other steps happen in BTC Direct's own flow; an account
+///    that is not validated, and not blocked, waits for the user to finish identification);
 /// 3. anything `pending` (account, steps, documents) → pending (BTC Direct is checking);
 /// 4. a value this crate does not know → unknown, with that value;
 /// 5. account `validated`, or no account status and AMLD5 and identity `verified` → clear.
@@ -149,6 +150,7 @@ fn assess(status: &UserStatus) -> Verdict {
     }
     let amld5_open = amld5 == Some(&Amld5Status::Open);
     if amld5_open
+        || account == Some(&AccountStatus::NotValidated)
         || steps
             .iter()
             .any(|s| matches!(s, StepStatus::Open | StepStatus::Failed))
@@ -439,7 +441,11 @@ mod tests {
             ),
             (
                 r#"{"status":"not-validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified"}}"#,
-                Verdict::Unknown("not-validated".into()),
+                Verdict::ActionRequired { amld5_open: false },
+            ),
+            (
+                r#"{"status":"not-validated","details":{"amld5VerificationStatus":"open","identityVerificationStatus":"pending"}}"#,
+                Verdict::ActionRequired { amld5_open: true },
             ),
             (
                 r#"{"status":"validated","details":{"amld5VerificationStatus":"verified","identityVerificationStatus":"verified","identityDocumentVerificationStatus":[{"documentType":"Selfie","status":"missing"}],"residentialAddressVerificationStatus":"missing"}}"#,
