@@ -582,8 +582,7 @@ mod tests {
             None
         );
         assert!(
-            serde_json::from_str::<WalletAddress>(r#"{"destinationTag":{"XRP":{"a":1}}}"#)
-                .is_err()
+            serde_json::from_str::<WalletAddress>(r#"{"destinationTag":{"XRP":{"a":1}}}"#).is_err()
         );
         assert!(serde_json::from_str::<WalletAddress>(r#"{"destinationTag":-1}"#).is_err());
         assert!(serde_json::from_str::<WalletAddress>(r#"{"destinationTag":1.5}"#).is_err());

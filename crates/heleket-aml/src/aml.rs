@@ -4,11 +4,13 @@
 //! |---|---|---|
 //! | `paid`, `paid_over`, `wrong_amount`, `fail`, `cancel`, `system_fail`, `refund_*` | — | [`Clear`](AmlStatus::Clear): no AML hold |
 //! | `process`, `check`, `confirm_check`, `wrong_amount_waiting` | — | [`Pending`](AmlStatus::Pending) |
-//! | `locked` | some `init` / `pending` | [`ActionRequired`](AmlStatus::ActionRequired): open each link |
-//! | `locked` | an unknown link status, none open | [`Unknown`](AmlStatus::Unknown) with that status |
-//! | `locked` | `completed` / `expired` only, or none | [`UnderReview`](AmlStatus::UnderReview): Heleket decides |
+//! | `locked` | some `init` / `pending` before their `expired_at` | [`ActionRequired`](AmlStatus::ActionRequired): open each of those links |
+//! | `locked` | an unknown link status, none usable | [`Unknown`](AmlStatus::Unknown) with that status |
+//! | `locked` | one `expired` or past its `expired_at`, none usable | [`ActionRequired`](AmlStatus::ActionRequired) with no action: the questionnaire can no longer be completed; ask Heleket for a new link |
+//! | `locked` | `completed` only, or none | [`UnderReview`](AmlStatus::UnderReview): Heleket decides |
 //! | anything else | — | [`Unknown`](AmlStatus::Unknown) with the raw status |
 //!
+//! A link is never offered once its `expired_at` has passed, whatever its status says.
 //! "Clear" means only that Heleket's AML programme does not hold the payment; whether the
 //! payment succeeded is in its status ([`AmlState::provider_status`]).
 
@@ -16,6 +18,7 @@ use async_trait::async_trait;
 use compliance_core::aml::{
     AmlError, AmlProvider, AmlState, AmlStatus, RequiredAction, Subject, SubjectKind, SubjectRef,
 };
+use compliance_core::time::Timestamp;
 
 use crate::aml_links::{AmlLink, AmlLinkStatus};
 use crate::client::HeleketClient;
@@ -61,7 +64,7 @@ impl AmlProvider for HeleketClient {
         } else {
             Vec::new()
         };
-        Ok(state(subject.clone(), &payment, &links))
+        Ok(state(subject.clone(), &payment, &links, Timestamp::now()))
     }
 }
 
@@ -69,11 +72,16 @@ fn provider_error(e: Error) -> AmlError {
     AmlError::provider(PROVIDER, e.is_retryable(), e)
 }
 
-/// The neutral state of `payment`, with its AML `links` when it is locked.
-pub(crate) fn state(subject: Subject, payment: &Payment, links: &[AmlLink]) -> AmlState {
+/// The neutral state of `payment` at `now`, with its AML `links` when it is locked.
+pub(crate) fn state(
+    subject: Subject,
+    payment: &Payment,
+    links: &[AmlLink],
+    now: Timestamp,
+) -> AmlState {
     let status = &payment.payment_status;
     let neutral = match status {
-        PaymentStatus::Locked => locked(links),
+        PaymentStatus::Locked => locked(links, now),
         s if s.is_in_progress() => AmlStatus::Pending,
         PaymentStatus::Unknown(raw) => AmlStatus::Unknown { raw: raw.clone() },
         _ => AmlStatus::Clear,
@@ -81,10 +89,10 @@ pub(crate) fn state(subject: Subject, payment: &Payment, links: &[AmlLink]) -> A
     AmlState::new(PROVIDER, subject, neutral, status.as_str()).with_updated_at(payment.updated_at)
 }
 
-fn locked(links: &[AmlLink]) -> AmlStatus {
+fn locked(links: &[AmlLink], now: Timestamp) -> AmlStatus {
     let actions: Vec<RequiredAction> = links
         .iter()
-        .filter(|l| l.status.is_open())
+        .filter(|l| l.is_usable_at(now))
         .map(|l| RequiredAction::OpenLink {
             url: l.link.to_string(),
             expires_at: Some(l.expired_at),
@@ -100,6 +108,13 @@ fn locked(links: &[AmlLink]) -> AmlStatus {
     {
         return AmlStatus::Unknown {
             raw: unknown.status.as_str().to_owned(),
+        };
+    }
+    if links.iter().any(|l| l.is_dead_at(now)) {
+        // A questionnaire that expired unfinished cannot be finished: the hold stays until
+        // Heleket issues a new link, and there is nothing to hand to the payer.
+        return AmlStatus::ActionRequired {
+            actions: Vec::new(),
         };
     }
     AmlStatus::UnderReview
@@ -129,9 +144,14 @@ mod tests {
         }
     }
 
+    /// Before the links' `expired_at`.
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
     fn status(p: &str, links: &[&str]) -> AmlStatus {
         let links: Vec<AmlLink> = links.iter().map(|s| link(s)).collect();
-        state(subject(), &payment(p), &links).status
+        state(subject(), &payment(p), &links, now()).status
     }
 
     #[test]
@@ -155,7 +175,7 @@ mod tests {
                 raw: "aml_review".into()
             }
         );
-        let s = state(subject(), &payment("paid"), &[]);
+        let s = state(subject(), &payment("paid"), &[], now());
         assert_eq!(s.provider, "heleket");
         assert_eq!(s.provider_status, "paid");
         assert_eq!(s.updated_at, Some("2025-01-01T09:00:00Z".parse().unwrap()));
@@ -186,8 +206,18 @@ mod tests {
         );
         assert_eq!(
             status("locked", &["completed", "expired"]),
-            AmlStatus::UnderReview
+            AmlStatus::ActionRequired {
+                actions: Vec::new()
+            },
+            "an expired questionnaire cannot be finished: nothing to hand out"
         );
+        assert_eq!(
+            status("locked", &["expired"]),
+            AmlStatus::ActionRequired {
+                actions: Vec::new()
+            }
+        );
+        assert_eq!(status("locked", &["completed"]), AmlStatus::UnderReview);
         assert_eq!(status("locked", &[]), AmlStatus::UnderReview);
         assert_eq!(
             status("locked", &["completed", "reviewing"]),
@@ -196,8 +226,44 @@ mod tests {
             }
         );
         assert_eq!(
-            state(subject(), &payment("locked"), &[]).provider_status,
+            state(subject(), &payment("locked"), &[], now()).provider_status,
             "locked"
+        );
+    }
+
+    #[test]
+    fn a_link_past_its_expiry_is_never_offered() {
+        let links = [link("init"), link("pending")];
+        let at = |t: &str| state(subject(), &payment("locked"), &links, t.parse().unwrap()).status;
+        assert!(matches!(
+            at("2026-05-13T11:32:37Z"),
+            AmlStatus::ActionRequired { actions } if actions.len() == 2
+        ));
+        assert_eq!(
+            at("2026-05-13T11:32:38Z"),
+            AmlStatus::ActionRequired {
+                actions: Vec::new()
+            },
+            "init and pending, but both past expired_at"
+        );
+        let mixed = [link("pending"), {
+            let mut fresh = link("init");
+            fresh.expired_at = "2027-01-01T00:00:00Z".parse().unwrap();
+            fresh
+        }];
+        let AmlStatus::ActionRequired { actions } = state(
+            subject(),
+            &payment("locked"),
+            &mixed,
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .status
+        else {
+            panic!()
+        };
+        assert_eq!(actions.len(), 1, "only the link still valid");
+        assert!(
+            matches!(&actions[0], RequiredAction::OpenLink { status: Some(s), .. } if s == "init")
         );
     }
 }

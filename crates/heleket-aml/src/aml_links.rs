@@ -2,7 +2,9 @@
 //!
 //! When Heleket's AML programme holds a payment ([`PaymentStatus::Locked`]), the payer has
 //! to complete a questionnaire (KYC or Source of Funds). Heleket returns one link per
-//! questionnaire; hand the open ones ([`AmlLinkStatus::is_open`]) to the payer.
+//! questionnaire; hand the usable ones ([`AmlLink::is_usable_at`]: open and not past
+//! `expired_at`) to the payer. A link can be past its `expired_at` while its status still
+//! says `init` or `pending`: the time is what counts.
 //!
 //! [`PaymentStatus::Locked`]: crate::PaymentStatus::Locked
 
@@ -51,9 +53,45 @@ pub struct AmlLink {
     pub status: AmlLinkStatus,
 }
 
+impl AmlLink {
+    /// Whether the payer can still use the link at `now`: its status is open (`init`,
+    /// `pending`) and `expired_at` has not passed.
+    pub fn is_usable_at(&self, now: Timestamp) -> bool {
+        self.status.is_open() && now < self.expired_at
+    }
+
+    /// Whether the questionnaire can no longer be completed through this link at `now`:
+    /// `expired`, or open but past `expired_at`.
+    pub fn is_dead_at(&self, now: Timestamp) -> bool {
+        self.status == AmlLinkStatus::Expired || (self.status.is_open() && now >= self.expired_at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_past_its_expiry_is_dead_whatever_its_status() {
+        let link: AmlLink = serde_json::from_str(
+            r#"{"link":"https://some.link","expired_at":"2026-05-13T11:32:38.000000Z","status":"init"}"#,
+        )
+        .unwrap();
+        let before: Timestamp = "2026-05-13T11:32:37Z".parse().unwrap();
+        let after: Timestamp = "2026-05-13T11:32:38Z".parse().unwrap();
+        assert!(link.is_usable_at(before) && !link.is_dead_at(before));
+        assert!(!link.is_usable_at(after) && link.is_dead_at(after));
+        let done = AmlLink {
+            status: AmlLinkStatus::Completed,
+            ..link.clone()
+        };
+        assert!(!done.is_usable_at(before) && !done.is_dead_at(after));
+        let expired = AmlLink {
+            status: AmlLinkStatus::Expired,
+            ..link
+        };
+        assert!(!expired.is_usable_at(before) && expired.is_dead_at(before));
+    }
 
     #[test]
     fn parses_with_microseconds_and_unknown_status() {
