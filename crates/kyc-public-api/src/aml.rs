@@ -3,16 +3,26 @@
 //!
 //! - [`Subject::Applicant`]: the status endpoint (a provider id or your external id, both
 //!   go in the path); status mapped by [`ApplicantStatus::aml_status`](crate::ApplicantStatus::aml_status).
-//! - [`Subject::Wallet`] / [`Subject::Transaction`]: a crypto-AML search, then the report;
-//!   risk from the score bands ([`risk_level`](crate::crypto_aml::risk_level)), status by
+//! - [`Subject::Wallet`] / [`Subject::Transaction`]: the report, read fresh; risk from the
+//!   score bands ([`risk_level`](crate::crypto_aml::risk_level)), status by
 //!   [`CryptoAmlReport::aml_status`](crate::CryptoAmlReport::aml_status).
+//!
+//! A crypto-AML search creates a new report at the provider (possibly a billed one). So by
+//! default ([`Screening::ReuseLatest`]) the view reuses the latest report this client
+//! created for the same blockchain and address or hash (by [`KycClient::search_crypto_aml`]
+//! or by an earlier view), and searches only when it has none: the first view of a target
+//! costs one search, later views one read. [`Screening::NewSearch`] makes every view a new
+//! search, explicitly.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use compliance_core::aml::{AmlError, AmlProvider, AmlState, AmlStatus, Subject, SubjectKind};
 use compliance_core::error::BodySnippet;
 
 use crate::client::KycClient;
-use crate::crypto_aml::{Blockchain, CryptoAmlSearch};
+use crate::crypto_aml::{Blockchain, CryptoAmlSearch, CryptoAmlType, SearchTarget};
 use crate::error::Error;
 use crate::store::PROVIDER;
 
@@ -65,6 +75,66 @@ impl AmlProvider for KycClient {
     }
 }
 
+/// How the AML view screens a wallet or a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Screening {
+    /// Reuse the latest report this client created for the same blockchain and target, and
+    /// search only when there is none (the default).
+    #[default]
+    ReuseLatest,
+    /// Search again on every view: a new (possibly billed) report each time.
+    NewSearch,
+}
+
+/// The most reports remembered; the oldest are forgotten first.
+const REMEMBERED: usize = 4096;
+
+/// What identifies a search's target: type, blockchain and the address, or the hash
+/// lowercased without `0x`.
+type TargetKey = (&'static str, String, String);
+
+fn target_key(search: &CryptoAmlSearch) -> TargetKey {
+    match &search.target {
+        SearchTarget::Address(a) => ("WALLET", search.blockchain.as_str().to_owned(), a.clone()),
+        SearchTarget::TxHash(h) => (
+            "TRANSACTION",
+            search.blockchain.as_str().to_owned(),
+            h.strip_prefix("0x").unwrap_or(h).to_ascii_lowercase(),
+        ),
+    }
+}
+
+/// The latest report id per target, bounded.
+#[derive(Debug, Default)]
+pub(crate) struct LatestReports(
+    Mutex<(
+        HashMap<TargetKey, (String, CryptoAmlType)>,
+        VecDeque<TargetKey>,
+    )>,
+);
+
+impl LatestReports {
+    pub(crate) fn remember(&self, search: &CryptoAmlSearch, id: &str, kind: CryptoAmlType) {
+        let key = target_key(search);
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (ids, order) = &mut *guard;
+        if ids.insert(key.clone(), (id.to_owned(), kind)).is_none() {
+            order.push_back(key);
+            if order.len() > REMEMBERED
+                && let Some(oldest) = order.pop_front()
+            {
+                ids.remove(&oldest);
+            }
+        }
+    }
+
+    fn latest(&self, search: &CryptoAmlSearch) -> Option<(String, CryptoAmlType)> {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.get(&target_key(search)).cloned()
+    }
+}
+
 impl KycClient {
     async fn screen(
         &self,
@@ -72,16 +142,25 @@ impl KycClient {
         search: CryptoAmlSearch,
     ) -> Result<AmlState, AmlError> {
         let fail = |e: Error| AmlError::provider(PROVIDER, e.is_retryable(), e);
-        let found = self.search_crypto_aml(&search).await.map_err(fail)?;
-        let id = found.id.ok_or_else(|| {
-            fail(Error::Core(compliance_core::Error::Decode {
-                what: "crypto AML search",
-                path: "data.id".into(),
-                message: "the search answered no report id".into(),
-                body: BodySnippet::new(b""),
-            }))
-        })?;
-        let kind = found.kind.unwrap_or_else(|| search.kind());
+        let latest = match self.screening() {
+            Screening::ReuseLatest => self.latest_reports().latest(&search),
+            Screening::NewSearch => None,
+        };
+        let (id, kind) = match latest {
+            Some(found) => found,
+            None => {
+                let found = self.search_crypto_aml(&search).await.map_err(fail)?;
+                let id = found.id.ok_or_else(|| {
+                    fail(Error::Core(compliance_core::Error::Decode {
+                        what: "crypto AML search",
+                        path: "data.id".into(),
+                        message: "the search answered no report id".into(),
+                        body: BodySnippet::new(b""),
+                    }))
+                })?;
+                (id, found.kind.unwrap_or_else(|| search.kind()))
+            }
+        };
         let report = self.crypto_aml_details(&id, &kind).await.map_err(fail)?;
         let raw = report
             .review_status
@@ -93,5 +172,43 @@ impl KycClient {
                 .with_risk(report.risk())
                 .with_updated_at(report.updated_at()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_keyed_like_the_provider_reads_them() {
+        let latest = LatestReports::default();
+        let hash = "Ab".repeat(32);
+        latest.remember(
+            &CryptoAmlSearch::transaction(Blockchain::Eth, format!("0x{hash}")),
+            "r-1",
+            CryptoAmlType::Transaction,
+        );
+        let same = CryptoAmlSearch::transaction(Blockchain::Eth, hash.to_lowercase());
+        assert_eq!(
+            latest.latest(&same),
+            Some(("r-1".into(), CryptoAmlType::Transaction))
+        );
+        let other_chain = CryptoAmlSearch::transaction(Blockchain::Btc, hash.clone());
+        assert_eq!(latest.latest(&other_chain), None);
+        latest.remember(&same, "r-2", CryptoAmlType::Transaction);
+        assert_eq!(latest.latest(&same).unwrap().0, "r-2", "the latest wins");
+        for i in 0..REMEMBERED + 1 {
+            latest.remember(
+                &CryptoAmlSearch::address(Blockchain::Btc, format!("bc1q{i}")),
+                "x",
+                CryptoAmlType::Wallet,
+            );
+        }
+        assert_eq!(
+            latest.latest(&same),
+            None,
+            "bounded: the oldest is forgotten"
+        );
+        assert_eq!(latest.0.lock().unwrap().0.len(), REMEMBERED);
     }
 }

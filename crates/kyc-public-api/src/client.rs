@@ -12,6 +12,7 @@ use compliance_core::secret::{ExposeSecret, SecretString, sensitive_header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::aml::{LatestReports, Screening};
 use crate::applicant::{
     Applicant, ApplicantStatusInfo, CreateApplicant, MoveToFlow, RestoredApplicant,
     ScheduledDeletion,
@@ -35,7 +36,8 @@ pub struct KycClientBuilder {
     api_key: Option<SecretString>,
     encryption: Option<EncryptionSettings>,
     options: CryptoOptions,
-    encrypt_requests: Option<bool>,
+    encrypt_requests: bool,
+    screening: Screening,
     config: TransportConfig,
     http_client: Option<HttpClient>,
 }
@@ -48,6 +50,7 @@ impl fmt::Debug for KycClientBuilder {
             .field("encryption", &self.encryption)
             .field("options", &self.options)
             .field("encrypt_requests", &self.encrypt_requests)
+            .field("screening", &self.screening)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -68,8 +71,9 @@ impl KycClientBuilder {
     }
 
     /// The application's encryption method and keys. With them, encrypted responses are
-    /// verified and decrypted transparently and (by default) request bodies are sent
-    /// encrypted.
+    /// verified and decrypted transparently. Request bodies stay plain JSON, as in every
+    /// example of the provider's documentation, unless
+    /// [`encrypt_requests`](Self::encrypt_requests) is turned on.
     pub fn encryption(mut self, settings: EncryptionSettings) -> Self {
         self.encryption = Some(settings);
         self
@@ -81,11 +85,19 @@ impl KycClientBuilder {
         self
     }
 
-    /// Whether request bodies are encrypted (`{"data": "<hex>"}` plus
-    /// `x-allpass-signature`). Default: yes when [`encryption`](Self::encryption) is set.
-    /// Turning it on without encryption settings is a build error.
+    /// Whether request bodies are sent encrypted (`{"data": "<hex>"}` plus
+    /// `x-allpass-signature`). Default: no, plain JSON as in the provider's documentation.
+    /// Turn it on when the application's dashboard setting requires encrypted requests;
+    /// it needs [`encryption`](Self::encryption) (otherwise `build` fails).
     pub fn encrypt_requests(mut self, encrypt: bool) -> Self {
-        self.encrypt_requests = Some(encrypt);
+        self.encrypt_requests = encrypt;
+        self
+    }
+
+    /// How the AML view (`AmlProvider::aml_state`) screens a wallet or transaction. Default
+    /// [`Screening::ReuseLatest`]: one search per target, then the latest report is re-read.
+    pub fn screening(mut self, screening: Screening) -> Self {
+        self.screening = screening;
         self
     }
 
@@ -122,16 +134,12 @@ impl KycClientBuilder {
             .map(|s| Cipher::with_options(s, self.options))
             .transpose()
             .map_err(|e| compliance_core::Error::Config(e.to_string()))?;
-        let encrypt_requests = match (self.encrypt_requests, &cipher) {
-            (Some(true), None) => {
-                return Err(compliance_core::Error::Config(
-                    "encrypt_requests(true) needs encryption settings".into(),
-                )
-                .into());
-            }
-            (Some(flag), _) => flag,
-            (None, c) => c.is_some(),
-        };
+        if self.encrypt_requests && cipher.is_none() {
+            return Err(compliance_core::Error::Config(
+                "encrypt_requests(true) needs encryption settings".into(),
+            )
+            .into());
+        }
         let mut transport = Transport::builder(base_url)
             .config(self.config)
             .user_agent(PROVIDER_UA);
@@ -143,7 +151,9 @@ impl KycClientBuilder {
                 transport: transport.build()?,
                 api_key,
                 cipher,
-                encrypt_requests,
+                encrypt_requests: self.encrypt_requests,
+                screening: self.screening,
+                latest_reports: LatestReports::default(),
             }),
         })
     }
@@ -154,6 +164,8 @@ struct Inner {
     api_key: HeaderValue,
     cipher: Option<Cipher>,
     encrypt_requests: bool,
+    screening: Screening,
+    latest_reports: LatestReports,
 }
 
 /// A client for the elKYC / Allpass Open API. Cheap to clone (an `Arc` inside); build once
@@ -192,6 +204,14 @@ impl KycClient {
     /// The cipher built from the encryption settings, if any.
     pub fn cipher(&self) -> Option<&Cipher> {
         self.inner.cipher.as_ref()
+    }
+
+    pub(crate) fn screening(&self) -> Screening {
+        self.inner.screening
+    }
+
+    pub(crate) fn latest_reports(&self) -> &LatestReports {
+        &self.inner.latest_reports
     }
 
     /// Creates an applicant (`POST /api/public/applicant`, 201). Never retried: on a
@@ -269,8 +289,9 @@ impl KycClient {
             .await
     }
 
-    /// Starts screening a wallet or transaction (201); read the report with
-    /// [`crypto_aml_details`](Self::crypto_aml_details). Validated locally first.
+    /// Starts screening a wallet or transaction (201): every call creates a new report at
+    /// the provider. Read it with [`crypto_aml_details`](Self::crypto_aml_details).
+    /// Validated locally first. The AML view reuses the latest report id this returns.
     pub async fn search_crypto_aml(&self, search: &CryptoAmlSearch) -> Result<CryptoAmlRef, Error> {
         search.validate()?;
         let req = self.request(
@@ -278,7 +299,12 @@ impl KycClient {
             "/api/public/crypto-aml/search".into(),
             Some(search),
         )?;
-        self.call(req).await
+        let found: CryptoAmlRef = self.call(req).await?;
+        if let Some(id) = &found.id {
+            let kind = found.kind.clone().unwrap_or_else(|| search.kind());
+            self.inner.latest_reports.remember(search, id, kind);
+        }
+        Ok(found)
     }
 
     /// Gets a crypto-AML report.

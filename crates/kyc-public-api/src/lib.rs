@@ -14,6 +14,7 @@ pub mod store;
 pub mod token;
 pub mod webhook;
 
+pub use aml::Screening;
 pub use applicant::{
     Applicant, ApplicantStatus, ApplicantStatusInfo, CreateApplicant, RestoredApplicant,
     ScheduledDeletion,

@@ -7,6 +7,7 @@ use common::{Harness, Mode};
 use compliance_core::aml::{
     AmlError, AmlProvider, AmlStatus, RiskLevel, Subject, SubjectKind, SubjectRef,
 };
+use kyc_public_api::{Blockchain, CryptoAmlSearch, KycClient, Screening};
 use mockito::Matcher;
 
 fn body(data: &str) -> String {
@@ -152,4 +153,54 @@ async fn provider_failures_say_whether_to_retry() {
     assert!(!err.is_retryable());
     assert!(err.to_string().contains("Applicant not found"), "{err}");
     m.assert_async().await;
+}
+
+/// A search creates a (possibly billed) report: with the default the view reuses the latest
+/// report this client created (here by an explicit search) and only re-reads it;
+/// `Screening::NewSearch` searches on every view, as asked.
+#[tokio::test]
+async fn the_view_reuses_the_latest_report_unless_told_to_search() {
+    let address = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh";
+    for (screening, searches) in [(Screening::ReuseLatest, 1), (Screening::NewSearch, 3)] {
+        let mut server = mockito::Server::new_async().await;
+        let client = KycClient::builder()
+            .base_url(server.url())
+            .api_key("k")
+            .screening(screening)
+            .build()
+            .unwrap();
+        let search = server
+            .mock("POST", "/api/public/crypto-aml/search")
+            .with_status(201)
+            .with_body(body(r#"{"id":"aml-7","type":"WALLET"}"#))
+            .expect(searches)
+            .create_async()
+            .await;
+        let details = server
+            .mock("GET", "/api/public/crypto-aml/aml-7/details")
+            .match_query(Matcher::UrlEncoded("type".into(), "WALLET".into()))
+            .with_body(body(
+                r#"{"id":"aml-7","reviewStatus":"UNKNOWN","score":12}"#,
+            ))
+            .expect(3)
+            .create_async()
+            .await;
+        if screening == Screening::ReuseLatest {
+            client
+                .search_crypto_aml(&CryptoAmlSearch::address(Blockchain::Btc, address))
+                .await
+                .unwrap();
+        }
+        let wallet = Subject::Wallet {
+            blockchain: "BTC".into(),
+            address: address.into(),
+        };
+        for _ in 0..3 {
+            let state = client.aml_state(&wallet).await.unwrap();
+            assert_eq!(state.status, AmlStatus::Clear, "{screening:?}");
+            assert_eq!(state.risk.unwrap().level, RiskLevel::Low);
+        }
+        search.assert_async().await;
+        details.assert_async().await;
+    }
 }

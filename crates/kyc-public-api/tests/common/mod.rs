@@ -14,22 +14,31 @@ pub const API_KEY: &str = "test-private-app-key-0123456789";
 pub const SECRET_KEY: &str = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
 pub const HMAC_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
+/// How the application encrypts. `Cbc` and `Gcm` also encrypt requests (the opt-in);
+/// `CbcPlainRequests` is the client's default with keys: encrypted answers, plain requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Plain,
     Cbc,
     Gcm,
+    CbcPlainRequests,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Plain, Mode::Cbc, Mode::Gcm];
+    pub const ALL: [Mode; 4] = [Mode::Plain, Mode::Cbc, Mode::Gcm, Mode::CbcPlainRequests];
 
     pub fn settings(self) -> Option<EncryptionSettings> {
         match self {
             Mode::Plain => None,
-            Mode::Cbc => Some(EncryptionSettings::cbc(SECRET_KEY, HMAC_KEY)),
+            Mode::Cbc | Mode::CbcPlainRequests => {
+                Some(EncryptionSettings::cbc(SECRET_KEY, HMAC_KEY))
+            }
             Mode::Gcm => Some(EncryptionSettings::gcm(SECRET_KEY)),
         }
+    }
+
+    pub fn encrypts_requests(self) -> bool {
+        matches!(self, Mode::Cbc | Mode::Gcm)
     }
 }
 
@@ -69,6 +78,9 @@ impl Harness {
         let cipher = mode.settings().map(|s| Cipher::new(&s).unwrap());
         if let Some(settings) = mode.settings() {
             builder = builder.encryption(settings);
+        }
+        if mode.encrypts_requests() {
+            builder = builder.encrypt_requests(true);
         }
         Self {
             server,
@@ -114,7 +126,10 @@ impl Harness {
         let (body, signature) = self.envelope(200, &data);
         let seen = Arc::new(Mutex::new(Seen::default()));
         let recorder = seen.clone();
-        let cipher = self.cipher.clone();
+        let cipher = self
+            .cipher
+            .clone()
+            .filter(|_| self.mode.encrypts_requests());
         let mut mock = self
             .server
             .mock(method, path)
