@@ -107,31 +107,33 @@ fn target_key(search: &CryptoAmlSearch) -> TargetKey {
 
 /// The latest report id per target, bounded.
 #[derive(Debug, Default)]
-pub(crate) struct LatestReports(
-    Mutex<(
-        HashMap<TargetKey, (String, CryptoAmlType)>,
-        VecDeque<TargetKey>,
-    )>,
-);
+pub(crate) struct LatestReports(Mutex<Remembered>);
+
+/// Report ids by target, and the targets in the order first remembered.
+#[derive(Debug, Default)]
+struct Remembered {
+    ids: HashMap<TargetKey, (String, CryptoAmlType)>,
+    order: VecDeque<TargetKey>,
+}
 
 impl LatestReports {
     pub(crate) fn remember(&self, search: &CryptoAmlSearch, id: &str, kind: CryptoAmlType) {
         let key = target_key(search);
         let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (ids, order) = &mut *guard;
-        if ids.insert(key.clone(), (id.to_owned(), kind)).is_none() {
-            order.push_back(key);
-            if order.len() > REMEMBERED
-                && let Some(oldest) = order.pop_front()
+        let r = &mut *guard;
+        if r.ids.insert(key.clone(), (id.to_owned(), kind)).is_none() {
+            r.order.push_back(key);
+            if r.order.len() > REMEMBERED
+                && let Some(oldest) = r.order.pop_front()
             {
-                ids.remove(&oldest);
+                r.ids.remove(&oldest);
             }
         }
     }
 
     fn latest(&self, search: &CryptoAmlSearch) -> Option<(String, CryptoAmlType)> {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.get(&target_key(search)).cloned()
+        guard.ids.get(&target_key(search)).cloned()
     }
 }
 
@@ -209,6 +211,6 @@ mod tests {
             None,
             "bounded: the oldest is forgotten"
         );
-        assert_eq!(latest.0.lock().unwrap().0.len(), REMEMBERED);
+        assert_eq!(latest.0.lock().unwrap().ids.len(), REMEMBERED);
     }
 }
