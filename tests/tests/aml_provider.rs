@@ -21,7 +21,7 @@ async fn every_provider_answers_in_the_same_neutral_terms() {
     let mut kyc = KycClient::builder()
         .base_url(sandbox.endpoint(Provider::Elkyc).url())
         .api_key(e.api_key.clone());
-    if let Some(settings) = e.encryption_settings() {
+    if let Some(settings) = compliance_e2e::elkyc_settings(&e) {
         kyc = kyc.encryption(settings);
     }
     let kyc = kyc.build().unwrap();

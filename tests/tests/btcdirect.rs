@@ -32,7 +32,7 @@ async fn a_user_logs_in_answers_the_amld5_questions_and_becomes_verified() {
         panic!("{before:?}")
     };
     assert!(
-        matches!(&actions[0], RequiredAction::AnswerQuestions { questions } if questions.len() == 4)
+        matches!(&actions[0], RequiredAction::AnswerQuestions { questions } if questions.len() == 3)
     );
     assert!(
         !client
@@ -43,7 +43,7 @@ async fn a_user_logs_in_answers_the_amld5_questions_and_becomes_verified() {
     );
 
     let questions = client.amld5_questions(&user, "nl").await.unwrap();
-    assert_eq!(questions.questions.len(), 4);
+    assert_eq!(questions.questions.len(), 3);
     let questions = client.amld5_questions(&user, "en").await.unwrap();
     let mut builder = questions.answers();
     for q in &questions.questions {
@@ -147,4 +147,72 @@ async fn a_registered_identifier_names_the_user_afterwards() {
         .unwrap();
     let info = client.user_info(&unknown).await.unwrap();
     assert_eq!(info.email_address.as_deref(), Some(c.user_email.as_str()));
+}
+
+/// The seed's own example answers (and the crate README's), sent as they are, are accepted;
+/// the user info then carries every documented `destinationTag` shape, and an account that
+/// is `not-validated` asks the user to act.
+#[tokio::test]
+async fn the_seed_answers_every_tag_shape_and_a_not_validated_account() {
+    use amld5_verify::user::{AccountStatus, DestinationTag};
+
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let c = sandbox.btcdirect().credentials();
+    let user = UserContext::identifier(c.user_identifier.clone());
+    let questions = client.amld5_questions(&user, "en").await.unwrap();
+    let answers = questions
+        .answers()
+        .answer("mainSourceOfIncome", "Salary")
+        .answer("annualNetIncome", "From 10.000 to 30.000")
+        .answer("employmentStatus", "Employed")
+        .build()
+        .unwrap();
+    let info = client.submit_amld5_answers(&user, &answers).await.unwrap();
+
+    let tags: Vec<Option<DestinationTag>> = info
+        .enabled_wallet_addresses
+        .iter()
+        .map(|w| w.destination_tag.clone())
+        .collect();
+    assert_eq!(tags.len(), 4);
+    assert_eq!(tags[0], None);
+    assert_eq!(tags[1], Some(DestinationTag::Number(12341)));
+    assert_eq!(tags[2], Some(DestinationTag::Text("ABC1234".into())));
+    let per_network = tags[3].clone().unwrap();
+    assert_eq!(
+        per_network.for_network("XRP"),
+        Some(&DestinationTag::Number(12341))
+    );
+    assert_eq!(
+        per_network.for_network("ETH"),
+        Some(&DestinationTag::Text("ABC1234".into()))
+    );
+
+    let aml = client.aml_for(user.clone());
+    assert_eq!(
+        aml.aml_state(&aml.subject()).await.unwrap().status,
+        AmlStatus::Clear
+    );
+    sandbox
+        .btcdirect()
+        .set_account_status(
+            &c.user_identifier,
+            compliance_sandbox::AccountStatus::NotValidated,
+        )
+        .unwrap();
+    let info = client.user_info(&user).await.unwrap();
+    assert_eq!(
+        info.status.as_ref().and_then(|s| s.status.clone()),
+        Some(AccountStatus::NotValidated)
+    );
+    let state = aml.aml_state(&aml.subject()).await.unwrap();
+    assert_eq!(
+        state.status,
+        AmlStatus::ActionRequired {
+            actions: Vec::new()
+        },
+        "{state:?}"
+    );
+    assert!(state.provider_status.starts_with("account=not-validated"));
 }

@@ -13,13 +13,14 @@ use compliance_core::{
     Timestamp,
 };
 use compliance_e2e::serve;
+use compliance_sandbox::elkyc::ApplicantStatus as SandboxStatus;
 use compliance_sandbox::elkyc::risk_score;
 use compliance_sandbox::{ElkycConfig, EncryptionMode, Provider, Sandbox, SandboxConfig};
 use kyc_public_api::crypto_aml::CryptoReviewStatus;
 use kyc_public_api::store::{self, ApplicantUpdate};
 use kyc_public_api::{
-    ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, CryptoAmlType, Error,
-    ExposeSecret, KycClient, TokenRequest, WebhookReceiver,
+    ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, CryptoAmlType,
+    EncryptionSettings, Error, ExposeSecret, KycClient, TokenRequest, WebhookReceiver,
 };
 
 async fn start(mode: EncryptionMode) -> Sandbox {
@@ -33,7 +34,7 @@ fn client(sandbox: &Sandbox) -> KycClient {
     let mut builder = KycClient::builder()
         .base_url(sandbox.endpoint(Provider::Elkyc).url())
         .api_key(creds.api_key.clone());
-    if let Some(settings) = creds.encryption_settings() {
+    if let Some(settings) = compliance_e2e::elkyc_settings(&creds) {
         builder = builder.encryption(settings);
     }
     builder.build().unwrap()
@@ -244,8 +245,8 @@ async fn on_webhook(State(hooks): State<Hooks>, headers: HeaderMap, body: Bytes)
 async fn webhook_endpoint(sandbox: &Sandbox, mode_keys: EncryptionMode) -> (String, Hooks) {
     let creds = sandbox.elkyc().credentials();
     let settings = match mode_keys {
-        EncryptionMode::Gcm => creds.gcm(),
-        _ => creds.cbc(),
+        EncryptionMode::Gcm => EncryptionSettings::gcm(creds.secret_key.clone()),
+        _ => EncryptionSettings::cbc(creds.secret_key.clone(), creds.hmac_key.clone()),
     };
     let hooks = Hooks {
         receiver: Arc::new(WebhookReceiver::builder(settings).build().unwrap()),
@@ -277,11 +278,11 @@ async fn encrypted_webhooks_carry_status_changes_into_the_store() {
         assert_eq!(record(&hooks).key.provider_id, id);
 
         for status in [
-            ApplicantStatus::InProgress,
-            ApplicantStatus::InReview,
-            ApplicantStatus::Approved,
+            SandboxStatus::InProgress,
+            SandboxStatus::InReview,
+            SandboxStatus::Approved,
         ] {
-            let delivery = elkyc.set_status("user-7", status.clone()).await.unwrap();
+            let delivery = elkyc.set_status("user-7", status).await.unwrap();
             assert!(delivery.encrypted);
             assert_eq!(delivery.response_status, Some(200), "{mode:?} {status}");
             assert_eq!(record(&hooks).provider_status, status.as_str());
@@ -323,7 +324,7 @@ async fn webhooks_under_other_keys_or_unencrypted_are_refused() {
     sandbox.elkyc().set_encryption(EncryptionMode::Plain);
     let delivery = sandbox
         .elkyc()
-        .set_status("user-8", ApplicantStatus::InProgress)
+        .set_status("user-8", SandboxStatus::InProgress)
         .await
         .unwrap();
     assert!(!delivery.encrypted);
@@ -352,7 +353,7 @@ async fn aml_provider_answers_for_an_applicant_and_for_wallets() {
     );
     sandbox
         .elkyc()
-        .set_status("aml-1", ApplicantStatus::InReview)
+        .set_status("aml-1", SandboxStatus::InReview)
         .await
         .unwrap();
     let state = provider.aml_state(&applicant).await.unwrap();
@@ -360,7 +361,7 @@ async fn aml_provider_answers_for_an_applicant_and_for_wallets() {
     assert_eq!(state.provider_status, "IN_REVIEW");
     sandbox
         .elkyc()
-        .set_status("aml-1", ApplicantStatus::Rejected)
+        .set_status("aml-1", SandboxStatus::Rejected)
         .await
         .unwrap();
     let state = provider.aml_state(&applicant).await.unwrap();
