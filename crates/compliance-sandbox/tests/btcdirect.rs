@@ -264,3 +264,191 @@ async fn amld5_locale_answers_and_status() {
         .unwrap();
     assert_eq!(error_code(&r), "ER701");
 }
+
+async fn user_login(sandbox: &Sandbox, t: &Transport) -> (String, String) {
+    let c = sandbox.btcdirect().credentials();
+    let r = t
+        .send(
+            Request::post("/api/v1/user/login")
+                .header(
+                    HeaderName::from_static("x-api-key"),
+                    HeaderValue::from_str(&c.api_key).unwrap(),
+                )
+                .json(&json!({"email": c.user_email, "password": c.user_password}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = json_of(&r);
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["refreshToken"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Which credentials a user refresh needs is a setting; a partner refresh never needs one.
+#[tokio::test]
+async fn user_refresh_credentials_follow_the_setting() {
+    use compliance_sandbox::UserRefreshAuth;
+    for reading in [
+        UserRefreshAuth::PartnerRequired,
+        UserRefreshAuth::RefreshTokenOnly,
+    ] {
+        let mut config = SandboxConfig::default();
+        config.btcdirect.user_refresh_auth = reading;
+        let (sandbox, t) = start(config).await;
+        let key = sandbox.btcdirect().credentials().api_key;
+        let (_, refresh) = user_login(&sandbox, &t).await;
+        let bare = t
+            .send(
+                Request::post("/api/v1/refresh")
+                    .json(&json!({"refreshToken": refresh}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        if reading == UserRefreshAuth::PartnerRequired {
+            assert_eq!(
+                (bare.status().as_u16(), error_code(&bare)),
+                (401, "ER802".into())
+            );
+            let with_key = t
+                .send(
+                    Request::post("/api/v1/refresh")
+                        .header(
+                            HeaderName::from_static("x-api-key"),
+                            HeaderValue::from_str(&key).unwrap(),
+                        )
+                        .json(&json!({"refreshToken": refresh}))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(with_key.status(), 200, "the refused try did not spend it");
+        } else {
+            assert_eq!(bare.status(), 200);
+        }
+    }
+    // A partner refresh token is refreshed alone.
+    let (sandbox, t) = start(SandboxConfig::default()).await;
+    let c = sandbox.btcdirect().credentials();
+    let r = t
+        .send(
+            Request::post("/api/v1/authenticate")
+                .json(&json!({"username": c.username, "password": c.password}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let refresh = json_of(&r)["refreshToken"].as_str().unwrap().to_owned();
+    let r = t
+        .send(
+            Request::post("/api/v1/refresh")
+                .json(&json!({"refreshToken": refresh}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// An expired user token is ER701 (401), or ER801 (400) under the other reading.
+#[tokio::test]
+async fn the_expired_user_token_code_follows_the_setting() {
+    use compliance_sandbox::ExpiredUserToken;
+    for (reading, expected) in [
+        (ExpiredUserToken::Er701, (401, "ER701")),
+        (ExpiredUserToken::Er801, (400, "ER801")),
+    ] {
+        let mut config = SandboxConfig::default();
+        config.btcdirect.expired_user_token = reading;
+        let (sandbox, t) = start(config).await;
+        let key = sandbox.btcdirect().credentials().api_key;
+        let (token, _) = user_login(&sandbox, &t).await;
+        sandbox.btcdirect().expire_user_tokens();
+        let r = t
+            .send(
+                Request::get("/api/v1/user/info")
+                    .header(
+                        HeaderName::from_static("x-api-key"),
+                        HeaderValue::from_str(&key).unwrap(),
+                    )
+                    .header(
+                        HeaderName::from_static("user-authorization"),
+                        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+                    ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status().as_u16(), error_code(&r)),
+            (expected.0, expected.1.to_owned())
+        );
+    }
+}
+
+/// The seed's own example body, byte for byte, is accepted; the user info then shows every
+/// documented destinationTag shape and the account status set.
+#[tokio::test]
+async fn the_seed_example_answers_are_accepted() {
+    let (sandbox, t) = start(SandboxConfig::default()).await;
+    let c = sandbox.btcdirect().credentials();
+    let seed = br#"[
+{
+"key": "mainSourceOfIncome",
+"answer": "Salary"
+},
+{
+"key": "annualNetIncome",
+"answer": "From 10.000 to 30.000"
+},
+{
+"key": "employmentStatus",
+"answer": "Employed"
+}
+]"#;
+    sandbox
+        .btcdirect()
+        .set_account_status(
+            &c.user_identifier,
+            compliance_sandbox::AccountStatus::NotValidated,
+        )
+        .unwrap();
+    let r = t
+        .send(
+            Request::post("/api/v1/user/verify/amld5")
+                .header(
+                    HeaderName::from_static("x-api-key"),
+                    HeaderValue::from_str(&c.api_key).unwrap(),
+                )
+                .header(
+                    HeaderName::from_static("user-identifier"),
+                    HeaderValue::from_str(&c.user_identifier).unwrap(),
+                )
+                .body(seed.to_vec(), HeaderValue::from_static("application/json")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", String::from_utf8_lossy(r.body()));
+    let info = json_of(&r);
+    assert_eq!(info["status"]["status"], "not-validated");
+    assert_eq!(
+        info["status"]["details"]["amld5VerificationStatus"],
+        "verified"
+    );
+    let tags: Vec<Value> = info["enabledWalletAddresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["destinationTag"].clone())
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            Value::Null,
+            json!(12341),
+            json!("ABC1234"),
+            json!({"default": "ABC1234", "XRP": 12341})
+        ]
+    );
+}

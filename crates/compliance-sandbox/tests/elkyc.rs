@@ -721,3 +721,121 @@ async fn control_routes_mirror_the_rust_api_and_the_seed_fixes_everything() {
         "control calls are not counted"
     );
 }
+
+/// The application's request setting: plain only (the documentation's examples) reads an
+/// encrypted body as any other body; encrypted only refuses a plain one.
+#[tokio::test]
+async fn the_request_setting_refuses_the_other_shape() {
+    for requests in [RequestEncryption::Plain, RequestEncryption::Encrypted] {
+        let (sandbox, t) = start_with(ElkycConfig::default().requests(requests)).await;
+        let creds = sandbox.elkyc().credentials();
+        let plain = json!({"externalUserId": "req-1", "flowName": "basic-kyc"});
+        let r = send(
+            &sandbox,
+            &t,
+            Method::POST,
+            "/api/public/applicant",
+            Some(plain.clone()),
+        )
+        .await;
+        let sealed = Cipher::new(&settings(&creds).unwrap())
+            .unwrap()
+            .encrypt(plain.to_string().as_bytes())
+            .unwrap();
+        let (name, value) = key(&sandbox);
+        let encrypted = t
+            .send(
+                Request::post("/api/public/applicant")
+                    .header(name, value)
+                    .header(
+                        HeaderName::from_static("x-allpass-signature"),
+                        HeaderValue::from_str(&sealed.signature).unwrap(),
+                    )
+                    .json(&json!({"data": sealed.data}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        match requests {
+            RequestEncryption::Plain => {
+                assert_eq!(r.status(), 201);
+                assert_eq!(encrypted.status(), 400);
+                let messages = json_of(&encrypted)["message"].to_string();
+                assert!(
+                    messages.contains("externalUserId should not be empty"),
+                    "{messages}"
+                );
+            }
+            _ => {
+                assert_eq!(r.status(), 400);
+                assert_eq!(
+                    json_of(&r)["message"],
+                    json!(["request body must be encrypted"])
+                );
+                assert_eq!(encrypted.status(), 201);
+            }
+        }
+    }
+}
+
+/// The webhook member naming the event is a setting; retries follow the schedule.
+#[tokio::test]
+async fn webhooks_name_the_event_as_configured_and_are_retried() {
+    use compliance_sandbox::{EventField, InstantSleeper, RetrySchedule};
+    let mut config = SandboxConfig::default().sleeper(InstantSleeper);
+    config.elkyc = ElkycConfig::default()
+        .event_field(EventField::EventName)
+        .webhook_retries(RetrySchedule::exponential(
+            std::time::Duration::from_secs(30),
+            2,
+        ));
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let t = Transport::builder(sandbox.endpoint(Provider::Elkyc).url())
+        .build()
+        .unwrap();
+    // A receiver that is down.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<(HeaderMap, Bytes)>::new()));
+    let store = seen.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let store = store.clone();
+            async move {
+                store.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    sandbox
+        .elkyc()
+        .set_webhook_url(format!("http://{addr}/hook"));
+    create(&sandbox, &t, "named-1").await;
+    sandbox.elkyc().settle_webhooks().await;
+    let delivery = &sandbox.elkyc().webhooks_sent()[0];
+    let pauses: Vec<u64> = delivery
+        .attempts
+        .iter()
+        .map(|a| a.after.as_secs())
+        .collect();
+    assert_eq!(pauses, [0, 30, 60]);
+    assert_eq!(delivery.response_status, Some(500));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|(_, b)| b == &seen[0].1), "the same bytes");
+    let (headers, body) = &seen[0];
+    let envelope: Value = serde_json::from_slice(body).unwrap();
+    let creds = sandbox.elkyc().credentials();
+    let plain = Cipher::new(&settings(&creds).unwrap())
+        .unwrap()
+        .decrypt(
+            envelope["data"].as_str().unwrap(),
+            headers["x-allpass-signature"].to_str().unwrap(),
+        )
+        .unwrap();
+    let event: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(event["eventName"], "applicantCreated");
+    assert!(event.get("type").is_none());
+}

@@ -599,3 +599,31 @@ fn snapshot(creds: &ElkycCredentials, a: &Applicant) -> SandboxApplicant {
         updated_at: a.updated_at,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_keys() {
+        let outbox = Outbox::new(std::sync::Arc::new(crate::InstantSleeper));
+        let creds = Elkyc::new(ElkycConfig::default(), 9, outbox).credentials();
+        let debug = format!("{creds:?}");
+        assert!(!debug.contains(&creds.api_key), "{debug}");
+        assert!(!debug.contains(&creds.secret_key), "{debug}");
+        assert!(!debug.contains(&creds.hmac_key), "{debug}");
+        assert_eq!(creds.secret_key.len(), 64);
+    }
+
+    #[test]
+    fn statuses_round_trip_and_name_their_events() {
+        for status in ApplicantStatus::ALL {
+            assert_eq!(status.as_str().parse::<ApplicantStatus>().unwrap(), status);
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+            assert!(status.event().starts_with("applicant"));
+        }
+    }
+}

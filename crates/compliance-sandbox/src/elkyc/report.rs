@@ -203,3 +203,32 @@ impl Elkyc {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_spread_over_the_bands_and_ids_are_stable() {
+        let scores: Vec<u8> = (0..200)
+            .map(|i| risk_score("BTC", &format!("bc1qsandboxaddress{i:04}")))
+            .collect();
+        assert!(scores.iter().all(|s| *s <= 100));
+        assert!(scores.iter().any(|s| *s <= 30));
+        assert!(scores.iter().any(|s| *s >= 70));
+        let hash = "AB".repeat(32);
+        assert_eq!(
+            risk_score("ETH", &hash),
+            risk_score("ETH", &format!("0x{}", hash.to_lowercase()))
+        );
+        assert_eq!(stable_uuid(1, &["a"]), stable_uuid(1, &["a"]));
+        assert_ne!(stable_uuid(1, &["a"]), stable_uuid(2, &["a"]));
+        assert_eq!(stable_uuid(1, &["a"]).len(), 36);
+    }
+
+    #[test]
+    fn timestamps_have_millisecond_precision() {
+        let t: Timestamp = "2025-07-04T12:01:17.228911Z".parse().unwrap();
+        assert_eq!(iso(t), "2025-07-04T12:01:17.228Z");
+    }
+}
