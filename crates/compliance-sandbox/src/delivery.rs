@@ -1,6 +1,6 @@
 //! What the simulated providers send out (webhooks, event deliveries) and how they try again.
 //!
-//! Every simulator posts through one [`Outbox`]: the first attempt is made while the caller
+//! Every simulator posts through one outbox: the first attempt is made while the caller
 //! waits (so a test sees its answer), and when the receiver does not answer 2xx the rest of
 //! the provider's [`RetrySchedule`] runs in the background, pausing with the sandbox's
 //! [`Sleeper`]. Tests compress the clock by giving the sandbox a sleeper that does not wait
