@@ -64,7 +64,7 @@ impl AmlProvider for HeleketClient {
         } else {
             Vec::new()
         };
-        Ok(state(subject.clone(), &payment, &links, Timestamp::now()))
+        Ok(state(subject.clone(), &payment, &links, self.now()))
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compliance_core::http::{HttpClient, Request, Transport, TransportConfig};
+use compliance_core::webhook::{Clock, SystemClock};
 use compliance_core::{Error as CoreError, SecretString};
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -39,6 +40,7 @@ struct Inner {
     payment: Arc<RequestSigner>,
     payout: Option<Arc<RequestSigner>>,
     verifier: WebhookVerifier,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for HeleketClient {
@@ -75,6 +77,11 @@ impl HeleketClient {
     /// A webhook verifier holding the same keys as this client.
     pub fn webhook_verifier(&self) -> &WebhookVerifier {
         &self.inner.verifier
+    }
+
+    /// The current time, by the configured clock.
+    pub(crate) fn now(&self) -> compliance_core::time::Timestamp {
+        self.inner.clock.now()
     }
 
     /// The AML questionnaire links of a payment (`POST /v1/payment/aml-links`, payment key).
@@ -176,6 +183,7 @@ pub struct HeleketClientBuilder {
     base_url: Option<String>,
     http_client: Option<HttpClient>,
     config: Option<TransportConfig>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl fmt::Debug for HeleketClientBuilder {
@@ -237,6 +245,13 @@ impl HeleketClientBuilder {
         self
     }
 
+    /// The clock the AML view compares links' `expired_at` with (default the system clock;
+    /// tests use [`ManualClock`](compliance_core::webhook::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Builds the client. Fails with a configuration error when the merchant or the
     /// payment key is missing or unusable, or the base URL is invalid.
     pub fn build(self) -> Result<HeleketClient, Error> {
@@ -277,6 +292,7 @@ impl HeleketClientBuilder {
                 payment: Arc::new(payment),
                 payout: payout.map(Arc::new),
                 verifier,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             }),
         })
     }

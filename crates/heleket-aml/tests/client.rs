@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compliance_core::http::{HttpClient, RetryPolicy, TransportConfig};
+use compliance_core::webhook::ManualClock;
 use compliance_core::{AmlError, AmlProvider, AmlStatus, RequiredAction, Subject, SubjectRef};
 use heleket_aml::{
     Error, HeleketClient, KeyKind, PaymentRef, PaymentStatus, PayoutStatus, TestWebhook,
@@ -24,6 +25,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn client(server: &ServerGuard) -> HeleketClient {
+    builder(server).build().unwrap()
+}
+
+fn builder(server: &ServerGuard) -> heleket_aml::HeleketClientBuilder {
     HeleketClient::builder()
         .merchant(MERCHANT)
         .payment_key(PAYMENT_KEY)
@@ -32,8 +37,6 @@ fn client(server: &ServerGuard) -> HeleketClient {
         .transport_config(TransportConfig::default().retry(
             RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5)),
         ))
-        .build()
-        .unwrap()
 }
 
 /// What the mock server received, for snapshots.
@@ -98,6 +101,12 @@ async fn aml_links_by_order_id_parses_the_seed_example() {
     assert_eq!(links.len(), 2);
     assert_eq!(links[1].expired_at, "2026-05-13T11:32:38Z".parse().unwrap());
     insta::assert_snapshot!(captured.bodies().join("\n"), @r#"{"order_id":"order-42"}"#);
+    // The seed's request example (its curl `-d` body, copied verbatim) is the same JSON:
+    // the page's "query parameters" travel as the signed JSON body.
+    let seed: serde_json::Value =
+        serde_json::from_str(&fixture("aml_links_request_seed.json")).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&captured.bodies()[0]).unwrap();
+    assert_eq!(sent, seed);
     insta::assert_json_snapshot!("aml_links_seed", links);
 }
 
@@ -571,7 +580,10 @@ async fn aml_provider_for_a_locked_payment_asks_for_the_links() {
         &Captured::default(),
     )
     .await;
-    let providers: Vec<Box<dyn AmlProvider>> = vec![Box::new(client(&server))];
+    // Before the seed's `init` link expires (2026-05-13T11:32:38Z).
+    let clock = Arc::new(ManualClock::new("2026-05-01T00:00:00Z".parse().unwrap()));
+    let heleket = builder(&server).clock(clock.clone()).build().unwrap();
+    let providers: Vec<Box<dyn AmlProvider>> = vec![Box::new(heleket)];
     let provider = &providers[0];
     assert_eq!(provider.provider(), "heleket");
     let subject = Subject::Payment {
@@ -589,6 +601,16 @@ async fn aml_provider_for_a_locked_payment_asks_for_the_links() {
         [RequiredAction::OpenLink { url, status: Some(s), .. }] if url == "https://some.link/" && s == "init"
     ));
     insta::assert_json_snapshot!("aml_state_locked", state);
+
+    // After it: the link is never offered, and the expired questionnaire cannot be finished.
+    clock.set("2026-05-13T11:32:38Z".parse().unwrap());
+    let state = provider.aml_state(&subject).await.unwrap();
+    assert_eq!(
+        state.status,
+        AmlStatus::ActionRequired {
+            actions: Vec::new()
+        }
+    );
 
     let unsupported = provider
         .aml_state(&Subject::Wallet {
