@@ -8,7 +8,11 @@ use std::path::Path;
 
 use compliance_core::recorded::{self, RecordedExchange};
 
-use amld5_verify::{Amld5Questions, BtcDirectClient, PartnerAuth, SecretString, UserContext};
+use std::sync::{Arc, Mutex};
+
+use amld5_verify::{
+    Amld5Questions, BtcDirectClient, PartnerAuth, SecretString, UserContext, UserSession,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mockito::{Matcher, ServerGuard};
@@ -44,15 +48,125 @@ fn client(server: &ServerGuard, partner: PartnerAuth) -> BtcDirectClient {
         .unwrap()
 }
 
-/// A partner token that expired long ago, so the client refreshes it before its next call.
-fn expired_token() -> String {
+/// A JWT-shaped token expiring at `exp` (unix seconds).
+fn token(exp: i64, sub: &str) -> String {
     let part = |json: &str| URL_SAFE_NO_PAD.encode(json);
     format!(
         "{}.{}.{}",
         part(r#"{"alg":"HS256","typ":"JWT"}"#),
-        part(r#"{"exp":1,"sub":"partner"}"#),
+        part(&format!(r#"{{"exp":{exp},"sub":"{sub}"}}"#)),
         part("sig")
     )
+}
+
+/// The token a recorded refresh answer hands out (none when the refresh was refused).
+fn refreshed_token(x: &RecordedExchange) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_slice(&x.response).ok()?;
+    answer["token"].as_str().map(str::to_owned)
+}
+
+/// Replays a recorded `POST /api/v1/refresh` as the client meets it, so the recorded answer
+/// is what the client refreshes with. A refresh sent with a partner credential (recorded
+/// headers) renews a user session; one without renews the partner token after BTC Direct
+/// answered ER801. The next call must carry the token of the recorded answer (the mock
+/// answers nothing else), and the refresh must be sent exactly once.
+async fn replay_refresh(x: &RecordedExchange, server: &mut ServerGuard) -> String {
+    let path = "/api/v1/refresh";
+    let status = u64::from(x.status);
+    let user_refresh = x.request_headers.contains_key("authorization")
+        || x.request_headers.contains_key("x-api-key");
+    let refreshed = refreshed_token(x).unwrap_or_else(|| "none".into());
+    let after = |header: &str| {
+        (
+            header.to_owned(),
+            Matcher::Exact(format!("Bearer {refreshed}")),
+        )
+    };
+    if user_refresh {
+        let refresh = server
+            .mock("POST", path)
+            .match_header("x-api-key", "key")
+            .match_body(Matcher::Json(
+                serde_json::json!({"refreshToken": "user-refresh-1"}),
+            ))
+            .with_status(status as usize)
+            .with_header("content-type", "application/json")
+            .with_body(x.response.clone())
+            .expect(1)
+            .create_async()
+            .await;
+        let (name, value) = after("user-authorization");
+        server
+            .mock("GET", "/api/v2/user/verification-status")
+            .match_header(name.as_str(), value)
+            .with_header("content-type", "application/json")
+            .with_body("[]")
+            .create_async()
+            .await;
+        let client = client(server, PartnerAuth::api_key("key"));
+        let seen = Arc::new(Mutex::new(None));
+        let store = seen.clone();
+        let expired = UserSession::new(token(1, "user"), "user-refresh-1", "user-1");
+        let user = UserContext::session(expired)
+            .on_refresh(move |s: &UserSession| *store.lock().unwrap() = Some(s.clone()));
+        let result = client.verification_status(&user).await;
+        refresh.assert_async().await;
+        let stored = seen.lock().unwrap().clone();
+        format!(
+            "user session refreshed; the call with its new token:\n{result:#?}\nstored: {stored:#?}"
+        )
+    } else {
+        server
+            .mock("POST", "/api/v1/authenticate")
+            .with_header("content-type", "application/json")
+            .with_body(format!(
+                r#"{{"token":"{}","refreshToken":"partner-refresh-1"}}"#,
+                token(4_102_444_800, "partner-first")
+            ))
+            .expect(1)
+            .create_async()
+            .await;
+        server
+            .mock("GET", "/api/v2/user/verification-status")
+            .match_header(
+                "authorization",
+                format!("Bearer {}", token(4_102_444_800, "partner-first")).as_str(),
+            )
+            .with_status(400)
+            .with_header("content-type", "application/json")
+            .with_body(
+                r#"{"errors":{"ER801":{"code":"ER801","message":"Authorization token has expired.","solution":"Request a new authorization token."}}}"#,
+            )
+            .expect(1)
+            .create_async()
+            .await;
+        let refresh = server
+            .mock("POST", path)
+            .match_header("authorization", Matcher::Missing)
+            .match_header("x-api-key", Matcher::Missing)
+            .match_body(Matcher::Json(
+                serde_json::json!({"refreshToken": "partner-refresh-1"}),
+            ))
+            .with_status(status as usize)
+            .with_header("content-type", "application/json")
+            .with_body(x.response.clone())
+            .expect(1)
+            .create_async()
+            .await;
+        let (name, value) = after("authorization");
+        server
+            .mock("GET", "/api/v2/user/verification-status")
+            .match_header(name.as_str(), value)
+            .with_header("content-type", "application/json")
+            .with_body("[]")
+            .create_async()
+            .await;
+        let client = client(server, PartnerAuth::credentials("partner", "pw"));
+        let user = UserContext::identifier("00000000-0000-4000-8000-000000000001");
+        let result = client.verification_status(&user).await;
+        refresh.assert_async().await;
+        format!("partner token refreshed after ER801; the replay with its new token:\n{result:#?}")
+    }
 }
 
 /// Replays one recorded answer through the client call that receives it.
@@ -80,29 +194,7 @@ async fn replay(x: &RecordedExchange) -> String {
             let client = client(&server, PartnerAuth::credentials("partner", "pw"));
             format!("{:#?}", client.verification_status(&user).await)
         }
-        ("POST", "/api/v1/refresh") => {
-            // A refresh answer; the client refreshes its expired partner token first.
-            let tokens = format!(r#"{{"token":"{}","refreshToken":"r-1"}}"#, expired_token());
-            answer(
-                &mut server,
-                "POST",
-                "/api/v1/authenticate",
-                200,
-                tokens.into_bytes(),
-            )
-            .await;
-            answer(&mut server, "POST", path, status, recorded).await;
-            answer(
-                &mut server,
-                "GET",
-                "/api/v2/user/verification-status",
-                200,
-                b"[]".to_vec(),
-            )
-            .await;
-            let client = client(&server, PartnerAuth::credentials("partner", "pw"));
-            format!("{:#?}", client.verification_status(&user).await)
-        }
+        ("POST", "/api/v1/refresh") => replay_refresh(x, &mut server).await,
         _ => {
             answer(&mut server, method, path, status, recorded).await;
             let client = client(&server, PartnerAuth::api_key("key"));
@@ -119,11 +211,11 @@ async fn replay(x: &RecordedExchange) -> String {
                 }
                 ("POST", "/api/v1/user/verify/amld5") => {
                     let questions: Amld5Questions =
-                        serde_json::from_str(r#"{"questions":[{"key":"accountPurpose"}]}"#)
+                        serde_json::from_str(r#"{"questions":[{"key":"mainSourceOfIncome"}]}"#)
                             .unwrap();
                     let answers = questions
                         .answers()
-                        .answer("accountPurpose", "Investing")
+                        .answer("mainSourceOfIncome", "Salary")
                         .build()
                         .unwrap();
                     format!("{:#?}", client.submit_amld5_answers(&user, &answers).await)

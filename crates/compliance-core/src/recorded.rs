@@ -6,6 +6,7 @@
 //! snapshot test loads them with [`load`] and parses each answer with its public types, so a
 //! provider's API change shows up as a typed snapshot diff.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -24,6 +25,9 @@ pub struct RecordedExchange {
     pub endpoint: String,
     /// The HTTP status of the answer.
     pub status: u16,
+    /// The request headers as recorded (redacted, lowercase names; transport headers left
+    /// out), e.g. to tell which credentials accompanied a call.
+    pub request_headers: BTreeMap<String, String>,
     /// The request body as recorded (redacted), empty if none.
     pub request: Vec<u8>,
     /// The answer body as recorded (redacted), empty if none.
@@ -86,6 +90,14 @@ pub fn load(fixtures_dir: &Path) -> Result<Vec<RecordedExchange>, String> {
                     .as_u64()
                     .and_then(|s| u16::try_from(s).ok())
                     .unwrap_or(200),
+                request_headers: entry["request"]["headers"]
+                    .as_object()
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 request: body("request")?,
                 response: body("response")?,
                 response_content_type: entry["response"]["content_type"]
@@ -110,7 +122,8 @@ mod tests {
         std::fs::write(
             recorded.join("manifest.json"),
             r#"{"exchanges":[{"name":"a","direction":"api","method":"GET","endpoint":"/x?type=W",
-                "status":201,"response":{"file":"a.response.json","content_type":"application/json"}}]}"#,
+                "status":201,"request":{"headers":{"x-api-key":"redacted-1"}},
+                "response":{"file":"a.response.json","content_type":"application/json"}}]}"#,
         )
         .unwrap();
         let live = root.join("recorded-live");
@@ -128,6 +141,8 @@ mod tests {
             ("/x", "type=W", 201)
         );
         assert_eq!(all[0].response, br#"{"ok":true}"#);
+        assert_eq!(all[0].request_headers["x-api-key"], "redacted-1");
+        assert!(all[1].request_headers.is_empty());
         assert_eq!(all[0].describe(), "GET /x?type=W -> 201");
         assert_eq!(all[1].name, "live__b");
         assert!(all[1].response.is_empty());

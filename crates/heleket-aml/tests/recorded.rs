@@ -3,17 +3,23 @@
 //! with this crate's public API and snapshotted as a typed value. When Heleket changes,
 //! re-recording and `cargo insta test` show what changed for users (see xtask/README.md).
 //!
-//! API answers are served back to the real client by a mock server; webhook deliveries are
-//! re-signed with a test key (recording redacts the real signature) and verified.
+//! API answers are served back to the real client by a mock server. Webhook deliveries are
+//! verified as recorded, byte for byte: the recorder signs each redacted delivery with the
+//! published fixture keys below, using the sandbox's own signer (Heleket's PHP-style
+//! signature, written from the documentation), so this checks the client's verifier against
+//! an independent signer. Each delivery is also checked to fail, with the exact error, once
+//! a byte changes and once the keys are swapped.
 
 use std::path::Path;
 
 use compliance_core::recorded::{self, RecordedExchange};
 
-use heleket_aml::test_util::signed_webhook_object;
-use heleket_aml::{HeleketClient, PaymentRef, TestWebhook, WebhookKind, WebhookVerifier};
-use serde_json::Value;
+use heleket_aml::webhook::MismatchCause;
+use heleket_aml::{
+    HeleketClient, PaymentRef, TestWebhook, WebhookError, WebhookKind, WebhookVerifier,
+};
 
+/// The keys `cargo xtask fixtures record` signs recorded deliveries with (xtask/README.md).
 const PAYMENT_KEY: &str = "recorded-payment-key";
 const PAYOUT_KEY: &str = "recorded-payout-key";
 
@@ -70,22 +76,41 @@ async fn replay(x: &RecordedExchange) -> String {
     typed.replace(&server.url(), "http://mock")
 }
 
-/// Re-signs a recorded delivery with the test keys and verifies it.
+/// Verifies a recorded delivery as recorded, then checks that a changed byte and swapped
+/// keys are each refused with the exact error.
 fn webhook(x: &RecordedExchange) -> String {
     let name = &x.name;
-    let delivered: Value = serde_json::from_slice(&x.request.clone())
-        .unwrap_or_else(|e| panic!("{name}: the delivery is not JSON: {e}"));
-    let Value::Object(members) = delivered else {
-        panic!("{name}: a webhook is a JSON object");
-    };
-    let key = if members.get("type").and_then(Value::as_str) == Some("payout") {
-        PAYOUT_KEY
-    } else {
-        PAYMENT_KEY
-    };
-    let signed = signed_webhook_object(&members, key);
     let verifier = WebhookVerifier::new(PAYMENT_KEY).with_payout_key(PAYOUT_KEY);
-    format!("{:#?}", verifier.verify(&signed))
+    let verified = verifier.verify(&x.request);
+    let kind = match &verified {
+        Ok(webhook) => webhook.kind(),
+        Err(e) => panic!("{name}: the recorded delivery does not verify: {e}"),
+    };
+    // A byte inside the signed content, changed: nothing explains it.
+    let mut altered = x.request.clone();
+    let at = altered
+        .windows(8)
+        .position(|w| w == b"\"status\"")
+        .unwrap_or_else(|| panic!("{name}: no status member"))
+        + 10;
+    altered[at] ^= 0x20;
+    match verifier.verify(&altered) {
+        Err(WebhookError::Mismatch {
+            kind: k,
+            cause: MismatchCause::Unexplained,
+        }) if k == kind => {}
+        other => panic!("{name}: an altered byte gave {other:?}"),
+    }
+    // The keys swapped: diagnosed as such.
+    let swapped = WebhookVerifier::new(PAYOUT_KEY).with_payout_key(PAYMENT_KEY);
+    match swapped.verify(&x.request) {
+        Err(WebhookError::Mismatch {
+            cause: MismatchCause::WrongKey { .. },
+            ..
+        }) => {}
+        other => panic!("{name}: swapped keys gave {other:?}"),
+    }
+    format!("{verified:#?}")
 }
 
 #[tokio::test]
