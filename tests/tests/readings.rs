@@ -521,3 +521,31 @@ async fn er801_for_an_expired_user_token_is_a_reading_the_client_does_not_suppor
         "the partner token was refreshed, needlessly"
     );
 }
+
+/// `answerOptions` documented as `{label}` objects but shown as strings: the client reads
+/// both, and its answers are accepted under both.
+#[tokio::test]
+async fn answer_options_as_strings_or_objects() {
+    for as_objects in [false, true] {
+        let mut config = SandboxConfig::default().seed(24);
+        config.btcdirect.answer_options_as_objects = as_objects;
+        let sandbox = Sandbox::start(config).await.unwrap();
+        let c = sandbox.btcdirect().credentials();
+        let client = BtcDirectClient::builder()
+            .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+            .credentials(c.username, SecretString::from(c.password))
+            .build()
+            .unwrap();
+        let user = UserContext::identifier(c.user_identifier.clone());
+        let questions = client.amld5_questions(&user, "nl").await.unwrap();
+        let mut answers = questions.answers();
+        for q in &questions.questions {
+            answers = answers.answer(q.key.clone(), q.answer_options[1].label.clone());
+        }
+        client
+            .submit_amld5_answers(&user, &answers.build().unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("as_objects={as_objects}: {e}"));
+        assert!(sandbox.btcdirect().amld5_answered(&c.user_identifier));
+    }
+}
