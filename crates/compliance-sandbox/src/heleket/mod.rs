@@ -313,8 +313,7 @@ impl Heleket {
     /// and a webhook with the new status.
     pub async fn lock_payment(&self, uuid: &str) -> Result<(), HeleketSandboxError> {
         {
-            let token = self.ids.hex(12);
-            let expired_at = after(Timestamp::now(), self.config.link_lifetime);
+            let link = self.new_link();
             let mut inner = self.lock();
             let p = find(&mut inner.payments, uuid)?;
             if p.status == "locked" {
@@ -323,11 +322,7 @@ impl Heleket {
                 )));
             }
             p.status = "locked".into();
-            p.links.push(Link {
-                url: format!("https://aml.heleket.com/questionnaire/{token}"),
-                status: LinkStatus::Init,
-                expired_at,
-            });
+            p.links.push(link);
         }
         self.send_payment_webhook(uuid).await;
         Ok(())
@@ -337,8 +332,7 @@ impl Heleket {
     /// asks for a second questionnaire (KYC and Source of Funds) or issues a new link after
     /// one expired.
     pub fn add_link(&self, uuid: &str) -> Result<usize, HeleketSandboxError> {
-        let token = self.ids.hex(12);
-        let expired_at = after(Timestamp::now(), self.config.link_lifetime);
+        let link = self.new_link();
         let mut inner = self.lock();
         let p = find(&mut inner.payments, uuid)?;
         if p.status != "locked" {
@@ -346,12 +340,17 @@ impl Heleket {
                 "payment `{uuid}` is not locked"
             )));
         }
-        p.links.push(Link {
-            url: format!("https://aml.heleket.com/questionnaire/{token}"),
-            status: LinkStatus::Init,
-            expired_at,
-        });
+        p.links.push(link);
         Ok(p.links.len() - 1)
+    }
+
+    /// A fresh questionnaire link in `init`, valid for the configured lifetime.
+    fn new_link(&self) -> Link {
+        Link {
+            url: format!("https://aml.heleket.com/questionnaire/{}", self.ids.hex(12)),
+            status: LinkStatus::Init,
+            expired_at: after(Timestamp::now(), self.config.link_lifetime),
+        }
     }
 
     /// Moves link `index` of a locked payment to `status`. When every link is completed the
