@@ -297,8 +297,8 @@ async fn provider_error_codes_map_to_what_to_do() {
         ("ER803", 400, NextStep::FixPartnerCredentials),
         ("ER805", 401, NextStep::FixPartnerCredentials),
         ("ER806", 401, NextStep::FixPartnerCredentials),
-        ("ER999", 400, NextStep::RetryLater),
-        ("ER999", 500, NextStep::RetryLater),
+        ("ER999", 400, NextStep::ContactProvider),
+        ("ER999", 500, NextStep::ContactProvider),
         ("ER099", 400, NextStep::FixRequest),
         ("ER101", 400, NextStep::FixRequest),
         ("ER702", 401, NextStep::LogInUserAgain),
@@ -316,7 +316,7 @@ async fn provider_error_codes_map_to_what_to_do() {
     let err = failing(400, &error_body("ER803")).await;
     assert!(matches!(err, Error::PartnerAuth { .. }));
     let err = failing(400, &error_body("ER999")).await;
-    assert!(matches!(err, Error::ProviderFailure { .. }) && err.is_retryable());
+    assert!(matches!(err, Error::ProviderFailure { .. }) && !err.is_retryable());
 }
 
 #[tokio::test]
