@@ -1,0 +1,156 @@
+//! [`Inbox`] on PostgreSQL: one row per key in `compliance_inbox`, leases by the server's
+//! clock.
+//!
+//! Every operation is one autocommit statement (two when the first does not settle it).
+//! `tokio-postgres` answers only after the server's `ReadyForQuery`, which follows the
+//! commit, so `Ok` means committed; a connection lost before that is an error, never `Ok`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use compliance_core::inbox::DEFAULT_LEASE;
+use compliance_core::{Claim, ClaimToken, Inbox, InboxError};
+
+use super::{PostgresStore, db, sql};
+use crate::lease::micros;
+use crate::token::new_token;
+
+/// How many keys one purge statement deletes; a large purge runs as several short
+/// statements so that no transaction holds thousands of row locks for long.
+const PURGE_BATCH: i64 = 1000;
+
+/// One named [`Inbox`] in a [`PostgresStore`]'s database; see [`PostgresStore::inbox`].
+///
+/// Keeps the contract in [`compliance_core::inbox`], across every process connected to the
+/// database: a claim is an `INSERT ... ON CONFLICT DO UPDATE ... WHERE` that PostgreSQL
+/// serialises per key, and leases run on the server's `clock_timestamp()`, so instances with
+/// skewed clocks agree.
+#[derive(Debug, Clone)]
+pub struct PostgresInbox {
+    store: PostgresStore,
+    name: Arc<str>,
+    lease: Duration,
+}
+
+impl PostgresInbox {
+    pub(super) fn new(store: PostgresStore, name: String) -> Self {
+        Self {
+            store,
+            name: name.into(),
+            lease: DEFAULT_LEASE,
+        }
+    }
+
+    /// Sets how long a claim or a renewal holds a key (default 5 minutes).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The inbox's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn not_held(key: &str) -> InboxError {
+    InboxError::NotHeld {
+        key: key.to_owned(),
+    }
+}
+
+fn held_if(rows: u64, key: &str) -> Result<(), InboxError> {
+    if rows == 1 { Ok(()) } else { Err(not_held(key)) }
+}
+
+#[async_trait]
+impl Inbox for PostgresInbox {
+    fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+        let token = new_token()?;
+        let lease = micros(self.lease);
+        let client = self.store.client().await?;
+        let name = &*self.name;
+        // A key released or purged between the two statements is claimed again; after a few
+        // such races the answer is "in progress", which only costs a redelivery.
+        for _ in 0..3 {
+            let stmt = client.prepare_cached(sql::CLAIM).await.map_err(db)?;
+            let acquired = client
+                .query_opt(&stmt, &[&name, &key, &token.as_str(), &lease])
+                .await
+                .map_err(db)?;
+            if acquired.is_some() {
+                return Ok(Claim::Acquired(token));
+            }
+            let stmt = client.prepare_cached(sql::STATE).await.map_err(db)?;
+            let state = client
+                .query_opt(&stmt, &[&name, &key])
+                .await
+                .map_err(db)?;
+            match state.as_ref().map(|row| row.get::<_, &str>(0)) {
+                Some("done") => return Ok(Claim::AlreadyDone),
+                Some(_) => return Ok(Claim::InProgress),
+                None => continue,
+            }
+        }
+        Ok(Claim::InProgress)
+    }
+
+    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let client = self.store.client().await?;
+        let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
+        let rows = client
+            .execute(
+                &stmt,
+                &[&&*self.name, &key, &token.as_str(), &micros(self.lease)],
+            )
+            .await
+            .map_err(db)?;
+        held_if(rows, key)
+    }
+
+    async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let client = self.store.client().await?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&&*self.name, &key, &token.as_str()];
+        let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
+        if client.execute(&stmt, &params).await.map_err(db)? == 1 {
+            return Ok(());
+        }
+        // A retried completion whose first answer was lost is still a success.
+        let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
+        let done = client.query_opt(&stmt, &params).await.map_err(db)?;
+        held_if(u64::from(done.is_some()), key)
+    }
+
+    async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let client = self.store.client().await?;
+        let stmt = client.prepare_cached(sql::RELEASE).await.map_err(db)?;
+        let rows = client
+            .execute(&stmt, &[&&*self.name, &key, &token.as_str()])
+            .await
+            .map_err(db)?;
+        held_if(rows, key)
+    }
+
+    async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
+        let age = micros(older_than);
+        let mut total = 0;
+        loop {
+            let client = self.store.client().await?;
+            let stmt = client.prepare_cached(sql::PURGE).await.map_err(db)?;
+            let deleted = client
+                .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
+                .await
+                .map_err(db)?;
+            total += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}
