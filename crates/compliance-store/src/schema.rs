@@ -27,7 +27,10 @@ pub(crate) struct Migration {
 }
 
 /// The migrations still to apply to a database recorded at version `found`.
-pub(crate) fn pending(migrations: &'static [Migration], found: i64) -> Result<&'static [Migration], Error> {
+pub(crate) fn pending(
+    migrations: &'static [Migration],
+    found: i64,
+) -> Result<&'static [Migration], Error> {
     let supported = migrations.last().map_or(0, |m| m.version);
     if found > supported {
         return Err(Error::SchemaTooNew { found, supported });
@@ -42,7 +45,12 @@ pub(crate) fn pending(migrations: &'static [Migration], found: i64) -> Result<&'
 #[cfg(test)]
 pub(crate) fn assert_well_formed(migrations: &[Migration]) {
     for (i, m) in migrations.iter().enumerate() {
-        assert_eq!(m.version, i as i64 + 1, "migration {} is out of order", m.description);
+        assert_eq!(
+            m.version,
+            i as i64 + 1,
+            "migration {} is out of order",
+            m.description
+        );
         assert!(!m.sql.trim().is_empty());
     }
     assert_eq!(migrations.last().map(|m| m.version), Some(SCHEMA_VERSION));

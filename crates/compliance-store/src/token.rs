@@ -9,7 +9,10 @@ use crate::error::Error;
 pub(crate) fn new_token() -> Result<ClaimToken, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| Error::Database(e.to_string().into()))?;
-    Ok(ClaimToken::new(format!("{:032x}", u128::from_le_bytes(bytes))))
+    Ok(ClaimToken::new(format!(
+        "{:032x}",
+        u128::from_le_bytes(bytes)
+    )))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use compliance_core::{ApplicantKey, ApplicantRecord, ApplicantStore, Expected, StoreError};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use super::{PostgresStore, db, sql};
 use crate::error::Error;
@@ -33,10 +34,12 @@ impl PostgresStore {
         a: &str,
         b: &str,
     ) -> Result<Option<ApplicantRecord>, Error> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(statement).await.map_err(db)?;
-        let row = client.query_opt(&stmt, &[&a, &b]).await.map_err(db)?;
-        row.as_ref().map(decode).transpose()
+        self.with_client(async |client| {
+            let stmt = client.prepare_cached(statement).await.map_err(db)?;
+            let row = client.query_opt(&stmt, &[&a, &b]).await.map_err(db)?;
+            row.as_ref().map(decode).transpose()
+        })
+        .await
     }
 }
 
@@ -64,14 +67,13 @@ impl ApplicantStore for PostgresStore {
         expected: Expected,
     ) -> Result<ApplicantRecord, StoreError> {
         let c = Columns::encode(&record)?;
-        let client = self.client().await?;
-        let written = match expected {
-            Expected::Absent => {
-                let stmt = client.prepare_cached(sql::INSERT).await.map_err(db)?;
-                client
-                    .query_opt(
-                        &stmt,
-                        &[
+        // Ok(created_at, version) when written, Err(current version) on a conflict.
+        let written: Result<(String, i64), Option<u64>> = self
+            .with_client(async |client| {
+                let row = match expected {
+                    Expected::Absent => {
+                        let stmt = client.prepare_cached(sql::INSERT).await.map_err(db)?;
+                        let params: [&(dyn ToSql + Sync); 8] = [
                             &c.provider,
                             &c.provider_id,
                             &c.external_user_id,
@@ -80,19 +82,14 @@ impl ApplicantStore for PostgresStore {
                             &c.provider_updated_at,
                             &c.created_at,
                             &c.updated_at,
-                        ],
-                    )
-                    .await
-                    .map_err(db)?
-            }
-            // A version beyond i64 cannot be stored, so it matches nothing.
-            Expected::Version(v) => match i64::try_from(v) {
-                Ok(v) => {
-                    let stmt = client.prepare_cached(sql::UPDATE).await.map_err(db)?;
-                    client
-                        .query_opt(
-                            &stmt,
-                            &[
+                        ];
+                        client.query_opt(&stmt, &params).await.map_err(db)?
+                    }
+                    // A version beyond i64 cannot be stored, so it matches nothing.
+                    Expected::Version(v) => match i64::try_from(v) {
+                        Ok(v) => {
+                            let stmt = client.prepare_cached(sql::UPDATE).await.map_err(db)?;
+                            let params: [&(dyn ToSql + Sync); 8] = [
                                 &c.provider,
                                 &c.provider_id,
                                 &c.external_user_id,
@@ -101,24 +98,18 @@ impl ApplicantStore for PostgresStore {
                                 &c.provider_updated_at,
                                 &c.updated_at,
                                 &v,
-                            ],
-                        )
-                        .await
-                        .map_err(db)?
+                            ];
+                            client.query_opt(&stmt, &params).await.map_err(db)?
+                        }
+                        Err(_) => None,
+                    },
+                };
+                if let Some(row) = row {
+                    return Ok(Ok((
+                        row.try_get(0).map_err(db)?,
+                        row.try_get(1).map_err(db)?,
+                    )));
                 }
-                Err(_) => None,
-            },
-        };
-        match written {
-            Some(row) => {
-                let created_at: &str = row.try_get(0).map_err(db)?;
-                record.created_at = created_at
-                    .parse()
-                    .map_err(|e| Error::corrupt("created_at", e))?;
-                record.version = stored_version(row.try_get(1).map_err(db)?)?;
-                Ok(record)
-            }
-            None => {
                 let stmt = client.prepare_cached(sql::VERSION).await.map_err(db)?;
                 let found = client
                     .query_opt(&stmt, &[&c.provider, &c.provider_id])
@@ -126,12 +117,22 @@ impl ApplicantStore for PostgresStore {
                     .map_err(db)?
                     .map(|row| row.try_get(0).map_err(db).and_then(stored_version))
                     .transpose()?;
-                Err(StoreError::Conflict {
-                    key: record.key,
-                    expected,
-                    found,
-                })
+                Ok(Err(found))
+            })
+            .await?;
+        match written {
+            Ok((created_at, version)) => {
+                record.created_at = created_at
+                    .parse()
+                    .map_err(|e| Error::corrupt("created_at", e))?;
+                record.version = stored_version(version)?;
+                Ok(record)
             }
+            Err(found) => Err(StoreError::Conflict {
+                key: record.key,
+                expected,
+                found,
+            }),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use compliance_core::inbox::DEFAULT_LEASE;
 use compliance_core::{Claim, ClaimToken, Inbox, InboxError};
+use tokio_postgres::types::ToSql;
 
 use super::{PostgresStore, db, sql};
 use crate::lease::micros;
@@ -61,7 +62,11 @@ fn not_held(key: &str) -> InboxError {
 }
 
 fn held_if(rows: u64, key: &str) -> Result<(), InboxError> {
-    if rows == 1 { Ok(()) } else { Err(not_held(key)) }
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(not_held(key))
+    }
 }
 
 #[async_trait]
@@ -73,67 +78,80 @@ impl Inbox for PostgresInbox {
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
         let token = new_token()?;
         let lease = micros(self.lease);
-        let client = self.store.client().await?;
         let name = &*self.name;
-        // A key released or purged between the two statements is claimed again; after a few
-        // such races the answer is "in progress", which only costs a redelivery.
-        for _ in 0..3 {
-            let stmt = client.prepare_cached(sql::CLAIM).await.map_err(db)?;
-            let acquired = client
-                .query_opt(&stmt, &[&name, &key, &token.as_str(), &lease])
-                .await
-                .map_err(db)?;
-            if acquired.is_some() {
-                return Ok(Claim::Acquired(token));
-            }
-            let stmt = client.prepare_cached(sql::STATE).await.map_err(db)?;
-            let state = client
-                .query_opt(&stmt, &[&name, &key])
-                .await
-                .map_err(db)?;
-            match state.as_ref().map(|row| row.get::<_, &str>(0)) {
-                Some("done") => return Ok(Claim::AlreadyDone),
-                Some(_) => return Ok(Claim::InProgress),
-                None => continue,
-            }
-        }
-        Ok(Claim::InProgress)
+        let claim = self
+            .store
+            .with_client(async |client| {
+                // A key released or purged between the two statements is claimed again;
+                // after a few such races the answer is "in progress", which only costs a
+                // redelivery.
+                for _ in 0..3 {
+                    let stmt = client.prepare_cached(sql::CLAIM).await.map_err(db)?;
+                    let acquired = client
+                        .query_opt(&stmt, &[&name, &key, &token.as_str(), &lease])
+                        .await
+                        .map_err(db)?;
+                    if acquired.is_some() {
+                        return Ok(Claim::Acquired(token));
+                    }
+                    let stmt = client.prepare_cached(sql::STATE).await.map_err(db)?;
+                    let state = client.query_opt(&stmt, &[&name, &key]).await.map_err(db)?;
+                    match state.as_ref().map(|row| row.get::<_, &str>(0)) {
+                        Some("done") => return Ok(Claim::AlreadyDone),
+                        Some(_) => return Ok(Claim::InProgress),
+                        None => continue,
+                    }
+                }
+                Ok(Claim::InProgress)
+            })
+            .await?;
+        Ok(claim)
     }
 
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let client = self.store.client().await?;
-        let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
-        let rows = client
-            .execute(
-                &stmt,
-                &[&&*self.name, &key, &token.as_str(), &micros(self.lease)],
-            )
-            .await
-            .map_err(db)?;
+        let lease = micros(self.lease);
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
+                client
+                    .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
+                    .await
+                    .map_err(db)
+            })
+            .await?;
         held_if(rows, key)
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let client = self.store.client().await?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&&*self.name, &key, &token.as_str()];
-        let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
-        if client.execute(&stmt, &params).await.map_err(db)? == 1 {
-            return Ok(());
-        }
-        // A retried completion whose first answer was lost is still a success.
-        let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
-        let done = client.query_opt(&stmt, &params).await.map_err(db)?;
-        held_if(u64::from(done.is_some()), key)
+        let params: [&(dyn ToSql + Sync); 3] = [&&*self.name, &key, &token.as_str()];
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
+                if client.execute(&stmt, &params).await.map_err(db)? == 1 {
+                    return Ok(1);
+                }
+                // A retried completion whose first answer was lost is still a success.
+                let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
+                let done = client.query_opt(&stmt, &params).await.map_err(db)?;
+                Ok(u64::from(done.is_some()))
+            })
+            .await?;
+        held_if(rows, key)
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let client = self.store.client().await?;
-        let stmt = client.prepare_cached(sql::RELEASE).await.map_err(db)?;
-        let rows = client
-            .execute(&stmt, &[&&*self.name, &key, &token.as_str()])
-            .await
-            .map_err(db)?;
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::RELEASE).await.map_err(db)?;
+                client
+                    .execute(&stmt, &[&&*self.name, &key, &token.as_str()])
+                    .await
+                    .map_err(db)
+            })
+            .await?;
         held_if(rows, key)
     }
 
@@ -141,12 +159,17 @@ impl Inbox for PostgresInbox {
         let age = micros(older_than);
         let mut total = 0;
         loop {
-            let client = self.store.client().await?;
-            let stmt = client.prepare_cached(sql::PURGE).await.map_err(db)?;
-            let deleted = client
-                .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
-                .await
-                .map_err(db)?;
+            // One pooled connection per batch, so claims are not starved by a long purge.
+            let deleted = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::PURGE).await.map_err(db)?;
+                    client
+                        .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
             total += deleted;
             if deleted < PURGE_BATCH as u64 {
                 return Ok(total);

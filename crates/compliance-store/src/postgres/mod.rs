@@ -36,8 +36,11 @@ use tokio_postgres::tls::{MakeTlsConnect, NoTls, TlsConnect};
 use crate::error::Error;
 use crate::schema::{self, MIGRATIONS_TABLE, Migration};
 
+/// The pool, re-exported so that the pool you pass to [`PostgresStore::from_pool`] is of
+/// the same version.
 pub use deadpool_postgres;
 pub use inbox::PostgresInbox;
+/// The driver, re-exported for TLS connectors and your own queries.
 pub use tokio_postgres;
 
 /// The embedded migrations.
@@ -147,8 +150,23 @@ impl PostgresStore {
     }
 
     /// A pooled connection.
-    pub(crate) async fn client(&self) -> Result<Object, Error> {
+    async fn client(&self) -> Result<Object, Error> {
         self.pool.get().await.map_err(Error::database)
+    }
+
+    /// Runs `op` with a pooled connection. A connection on which a statement failed is
+    /// dropped instead of going back to the pool: it may have been lost mid-statement, and
+    /// the pool's quick check cannot tell yet, so the next operation would fail too.
+    pub(crate) async fn with_client<T>(
+        &self,
+        op: impl AsyncFnOnce(&Object) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let client = self.client().await?;
+        let result = op(&client).await;
+        if matches!(result, Err(Error::Database(_))) {
+            drop(Object::take(client));
+        }
+        result
     }
 
     /// Applies the missing migrations in one transaction under [`MIGRATION_LOCK`].

@@ -104,8 +104,7 @@ impl Inbox for SqliteInbox {
             .with_key(key, move |conn, name, key| {
                 let until = now_micros().saturating_add(lease);
                 let mut stmt = conn.prepare_cached(sql::RENEW).map_err(db)?;
-                stmt.execute((name, key, token.as_str(), until))
-                    .map_err(db)
+                stmt.execute((name, key, token.as_str(), until)).map_err(db)
             })
             .await?;
         if renewed == 1 {

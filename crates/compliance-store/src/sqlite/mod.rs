@@ -26,6 +26,8 @@ use crate::record::timestamp_text;
 use crate::schema::{self, MIGRATIONS_TABLE, Migration};
 
 pub use inbox::SqliteInbox;
+/// The driver, re-exported so your own queries on the same file use the same version.
+pub use rusqlite;
 
 /// The embedded migrations.
 static MIGRATIONS: [Migration; 1] = [Migration {
@@ -190,7 +192,8 @@ fn prepare(mut conn: Connection, options: &SqliteOptions) -> Result<Connection, 
     let _mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(db)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db)?;
     migrate(&mut conn)?;
     Ok(conn)
 }

@@ -146,11 +146,15 @@ impl TempPostgres {
     /// Creates a new, empty database (`test_1`, `test_2`...) and returns its URL, so each
     /// test starts from nothing.
     pub async fn create_database(&self) -> Result<String, TempPostgresError> {
-        let name = format!("test_{}", self.databases.fetch_add(1, Ordering::Relaxed) + 1);
+        let name = format!(
+            "test_{}",
+            self.databases.fetch_add(1, Ordering::Relaxed) + 1
+        );
         let failed = |e: tokio_postgres::Error| TempPostgresError::Failed(format!("{e:?}"));
-        let (client, connection) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
-            .await
-            .map_err(failed)?;
+        let (client, connection) =
+            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .map_err(failed)?;
         let driver = tokio::spawn(connection);
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -318,7 +322,9 @@ fn new_dir(owner: Option<(u32, u32)>) -> Result<PathBuf, TempPostgresError> {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn in_ci() -> bool {
