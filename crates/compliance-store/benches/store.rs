@@ -6,28 +6,79 @@
 //! `cargo bench -p compliance-store --features postgres,test-util`. PostgreSQL is a
 //! throwaway server from `TempPostgres` (`fsync=off`, so round trips, not disk flushes,
 //! dominate and the overhead shows); SQLite is a file in the temporary directory with the
-//! store's settings (WAL, `synchronous = FULL`).
+//! store's settings (WAL, `synchronous = FULL`), and a database in memory.
+//!
+//! Each iteration runs one store operation and one bare operation, alternating which goes
+//! first, so whatever else the machine does slows both alike; criterion reports each side,
+//! and the ratio of the paired totals is printed after each pair (`ratio ...`).
 
+use std::cell::Cell;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use compliance_core::{
     AmlStatus, ApplicantKey, ApplicantRecord, ApplicantStore, Claim, Expected, Inbox, Timestamp,
 };
+use compliance_store::postgres::sql as pg_sql;
 use compliance_store::postgres::tokio_postgres::{self, NoTls};
 use compliance_store::sqlite::rusqlite::Connection;
+use compliance_store::sqlite::sql as lite_sql;
 use compliance_store::test_util::TempPostgres;
 use compliance_store::{PostgresStore, SqliteStore};
-use compliance_store::{postgres::sql as pg_sql, sqlite::sql as lite_sql};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-static NEXT: AtomicU64 = AtomicU64::new(0);
+const EPOCH: &str = "1970-01-01T00:00:00.000000000Z";
+const PENDING: &str = r#"{"status":"pending"}"#;
+const LEASE_MICROS: i64 = 300_000_000;
 
-fn next_key() -> String {
-    format!("NTF-{:012}", NEXT.fetch_add(1, Ordering::Relaxed))
+/// Runs `store` and `bare` alternately under one criterion group `name`, reports each side's
+/// time per iteration and prints the ratio of their paired totals.
+fn pair(
+    c: &mut Criterion,
+    name: &str,
+    rt: &Runtime,
+    mut store: impl AsyncFnMut(),
+    mut bare: impl AsyncFnMut(),
+) {
+    let totals = Cell::new((Duration::ZERO, Duration::ZERO));
+    let mut group = c.benchmark_group(name);
+    for (side, label) in [(0, "store"), (1, "bare SQL")] {
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let (mut s, mut r) = (Duration::ZERO, Duration::ZERO);
+                    for i in 0..iters {
+                        if i % 2 == 0 {
+                            let t = Instant::now();
+                            store().await;
+                            s += t.elapsed();
+                            let t = Instant::now();
+                            bare().await;
+                            r += t.elapsed();
+                        } else {
+                            let t = Instant::now();
+                            bare().await;
+                            r += t.elapsed();
+                            let t = Instant::now();
+                            store().await;
+                            s += t.elapsed();
+                        }
+                    }
+                    let (ts, tr) = totals.get();
+                    totals.set((ts + s, tr + r));
+                    if side == 0 { s } else { r }
+                })
+            })
+        });
+    }
+    group.finish();
+    let (s, r) = totals.get();
+    println!(
+        "ratio {name}: store / bare SQL = {:.2}",
+        s.as_secs_f64() / r.as_secs_f64()
+    );
 }
 
 fn runtime() -> Runtime {
@@ -37,10 +88,20 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-fn record(status: &str) -> ApplicantRecord {
+/// Fresh delivery keys, `prefix-000000000001`...
+struct Keys(&'static str, u64);
+
+impl Keys {
+    fn next(&mut self) -> String {
+        self.1 += 1;
+        format!("{}-{:012}", self.0, self.1)
+    }
+}
+
+fn record() -> ApplicantRecord {
     ApplicantRecord::new(
         ApplicantKey::new("elkyc", "bench"),
-        status,
+        "0",
         AmlStatus::Pending,
         Timestamp::UNIX_EPOCH,
     )
@@ -64,7 +125,7 @@ impl Drop for Dir {
 }
 
 /// A connection with the store's settings, on a file the store has migrated.
-fn bare_sqlite(path: &Path, rt: &Runtime) -> Connection {
+fn bare_sqlite_file(path: &Path, rt: &Runtime) -> Connection {
     drop(rt.block_on(SqliteStore::open(path)).unwrap());
     let conn = Connection::open(path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -83,12 +144,12 @@ fn sqlite_file(c: &mut Criterion) {
     let store = rt
         .block_on(SqliteStore::open(dir.0.join("store.db")))
         .unwrap();
-    let bare = bare_sqlite(&dir.0.join("bare.db"), &rt);
+    let bare = bare_sqlite_file(&dir.0.join("bare.db"), &rt);
     sqlite(c, "sqlite file", &rt, &store, &bare);
 }
 
 /// In memory there is no disk flush to hide behind: what is left is the store's own cost
-/// (the hop to the blocking pool, the token, the mapping).
+/// (the hop to the blocking pool and back, the token, the mapping).
 fn sqlite_memory(c: &mut Criterion) {
     let rt = runtime();
     let store = rt.block_on(SqliteStore::open_in_memory()).unwrap();
@@ -100,25 +161,25 @@ fn sqlite_memory(c: &mut Criterion) {
 
 fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bare: &Connection) {
     let inbox = store.inbox("bench");
-
-    let mut group = c.benchmark_group(format!("{label}: inbox claim + complete"));
-    group.bench_function("store", |b| {
-        b.to_async(rt).iter(|| async {
-            let key = next_key();
+    let (mut store_keys, mut bare_keys) = (Keys("store", 0), Keys("bare", 0));
+    pair(
+        c,
+        &format!("{label}: inbox claim + complete"),
+        rt,
+        async || {
+            let key = store_keys.next();
             let Claim::Acquired(token) = inbox.claim(&key).await.unwrap() else {
                 panic!()
             };
             inbox.complete(&key, &token).await.unwrap();
-        })
-    });
-    group.bench_function("bare SQL", |b| {
-        b.iter(|| {
-            let key = next_key();
+        },
+        async || {
+            let key = bare_keys.next();
             let now = now_micros();
             let token: String = bare
                 .prepare_cached(lite_sql::CLAIM)
                 .unwrap()
-                .query_row(("bench", &key, "token", now, now + 300_000_000), |row| {
+                .query_row(("bench", &key, "token", now, now + LEASE_MICROS), |row| {
                     row.get(0)
                 })
                 .unwrap();
@@ -128,27 +189,12 @@ fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bar
                 .execute(("bench", &key, &token, now_micros()))
                 .unwrap();
             black_box(done);
-        })
-    });
-    group.finish();
+        },
+    );
 
-    let mut group = c.benchmark_group(format!("{label}: applicant compare-and-swap"));
-    let current = rt
-        .block_on(store.put(record("0"), Expected::Absent))
-        .unwrap();
-    let version = AtomicU64::new(current.version);
-    group.bench_function("store", |b| {
-        b.to_async(rt).iter(|| async {
-            let expected = version.load(Ordering::Relaxed);
-            let written = store
-                .put(current.clone(), Expected::Version(expected))
-                .await
-                .unwrap();
-            version.store(written.version, Ordering::Relaxed);
-        })
-    });
-    let epoch = "1970-01-01T00:00:00.000000000Z";
-    let mut version: i64 = bare
+    let current = rt.block_on(store.put(record(), Expected::Absent)).unwrap();
+    let mut store_version = current.version;
+    let mut bare_version: i64 = bare
         .prepare_cached(lite_sql::INSERT)
         .unwrap()
         .query_row(
@@ -157,17 +203,27 @@ fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bar
                 "bench",
                 "user-bench",
                 "0",
-                r#"{"status":"pending"}"#,
+                PENDING,
                 None::<String>,
-                epoch,
-                epoch,
+                EPOCH,
+                EPOCH,
             ),
             |r| r.get(1),
         )
         .unwrap();
-    group.bench_function("bare SQL", |b| {
-        b.iter(|| {
-            version = bare
+    pair(
+        c,
+        &format!("{label}: applicant compare-and-swap"),
+        rt,
+        async || {
+            let written = store
+                .put(current.clone(), Expected::Version(store_version))
+                .await
+                .unwrap();
+            store_version = written.version;
+        },
+        async || {
+            bare_version = bare
                 .prepare_cached(lite_sql::UPDATE)
                 .unwrap()
                 .query_row(
@@ -176,17 +232,16 @@ fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bar
                         "bench",
                         "user-bench",
                         "0",
-                        r#"{"status":"pending"}"#,
+                        PENDING,
                         None::<String>,
-                        epoch,
-                        version,
+                        EPOCH,
+                        bare_version,
                     ),
                     |r| r.get(1),
                 )
                 .unwrap();
-        })
-    });
-    group.finish();
+        },
+    );
 }
 
 fn postgres(c: &mut Criterion) {
@@ -214,21 +269,22 @@ fn postgres(c: &mut Criterion) {
         )
     });
 
-    let mut group = c.benchmark_group("postgres: inbox claim + complete");
-    group.bench_function("store", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = next_key();
+    let (mut store_keys, mut bare_keys) = (Keys("store", 0), Keys("bare", 0));
+    pair(
+        c,
+        "postgres: inbox claim + complete",
+        &rt,
+        async || {
+            let key = store_keys.next();
             let Claim::Acquired(token) = inbox.claim(&key).await.unwrap() else {
                 panic!()
             };
             inbox.complete(&key, &token).await.unwrap();
-        })
-    });
-    group.bench_function("bare SQL", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = next_key();
+        },
+        async || {
+            let key = bare_keys.next();
             let row = bare
-                .query_one(&claim, &[&"bench", &key, &"token", &300_000_000i64])
+                .query_one(&claim, &[&"bench", &key, &"token", &LEASE_MICROS])
                 .await
                 .unwrap();
             let token: &str = row.get(0);
@@ -237,28 +293,13 @@ fn postgres(c: &mut Criterion) {
                 .await
                 .unwrap();
             black_box(done);
-        })
-    });
-    group.finish();
+        },
+    );
 
-    let mut group = c.benchmark_group("postgres: applicant compare-and-swap");
-    let current = rt
-        .block_on(store.put(record("0"), Expected::Absent))
-        .unwrap();
-    let version = AtomicU64::new(current.version);
-    group.bench_function("store", |b| {
-        b.to_async(&rt).iter(|| async {
-            let expected = version.load(Ordering::Relaxed);
-            let written = store
-                .put(current.clone(), Expected::Version(expected))
-                .await
-                .unwrap();
-            version.store(written.version, Ordering::Relaxed);
-        })
-    });
+    let current = rt.block_on(store.put(record(), Expected::Absent)).unwrap();
+    let mut store_version = current.version;
     let none: Option<String> = None;
-    let epoch = "1970-01-01T00:00:00.000000000Z";
-    let first: i64 = rt
+    let mut bare_version: i64 = rt
         .block_on(bare.query_one(
             &insert,
             &[
@@ -266,18 +307,26 @@ fn postgres(c: &mut Criterion) {
                 &"bench",
                 &"user-bench",
                 &"0",
-                &r#"{"status":"pending"}"#,
+                &PENDING,
                 &none,
-                &epoch,
-                &epoch,
+                &EPOCH,
+                &EPOCH,
             ],
         ))
         .unwrap()
         .get(1);
-    let version = AtomicU64::new(first as u64);
-    group.bench_function("bare SQL", |b| {
-        b.to_async(&rt).iter(|| async {
-            let expected = version.load(Ordering::Relaxed) as i64;
+    pair(
+        c,
+        "postgres: applicant compare-and-swap",
+        &rt,
+        async || {
+            let written = store
+                .put(current.clone(), Expected::Version(store_version))
+                .await
+                .unwrap();
+            store_version = written.version;
+        },
+        async || {
             let row = bare
                 .query_one(
                     &update,
@@ -286,18 +335,17 @@ fn postgres(c: &mut Criterion) {
                         &"bench",
                         &"user-bench",
                         &"0",
-                        &r#"{"status":"pending"}"#,
+                        &PENDING,
                         &none,
-                        &epoch,
-                        &expected,
+                        &EPOCH,
+                        &bare_version,
                     ],
                 )
                 .await
                 .unwrap();
-            version.store(row.get::<_, i64>(1) as u64, Ordering::Relaxed);
-        })
-    });
-    group.finish();
+            bare_version = row.get(1);
+        },
+    );
 }
 
 criterion_group! {
