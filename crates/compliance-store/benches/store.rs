@@ -42,7 +42,7 @@ fn pair(
     mut store: impl AsyncFnMut(),
     mut bare: impl AsyncFnMut(),
 ) {
-    let totals = Cell::new((Duration::ZERO, Duration::ZERO));
+    let totals = Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
     let mut group = c.benchmark_group(name);
     for (side, label) in [(0, "store"), (1, "bare SQL")] {
         group.bench_function(label, |b| {
@@ -66,17 +66,19 @@ fn pair(
                             s += t.elapsed();
                         }
                     }
-                    let (ts, tr) = totals.get();
-                    totals.set((ts + s, tr + r));
+                    let (ts, tr, n) = totals.get();
+                    totals.set((ts + s, tr + r, n + iters));
                     if side == 0 { s } else { r }
                 })
             })
         });
     }
     group.finish();
-    let (s, r) = totals.get();
+    let (s, r, n) = totals.get();
     println!(
-        "ratio {name}: store / bare SQL = {:.2}",
+        "ratio {name}: store {:?} / bare SQL {:?} = {:.2} (means of {n} paired iterations)",
+        s.div_f64(n as f64),
+        r.div_f64(n as f64),
         s.as_secs_f64() / r.as_secs_f64()
     );
 }

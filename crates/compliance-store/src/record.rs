@@ -6,7 +6,7 @@
 //! its JSON form from `compliance-core`.
 
 use compliance_core::time::jiff::fmt::temporal::DateTimePrinter;
-use compliance_core::{AmlStatus, ApplicantKey, ApplicantRecord, Timestamp};
+use compliance_core::{AmlStatus, ApplicantKey, ApplicantRecord, Expected, StoreError, Timestamp};
 
 use crate::error::Error;
 
@@ -69,6 +69,28 @@ impl Columns {
         record.updated_at = parse_timestamp("updated_at", &self.updated_at)?;
         record.version = stored_version(version)?;
         Ok(record)
+    }
+}
+
+/// What a compare-and-swap `put` answers: the record as stored when the write happened
+/// (`Ok` with the stored `created_at` text and new version), a conflict with the version
+/// found otherwise (`Err`, `None` when there is no record).
+pub(crate) fn outcome(
+    mut record: ApplicantRecord,
+    expected: Expected,
+    written: Result<(String, i64), Option<u64>>,
+) -> Result<ApplicantRecord, StoreError> {
+    match written {
+        Ok((created_at, version)) => {
+            record.created_at = parse_timestamp("created_at", &created_at)?;
+            record.version = stored_version(version)?;
+            Ok(record)
+        }
+        Err(found) => Err(StoreError::Conflict {
+            key: record.key,
+            expected,
+            found,
+        }),
     }
 }
 

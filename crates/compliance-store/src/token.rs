@@ -1,7 +1,7 @@
 //! Claim tokens: random 128-bit values, so that tokens from every process sharing a database
 //! are unique without coordination.
 
-use compliance_core::ClaimToken;
+use compliance_core::{ClaimToken, InboxError};
 
 use crate::error::Error;
 
@@ -13,6 +13,18 @@ pub(crate) fn new_token() -> Result<ClaimToken, Error> {
         "{:032x}",
         u128::from_le_bytes(bytes)
     )))
+}
+
+/// `Ok` when a renew, complete or release found the key held by its token (one row),
+/// [`InboxError::NotHeld`] otherwise.
+pub(crate) fn held(held: bool, key: &str) -> Result<(), InboxError> {
+    if held {
+        Ok(())
+    } else {
+        Err(InboxError::NotHeld {
+            key: key.to_owned(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{PostgresStore, db, sql};
 use crate::error::Error;
-use crate::record::{Columns, stored_version};
+use crate::record::{Columns, outcome, stored_version};
 
 fn decode(row: &Row) -> Result<ApplicantRecord, Error> {
     let columns = Columns {
@@ -63,7 +63,7 @@ impl ApplicantStore for PostgresStore {
 
     async fn put(
         &self,
-        mut record: ApplicantRecord,
+        record: ApplicantRecord,
         expected: Expected,
     ) -> Result<ApplicantRecord, StoreError> {
         let c = Columns::encode(&record)?;
@@ -120,19 +120,6 @@ impl ApplicantStore for PostgresStore {
                 Ok(Err(found))
             })
             .await?;
-        match written {
-            Ok((created_at, version)) => {
-                record.created_at = created_at
-                    .parse()
-                    .map_err(|e| Error::corrupt("created_at", e))?;
-                record.version = stored_version(version)?;
-                Ok(record)
-            }
-            Err(found) => Err(StoreError::Conflict {
-                key: record.key,
-                expected,
-                found,
-            }),
-        }
+        outcome(record, expected, written)
     }
 }

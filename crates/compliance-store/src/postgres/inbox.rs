@@ -15,7 +15,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{PostgresStore, db, sql};
 use crate::lease::micros;
-use crate::token::new_token;
+use crate::token::{held, new_token};
 
 /// How many keys one purge statement deletes; a large purge runs as several short
 /// statements so that no transaction holds thousands of row locks for long.
@@ -52,20 +52,6 @@ impl PostgresInbox {
     /// The inbox's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-}
-
-fn not_held(key: &str) -> InboxError {
-    InboxError::NotHeld {
-        key: key.to_owned(),
-    }
-}
-
-fn held_if(rows: u64, key: &str) -> Result<(), InboxError> {
-    if rows == 1 {
-        Ok(())
-    } else {
-        Err(not_held(key))
     }
 }
 
@@ -120,7 +106,7 @@ impl Inbox for PostgresInbox {
                     .map_err(db)
             })
             .await?;
-        held_if(rows, key)
+        held(rows == 1, key)
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
@@ -138,7 +124,7 @@ impl Inbox for PostgresInbox {
                 Ok(u64::from(done.is_some()))
             })
             .await?;
-        held_if(rows, key)
+        held(rows == 1, key)
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
@@ -152,7 +138,7 @@ impl Inbox for PostgresInbox {
                     .map_err(db)
             })
             .await?;
-        held_if(rows, key)
+        held(rows == 1, key)
     }
 
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {

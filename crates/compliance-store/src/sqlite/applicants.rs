@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row};
 
 use super::{SqliteStore, db, one_row, sql};
 use crate::error::Error;
-use crate::record::{Columns, stored_version};
+use crate::record::{Columns, outcome, stored_version};
 
 fn columns(row: &Row<'_>) -> rusqlite::Result<(Columns, i64)> {
     Ok((
@@ -58,7 +58,7 @@ impl ApplicantStore for SqliteStore {
 
     async fn put(
         &self,
-        mut record: ApplicantRecord,
+        record: ApplicantRecord,
         expected: Expected,
     ) -> Result<ApplicantRecord, StoreError> {
         let c = Columns::encode(&record)?;
@@ -113,19 +113,6 @@ impl ApplicantStore for SqliteStore {
                 }
             })
             .await?;
-        match written {
-            Ok((created_at, version)) => {
-                record.created_at = created_at
-                    .parse()
-                    .map_err(|e| Error::corrupt("created_at", e))?;
-                record.version = stored_version(version)?;
-                Ok(record)
-            }
-            Err(found) => Err(StoreError::Conflict {
-                key: record.key,
-                expected,
-                found,
-            }),
-        }
+        outcome(record, expected, written)
     }
 }

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{SqliteStore, db, now_micros, one_row, sql};
 use crate::error::Error;
 use crate::lease::micros;
-use crate::token::new_token;
+use crate::token::{held, new_token};
 
 /// How many keys one purge transaction deletes; a large purge runs as several short
 /// transactions so that claims are not held up behind it.
@@ -59,12 +59,6 @@ impl SqliteInbox {
     }
 }
 
-fn not_held(key: &str) -> InboxError {
-    InboxError::NotHeld {
-        key: key.to_owned(),
-    }
-}
-
 #[async_trait]
 impl Inbox for SqliteInbox {
     fn lease(&self) -> Duration {
@@ -107,16 +101,12 @@ impl Inbox for SqliteInbox {
                 stmt.execute((name, key, token.as_str(), until)).map_err(db)
             })
             .await?;
-        if renewed == 1 {
-            Ok(())
-        } else {
-            Err(not_held(key))
-        }
+        held(renewed == 1, key)
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
         let token = token.clone();
-        let held = self
+        let done = self
             .with_key(key, move |conn, name, key| {
                 let mut stmt = conn.prepare_cached(sql::COMPLETE).map_err(db)?;
                 if stmt
@@ -131,7 +121,7 @@ impl Inbox for SqliteInbox {
                 Ok(one_row(&mut stmt, (name, key, token.as_str()), |_| Ok(()))?.is_some())
             })
             .await?;
-        if held { Ok(()) } else { Err(not_held(key)) }
+        held(done, key)
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
@@ -142,11 +132,7 @@ impl Inbox for SqliteInbox {
                 stmt.execute((name, key, token.as_str())).map_err(db)
             })
             .await?;
-        if released == 1 {
-            Ok(())
-        } else {
-            Err(not_held(key))
-        }
+        held(released == 1, key)
     }
 
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {

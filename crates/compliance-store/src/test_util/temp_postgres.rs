@@ -48,7 +48,14 @@ pub enum TempPostgresError {
     Failed(String),
 }
 
-/// A PostgreSQL server of its own for a test run; see the [module docs](self).
+/// A PostgreSQL server of its own for a test run: a fresh cluster in a temporary
+/// directory, listening on a free loopback port, stopped and deleted afterwards.
+///
+/// The server is watched by a small shell process (the *guardian*) whose standard input is a
+/// pipe from the test process. When the test process lets go of it (on drop, or when the
+/// process exits for any reason, a crash or a kill included) the pipe closes, and the
+/// guardian stops the server and deletes the directory. So even the process-wide
+/// [`shared`](TempPostgres::shared) server, which is never dropped, leaves nothing behind.
 ///
 /// Authentication is `trust` for the `postgres` superuser on 127.0.0.1 only; durability is
 /// switched off (`fsync=off`) because the data is thrown away.
@@ -249,15 +256,19 @@ fn server_command(program: &Path, as_postgres: bool) -> Command {
 /// The directory holding `initdb` and `pg_ctl`: the one on `PATH`, else the newest under
 /// `/usr/lib/postgresql/*/bin`.
 fn find_binaries() -> Option<PathBuf> {
+    find_binaries_in(std::env::var_os("PATH"), Path::new(DEBIAN_ROOT))
+}
+
+fn find_binaries_in(path: Option<std::ffi::OsString>, debian_root: &Path) -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             if has_both(&dir) {
                 return Some(dir);
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_ROOT)
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(debian_root)
         .ok()?
         .filter_map(|entry| {
             let entry = entry.ok()?;
@@ -328,5 +339,59 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+    is_ci_value(std::env::var("CI").ok().as_deref())
+}
+
+fn is_ci_value(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, names: &[&str]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for name in names {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn binaries_come_from_path_first_then_the_newest_debian_version() {
+        let root = new_dir(None).unwrap();
+        let debian = root.join("lib");
+        touch(&debian.join("9/bin"), &["initdb", "pg_ctl"]);
+        touch(&debian.join("15/bin"), &["initdb", "pg_ctl"]);
+        touch(&debian.join("16/bin"), &["initdb"]);
+        touch(&root.join("only-initdb"), &["initdb"]);
+        touch(&root.join("both"), &["initdb", "pg_ctl"]);
+
+        let path =
+            |dirs: &[&str]| Some(std::env::join_paths(dirs.iter().map(|d| root.join(d))).unwrap());
+        assert_eq!(
+            find_binaries_in(path(&["only-initdb", "both"]), &debian),
+            Some(root.join("both"))
+        );
+        assert_eq!(
+            find_binaries_in(path(&["only-initdb"]), &debian),
+            Some(debian.join("15/bin"))
+        );
+        assert_eq!(find_binaries_in(None, &root.join("missing")), None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn ci_is_any_value_but_empty_false_or_zero() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("0"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+        ] {
+            assert_eq!(is_ci_value(value), ci, "{value:?}");
+        }
+    }
 }
