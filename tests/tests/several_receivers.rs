@@ -162,6 +162,14 @@ async fn deliver(
     Some((status, field.to_owned()))
 }
 
+/// The provider's HTTP client; its timeout keeps a test from ever hanging on a delivery.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
 fn provider_runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -197,7 +205,7 @@ fn a_thousand_concurrent_deliveries_over_three_instances_run_each_event_once() {
     let ids: Vec<String> = (1..=50).map(|n| format!("NTF-{n:06}")).collect();
 
     let answers = provider.block_on(async {
-        let client = reqwest::Client::new();
+        let client = client();
         let mut deliveries = tokio::task::JoinSet::new();
         for n in 0..1000 {
             let (client, url, id) = (client.clone(), urls[n % 3].clone(), ids[n % 50].clone());
@@ -229,7 +237,7 @@ fn a_thousand_concurrent_deliveries_over_three_instances_run_each_event_once() {
 
     // Tuum's retries of the deliveries answered 503 now find each event done.
     let again = provider.block_on(async {
-        let client = reqwest::Client::new();
+        let client = client();
         let mut answers = Vec::new();
         for (n, id) in ids.iter().enumerate() {
             answers.push(deliver(&client, &urls[n % 3], id).await);
@@ -262,7 +270,7 @@ fn an_instance_crashing_mid_handler_loses_nothing_and_the_redelivery_runs_once()
     );
     let b = Instance::start(&database, lease, handler(runs.clone(), None));
     let c = Instance::start(&database, lease, handler(runs.clone(), None));
-    let client = provider.block_on(async { reqwest::Client::new() });
+    let client = provider.block_on(async { client() });
 
     // Instance A claims the event and starts the handler...
     let first = {

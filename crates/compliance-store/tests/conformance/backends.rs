@@ -1,7 +1,6 @@
 //! The backends the conformance cases run against, behind one small trait.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,29 +49,6 @@ impl Backend for Memory {
     async fn reopen(&mut self) {}
 }
 
-/// A directory deleted on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(prefix: &str) -> Self {
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{:016x}",
-            std::process::id(),
-            u64::from_le_bytes(random)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[cfg(feature = "sqlite")]
 pub use sqlite::sqlite;
 
@@ -80,6 +56,30 @@ pub use sqlite::sqlite;
 mod sqlite {
     use super::*;
     use compliance_store::SqliteStore;
+    use std::path::PathBuf;
+
+    /// A directory deleted on drop.
+    pub struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub fn new(prefix: &str) -> Self {
+            let mut random = [0u8; 8];
+            getrandom::fill(&mut random).unwrap();
+            let dir = std::env::temp_dir().join(format!(
+                "{prefix}-{}-{:016x}",
+                std::process::id(),
+                u64::from_le_bytes(random)
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 
     /// A SQLite file in a temporary directory.
     pub struct Sqlite {
