@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod lease;
+mod record;
+mod schema;
+mod token;
+
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
+
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
+
+pub use error::{BoxError, Error};
+pub use schema::SCHEMA_VERSION;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteInbox, SqliteOptions, SqliteStore};
+
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresInbox, PostgresStore};
+
+/// The shared core whose traits this crate implements.
+pub use compliance_core;

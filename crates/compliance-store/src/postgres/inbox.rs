@@ -1,0 +1,165 @@
+//! [`Inbox`] on PostgreSQL: one row per key in `compliance_inbox`, leases by the server's
+//! clock.
+//!
+//! Every operation is one autocommit statement (two when the first does not settle it).
+//! `tokio-postgres` answers only after the server's `ReadyForQuery`, which follows the
+//! commit, so `Ok` means committed; a connection lost before that is an error, never `Ok`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use compliance_core::inbox::DEFAULT_LEASE;
+use compliance_core::{Claim, ClaimToken, Inbox, InboxError};
+use tokio_postgres::types::ToSql;
+
+use super::{PostgresStore, db, sql};
+use crate::lease::micros;
+use crate::token::{held, new_token};
+
+/// How many keys one purge statement deletes; a large purge runs as several short
+/// statements so that no transaction holds thousands of row locks for long.
+const PURGE_BATCH: i64 = 1000;
+
+/// One named [`Inbox`] in a [`PostgresStore`]'s database; see [`PostgresStore::inbox`].
+///
+/// Keeps the contract in [`compliance_core::inbox`], across every process connected to the
+/// database: a claim is an `INSERT ... ON CONFLICT DO UPDATE ... WHERE` that PostgreSQL
+/// serialises per key, and leases run on the server's `clock_timestamp()`, so instances with
+/// skewed clocks agree.
+#[derive(Debug, Clone)]
+pub struct PostgresInbox {
+    store: PostgresStore,
+    name: Arc<str>,
+    lease: Duration,
+}
+
+impl PostgresInbox {
+    pub(super) fn new(store: PostgresStore, name: String) -> Self {
+        Self {
+            store,
+            name: name.into(),
+            lease: DEFAULT_LEASE,
+        }
+    }
+
+    /// Sets how long a claim or a renewal holds a key (default 5 minutes).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// The inbox's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[async_trait]
+impl Inbox for PostgresInbox {
+    fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+        let token = new_token()?;
+        let lease = micros(self.lease);
+        let name = &*self.name;
+        let claim = self
+            .store
+            .with_client(async |client| {
+                // A key released or purged between the two statements is claimed again;
+                // after a few such races the answer is "in progress", which only costs a
+                // redelivery.
+                for _ in 0..3 {
+                    let stmt = client.prepare_cached(sql::CLAIM).await.map_err(db)?;
+                    let acquired = client
+                        .query_opt(&stmt, &[&name, &key, &token.as_str(), &lease])
+                        .await
+                        .map_err(db)?;
+                    if acquired.is_some() {
+                        return Ok(Claim::Acquired(token));
+                    }
+                    let stmt = client.prepare_cached(sql::STATE).await.map_err(db)?;
+                    let state = client.query_opt(&stmt, &[&name, &key]).await.map_err(db)?;
+                    match state.as_ref().map(|row| row.get::<_, &str>(0)) {
+                        Some("done") => return Ok(Claim::AlreadyDone),
+                        Some(_) => return Ok(Claim::InProgress),
+                        None => continue,
+                    }
+                }
+                Ok(Claim::InProgress)
+            })
+            .await?;
+        Ok(claim)
+    }
+
+    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let lease = micros(self.lease);
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
+                client
+                    .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
+                    .await
+                    .map_err(db)
+            })
+            .await?;
+        held(rows == 1, key)
+    }
+
+    async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let params: [&(dyn ToSql + Sync); 3] = [&&*self.name, &key, &token.as_str()];
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
+                if client.execute(&stmt, &params).await.map_err(db)? == 1 {
+                    return Ok(1);
+                }
+                // A retried completion whose first answer was lost is still a success.
+                let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
+                let done = client.query_opt(&stmt, &params).await.map_err(db)?;
+                Ok(u64::from(done.is_some()))
+            })
+            .await?;
+        held(rows == 1, key)
+    }
+
+    async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let rows = self
+            .store
+            .with_client(async |client| {
+                let stmt = client.prepare_cached(sql::RELEASE).await.map_err(db)?;
+                client
+                    .execute(&stmt, &[&&*self.name, &key, &token.as_str()])
+                    .await
+                    .map_err(db)
+            })
+            .await?;
+        held(rows == 1, key)
+    }
+
+    async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
+        let age = micros(older_than);
+        let mut total = 0;
+        loop {
+            // One pooled connection per batch, so claims are not starved by a long purge.
+            let deleted = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::PURGE).await.map_err(db)?;
+                    client
+                        .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
+            total += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}

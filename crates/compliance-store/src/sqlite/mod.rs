@@ -1,0 +1,276 @@
+//! The embedded store: one SQLite file (feature `sqlite`, the default).
+//!
+//! SQLite is compiled into the program (`rusqlite`'s bundled build), so there is nothing to
+//! install or run. The file is opened in WAL mode with `synchronous = FULL` (a write this
+//! store reports done survives a power cut) and a busy timeout, so several processes on the
+//! same host can share it: each waits for the others' short write transactions instead of
+//! failing.
+//!
+//! Every statement runs on tokio's blocking pool, never on the async runtime's workers, so
+//! the store needs a tokio runtime. One connection serves the whole store: SQLite lets one
+//! writer in at a time anyway, and the store's operations are single short statements.
+
+mod applicants;
+mod inbox;
+pub mod sql;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use compliance_core::Timestamp;
+use rusqlite::{CachedStatement, Connection, Params, Row, TransactionBehavior};
+
+use crate::error::Error;
+use crate::record::timestamp_text;
+use crate::schema::{self, MIGRATIONS_TABLE, Migration};
+
+pub use inbox::SqliteInbox;
+/// The driver, re-exported so your own queries on the same file use the same version.
+pub use rusqlite;
+
+/// The embedded migrations.
+static MIGRATIONS: [Migration; 1] = [Migration {
+    version: 1,
+    description: "inbox and applicants",
+    sql: include_str!("0001_initial.sql"),
+}];
+
+/// How long a statement waits for another connection's write lock by default: 5 seconds.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Settings for [`SqliteStore::open_with`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// The defaults: a 5-second busy timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long a statement waits while another process holds the write lock before it
+    /// fails with [`Error::Database`] (`database is locked`).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+/// An [`ApplicantStore`](compliance_core::ApplicantStore) and a source of
+/// [inboxes](SqliteStore::inbox) in one SQLite database.
+///
+/// Cheap to clone (an `Arc` inside): open it once and share it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), compliance_store::Error> {
+/// use compliance_store::SqliteStore;
+///
+/// let store = SqliteStore::open_in_memory().await?; // or SqliteStore::open("state.db")
+/// let inbox = store.inbox("tuum");
+/// # let _ = inbox;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Arc<tokio::sync::Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to
+    /// date. The directory must exist.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with settings.
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let opened = path.clone();
+        let conn = blocking(move || {
+            let conn = Connection::open(&opened).map_err(|e| {
+                Error::Database(format!("cannot open {}: {e}", opened.display()).into())
+            })?;
+            prepare(conn, &options)
+        })
+        .await?;
+        Ok(Self::from_connection(conn, Some(path)))
+    }
+
+    /// A private database in memory, gone when the store is dropped: for tests and
+    /// single-run tools.
+    pub async fn open_in_memory() -> Result<Self, Error> {
+        let conn = blocking(|| {
+            let conn = Connection::open_in_memory().map_err(db)?;
+            prepare(conn, &SqliteOptions::default())
+        })
+        .await?;
+        Ok(Self::from_connection(conn, None))
+    }
+
+    fn from_connection(conn: Connection, path: Option<PathBuf>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                conn: Arc::new(tokio::sync::Mutex::new(conn)),
+                path,
+            }),
+        }
+    }
+
+    /// The database file (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// The inbox called `name` in this database, with the
+    /// [default lease](compliance_core::inbox::DEFAULT_LEASE). Inboxes with different
+    /// names keep their keys apart: give each webhook source its own (`"tuum"`,
+    /// `"heleket"`...).
+    pub fn inbox(&self, name: impl Into<String>) -> SqliteInbox {
+        SqliteInbox::new(self.clone(), name.into())
+    }
+
+    /// Runs `f` with the connection on the blocking pool, after waiting (asynchronously)
+    /// for the connection to be free.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let mut conn = self.inner.conn.clone().lock_owned().await;
+        blocking(move || f(&mut conn)).await
+    }
+}
+
+/// Runs `f` on tokio's blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Database(format!("the database task failed: {e}").into()))?
+}
+
+/// A driver error.
+pub(crate) fn db(e: rusqlite::Error) -> Error {
+    Error::database(e)
+}
+
+/// Sets the connection up and migrates the schema.
+fn prepare(mut conn: Connection, options: &SqliteOptions) -> Result<Connection, Error> {
+    conn.busy_timeout(options.busy_timeout).map_err(db)?;
+    // WAL: readers never block the writer, and a commit is one append to the log. In memory
+    // the mode stays `memory`, which is fine.
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(db)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies the missing migrations under SQLite's write lock (`BEGIN IMMEDIATE`): a second
+/// process opening the file at the same moment waits, then finds them applied.
+fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    tx.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (\
+             version INTEGER PRIMARY KEY, \
+             description TEXT NOT NULL, \
+             applied_at TEXT NOT NULL)"
+    ))
+    .map_err(db)?;
+    let found: i64 = tx
+        .query_row(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}"),
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db)?;
+    for migration in schema::pending(&MIGRATIONS, found)? {
+        tx.execute_batch(migration.sql).map_err(db)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {MIGRATIONS_TABLE} (version, description, applied_at) \
+                 VALUES (?1, ?2, ?3)"
+            ),
+            (
+                migration.version,
+                migration.description,
+                timestamp_text(&Timestamp::now()),
+            ),
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
+/// Runs a statement that returns at most one row to its very end and maps that row.
+///
+/// Stepping to the end matters for writes: an autocommit write commits when its statement
+/// finishes. Stopping after the first row (as `query_row` does) leaves the commit to the
+/// statement's reset, whose error rusqlite discards: a failed commit would look like success.
+pub(crate) fn one_row<T>(
+    stmt: &mut CachedStatement<'_>,
+    params: impl Params,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, Error> {
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut map = Some(map);
+    let mut first = None;
+    while let Some(row) = rows.next().map_err(db)? {
+        if let Some(map) = map.take() {
+            first = Some(map(row).map_err(db)?);
+        }
+    }
+    Ok(first)
+}
+
+/// Unix microseconds now, by the clock of the host holding the file.
+pub(crate) fn now_micros() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        schema::assert_well_formed(&MIGRATIONS);
+    }
+}

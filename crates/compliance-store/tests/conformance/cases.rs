@@ -1,0 +1,429 @@
+//! The cases: the contract in `compliance_core::inbox` and the compare-and-swap of
+//! `compliance_core::store`, each written once and run against every backend.
+//!
+//! Leases here are real time (the SQL stores use their database's clock, which a test cannot
+//! pause): a case sleeps well past a short lease to let it run out, and where a lease must
+//! still hold, it is seconds long against a next statement that follows at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use compliance_core::{
+    AmlStatus, ApplicantKey, ApplicantRecord, Claim, ClaimToken, Expected, Inbox, InboxError,
+    StoreError, Timestamp,
+};
+use tokio::sync::Barrier;
+
+use super::backends::Backend;
+
+const LONG: Duration = Duration::from_secs(300);
+/// A lease short enough to run out during [`PAST_SHORT`].
+const SHORT: Duration = Duration::from_millis(50);
+const PAST_SHORT: Duration = Duration::from_millis(250);
+
+async fn acquire(inbox: &dyn Inbox, key: &str) -> ClaimToken {
+    match inbox.claim(key).await.unwrap() {
+        Claim::Acquired(token) => token,
+        other => panic!("claim of {key}: expected Acquired, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_not_held(result: Result<(), InboxError>, what: &str) {
+    assert!(
+        matches!(result, Err(InboxError::NotHeld { .. })),
+        "{what}: expected NotHeld, got {result:?}"
+    );
+}
+
+/// Runs `n` claims of each key at once (a barrier lines them up) and returns the answers.
+async fn claim_all_at_once(
+    inbox: Arc<dyn Inbox>,
+    keys: &[String],
+    n: usize,
+) -> Vec<(String, Claim)> {
+    let barrier = Arc::new(Barrier::new(keys.len() * n));
+    let mut tasks = Vec::new();
+    for key in keys {
+        for _ in 0..n {
+            let (inbox, barrier, key) = (inbox.clone(), barrier.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let claim = inbox.claim(&key).await.unwrap();
+                (key, claim)
+            }));
+        }
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+pub async fn concurrent_claims_of_one_key_acquire_once<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    let keys: Vec<String> = (0..8).map(|i| format!("NTF-{i}")).collect();
+    let answers = claim_all_at_once(inbox.clone(), &keys, 8).await;
+    for key in &keys {
+        let acquired: Vec<&ClaimToken> = answers
+            .iter()
+            .filter(|(k, _)| k == key)
+            .filter_map(|(_, c)| match c {
+                Claim::Acquired(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acquired.len(), 1, "{key}: {answers:?}");
+        let others = answers
+            .iter()
+            .filter(|(k, c)| k == key && *c == Claim::InProgress)
+            .count();
+        assert_eq!(others, 7, "{key}: {answers:?}");
+        inbox.complete(key, acquired[0]).await.unwrap();
+    }
+    let again = claim_all_at_once(inbox, &keys, 8).await;
+    assert!(
+        again.iter().all(|(_, c)| *c == Claim::AlreadyDone),
+        "{again:?}"
+    );
+}
+
+pub async fn an_expired_lease_is_taken_over<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", SHORT).await;
+    let first = acquire(&*inbox, "k").await;
+    tokio::time::sleep(PAST_SHORT).await;
+    let second = acquire(&*inbox, "k").await;
+    assert_ne!(first, second);
+    // The first holder was taken over: it can no longer renew, complete or release.
+    assert_not_held(inbox.renew("k", &first).await, "renew with the stale token");
+    assert_not_held(
+        inbox.complete("k", &first).await,
+        "complete with the stale token",
+    );
+    assert_not_held(
+        inbox.release("k", &first).await,
+        "release with the stale token",
+    );
+    inbox.complete("k", &second).await.unwrap();
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+}
+
+pub async fn stale_and_foreign_tokens_are_refused<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    let other = backend.inbox("heleket", LONG).await;
+
+    let released = acquire(&*inbox, "k").await;
+    inbox.release("k", &released).await.unwrap();
+    assert_not_held(inbox.release("k", &released).await, "second release");
+    let held = acquire(&*inbox, "k").await;
+    for (name, result) in [
+        ("renew", inbox.renew("k", &released).await),
+        ("complete", inbox.complete("k", &released).await),
+        ("release", inbox.release("k", &released).await),
+    ] {
+        assert_not_held(result, &format!("{name} with a released token"));
+    }
+    let made_up = ClaimToken::new("not-a-token");
+    assert_not_held(inbox.complete("k", &made_up).await, "made-up token");
+    assert_not_held(
+        inbox.renew("unknown", &held).await,
+        "renew of an unknown key",
+    );
+    assert_not_held(
+        inbox.complete("unknown", &held).await,
+        "complete of an unknown key",
+    );
+    assert_not_held(
+        inbox.release("unknown", &held).await,
+        "release of an unknown key",
+    );
+    // A token of another inbox holds nothing here, even for the same key.
+    let foreign = acquire(&*other, "k").await;
+    assert_not_held(inbox.complete("k", &foreign).await, "another inbox's token");
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::InProgress);
+
+    inbox.renew("k", &held).await.unwrap();
+    inbox.complete("k", &held).await.unwrap();
+    // A retried completion (its first answer lost) is still a success...
+    inbox.complete("k", &held).await.unwrap();
+    // ...but a done key can be neither renewed nor released.
+    assert_not_held(inbox.renew("k", &held).await, "renew of a done key");
+    assert_not_held(inbox.release("k", &held).await, "release of a done key");
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+    assert_eq!(other.claim("k").await.unwrap(), Claim::InProgress);
+}
+
+pub async fn an_expired_token_still_settles_while_nobody_else_claimed<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", SHORT).await;
+    let slow = acquire(&*inbox, "slow").await;
+    let failed = acquire(&*inbox, "failed").await;
+    tokio::time::sleep(PAST_SHORT).await;
+    // Both leases ran out, but no redelivery claimed the keys: the tokens still hold them.
+    inbox.renew("slow", &slow).await.unwrap();
+    inbox.complete("slow", &slow).await.unwrap();
+    inbox.complete("slow", &slow).await.unwrap();
+    assert_eq!(inbox.claim("slow").await.unwrap(), Claim::AlreadyDone);
+    inbox.release("failed", &failed).await.unwrap();
+    let again = acquire(&*inbox, "failed").await;
+    assert_ne!(again, failed);
+}
+
+pub async fn renewal_holds_the_key_past_its_first_lease<B: Backend>(backend: B) {
+    let lease = Duration::from_secs(2);
+    let inbox = backend.inbox("tuum", lease).await;
+    let renewed = acquire(&*inbox, "renewed").await;
+    let _abandoned = acquire(&*inbox, "abandoned").await;
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    // Both leases ran out; only one is renewed, for another two seconds from now.
+    inbox.renew("renewed", &renewed).await.unwrap();
+    assert_eq!(inbox.claim("renewed").await.unwrap(), Claim::InProgress);
+    assert!(matches!(
+        inbox.claim("abandoned").await.unwrap(),
+        Claim::Acquired(_)
+    ));
+    inbox.complete("renewed", &renewed).await.unwrap();
+}
+
+pub async fn purge_forgets_old_completed_keys_only<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    let other = backend.inbox("heleket", LONG).await;
+    let old = acquire(&*inbox, "old").await;
+    inbox.complete("old", &old).await.unwrap();
+    let other_old = acquire(&*other, "old").await;
+    other.complete("old", &other_old).await.unwrap();
+    let _held = acquire(&*inbox, "held").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let new = acquire(&*inbox, "new").await;
+    inbox.complete("new", &new).await.unwrap();
+
+    // Only "old" in this inbox was completed more than two seconds ago.
+    assert_eq!(inbox.purge(Duration::from_secs(2)).await.unwrap(), 1);
+    assert!(matches!(
+        inbox.claim("old").await.unwrap(),
+        Claim::Acquired(_)
+    ));
+    assert_eq!(inbox.claim("new").await.unwrap(), Claim::AlreadyDone);
+    assert_eq!(inbox.claim("held").await.unwrap(), Claim::InProgress);
+    assert_eq!(other.claim("old").await.unwrap(), Claim::AlreadyDone);
+
+    assert_eq!(inbox.purge(Duration::from_secs(3600)).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // "new" is the only done key left here ("old" is claimed again, "held" never finished).
+    assert_eq!(inbox.purge(Duration::ZERO).await.unwrap(), 1);
+    assert!(matches!(
+        inbox.claim("new").await.unwrap(),
+        Claim::Acquired(_)
+    ));
+    assert_eq!(other.claim("old").await.unwrap(), Claim::AlreadyDone);
+}
+
+pub async fn inboxes_with_different_names_are_independent<B: Backend>(backend: B) {
+    let tuum = backend.inbox("tuum", LONG).await;
+    let heleket = backend.inbox("heleket", LONG).await;
+    let t = acquire(&*tuum, "42").await;
+    let h = acquire(&*heleket, "42").await;
+    tuum.complete("42", &t).await.unwrap();
+    assert_eq!(tuum.claim("42").await.unwrap(), Claim::AlreadyDone);
+    assert_eq!(heleket.claim("42").await.unwrap(), Claim::InProgress);
+    heleket.release("42", &h).await.unwrap();
+    assert!(matches!(
+        heleket.claim("42").await.unwrap(),
+        Claim::Acquired(_)
+    ));
+}
+
+pub async fn restart_keeps_completed_keys_done<B: Backend>(mut backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    let done = acquire(&*inbox, "done").await;
+    inbox.complete("done", &done).await.unwrap();
+    let held = acquire(&*inbox, "held").await;
+    let stored = backend
+        .applicants()
+        .await
+        .put(record("a-1", "INIT"), Expected::Absent)
+        .await
+        .unwrap();
+    drop(inbox);
+
+    backend.reopen().await;
+
+    let inbox = backend.inbox("tuum", LONG).await;
+    assert_eq!(inbox.claim("done").await.unwrap(), Claim::AlreadyDone);
+    assert_eq!(inbox.claim("held").await.unwrap(), Claim::InProgress);
+    // The claim survives the restart with its token: its holder can still complete it.
+    inbox.complete("held", &held).await.unwrap();
+    assert_eq!(inbox.claim("held").await.unwrap(), Claim::AlreadyDone);
+    let applicants = backend.applicants().await;
+    assert_eq!(applicants.get(&stored.key).await.unwrap(), Some(stored));
+}
+
+fn record(id: &str, status: &str) -> ApplicantRecord {
+    ApplicantRecord::new(
+        ApplicantKey::new("elkyc", id),
+        status,
+        AmlStatus::Pending,
+        "2024-12-16T11:18:19.955123456Z".parse().unwrap(),
+    )
+    .with_external_user_id(format!("user-{id}"))
+}
+
+pub async fn applicant_records_round_trip_exactly<B: Backend>(backend: B) {
+    let store = backend.applicants().await;
+    let provider_time: Timestamp = "2022-07-08T09:04:37.108561789+02:00".parse().unwrap();
+    let first = store
+        .put(
+            record("a-1", "INIT").with_provider_updated_at(Some(provider_time)),
+            Expected::Absent,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(store.get(&first.key).await.unwrap().as_ref(), Some(&first));
+    assert!(matches!(
+        store.put(record("a-1", "INIT"), Expected::Absent).await,
+        Err(StoreError::Conflict {
+            expected: Expected::Absent,
+            found: Some(1),
+            ..
+        })
+    ));
+
+    // An update keeps the stored creation time whatever the record says, and bumps the
+    // version.
+    let mut update = first.clone();
+    update.provider_status = "APPROVED".into();
+    update.aml_status = AmlStatus::Unknown {
+        raw: "APPROVED_WITH_NOTES".into(),
+    };
+    update.created_at = Timestamp::UNIX_EPOCH;
+    update.updated_at = "2025-01-01T00:00:00.000000001Z".parse().unwrap();
+    let second = store
+        .put(update.clone(), Expected::Version(1))
+        .await
+        .unwrap();
+    assert_eq!(second.version, 2);
+    assert_eq!(second.created_at, first.created_at);
+    assert_eq!(second.updated_at, update.updated_at);
+    assert_eq!(store.get(&first.key).await.unwrap().as_ref(), Some(&second));
+
+    assert_eq!(
+        store
+            .find_by_external_id("elkyc", "user-a-1")
+            .await
+            .unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store
+            .find_by_external_id("btcdirect", "user-a-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get(&ApplicantKey::new("elkyc", "nobody"))
+            .await
+            .unwrap(),
+        None
+    );
+    for (expected, found) in [
+        (Expected::Version(1), Some(2)),
+        (Expected::Version(u64::MAX), Some(2)),
+    ] {
+        let result = store.put(record("a-1", "X"), expected).await;
+        assert!(
+            matches!(&result, Err(StoreError::Conflict { found: f, .. }) if *f == found),
+            "{expected}: {result:?}"
+        );
+    }
+    let missing = store.put(record("a-2", "X"), Expected::Version(1)).await;
+    assert!(
+        matches!(missing, Err(StoreError::Conflict { found: None, .. })),
+        "{missing:?}"
+    );
+}
+
+pub async fn eight_concurrent_writers_lose_no_update<B: Backend>(backend: B) {
+    const WRITERS: usize = 8;
+    const INCREMENTS: u64 = 5;
+    let store = backend.applicants().await;
+    let key = store
+        .put(record("counter", "0"), Expected::Absent)
+        .await
+        .unwrap()
+        .key;
+
+    // Eight writers at version 1 at once: exactly one wins.
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store
+                .put(record("counter", &format!("w{i}")), Expected::Version(1))
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(written) => {
+                assert_eq!(written.version, 2);
+                wins += 1;
+            }
+            Err(StoreError::Conflict { found, .. }) => assert_eq!(found, Some(2)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    let reset = store.get(&key).await.unwrap().unwrap();
+    let mut zero = reset.clone();
+    zero.provider_status = "0".into();
+    store.put(zero, Expected::Version(2)).await.unwrap();
+
+    // Eight writers each add one, five times, re-reading after every conflict.
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let mut tasks = Vec::new();
+    for _ in 0..WRITERS {
+        let (store, barrier, key) = (store.clone(), barrier.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut versions = Vec::new();
+            for _ in 0..INCREMENTS {
+                loop {
+                    let current = store.get(&key).await.unwrap().unwrap();
+                    let n: u64 = current.provider_status.parse().unwrap();
+                    let mut next = current.clone();
+                    next.provider_status = (n + 1).to_string();
+                    match store.put(next, Expected::Version(current.version)).await {
+                        Ok(written) => {
+                            versions.push(written.version);
+                            break;
+                        }
+                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            versions
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.extend(task.await.unwrap());
+    }
+    versions.sort_unstable();
+    let total = WRITERS as u64 * INCREMENTS;
+    // Every write got its own version: 4, 5, ... (3 was the reset).
+    assert_eq!(versions, (4..4 + total).collect::<Vec<_>>());
+    let last = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        last.provider_status,
+        total.to_string(),
+        "an update was lost"
+    );
+    assert_eq!(last.version, 3 + total);
+}

@@ -1,0 +1,229 @@
+//! What only the SQLite store has: its file, its migrations, its lock, its blocking pool.
+#![cfg(feature = "sqlite")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use compliance_core::{Claim, Inbox, InboxError};
+use compliance_store::sqlite::rusqlite::Connection;
+use compliance_store::{Error, SCHEMA_VERSION, SqliteOptions, SqliteStore};
+
+/// A fresh directory, deleted at the end.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Self {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "compliance-store-sqlite-{}-{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(random)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("state.db")
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn recorded_versions(path: &Path) -> Vec<i64> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT version FROM compliance_store_migrations ORDER BY version")
+        .unwrap();
+    stmt.query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(" <- {s}"));
+        source = s.source();
+    }
+    text
+}
+
+async fn acquire(inbox: &dyn Inbox, key: &str) -> compliance_core::ClaimToken {
+    match inbox.claim(key).await.unwrap() {
+        Claim::Acquired(token) => token,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn opening_twice_migrates_once_and_uses_wal() {
+    let dir = Dir::new();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(store.path(), Some(dir.db().as_path()));
+    drop(store);
+    SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(recorded_versions(&dir.db()), vec![SCHEMA_VERSION]);
+    let conn = Connection::open(dir.db()).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_opening_a_new_file_at_once_apply_each_migration_once() {
+    let dir = Dir::new();
+    let path = dir.db();
+    let opens: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            tokio::spawn(async move { SqliteStore::open(path).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().expect("every instance opens"));
+    }
+    assert_eq!(recorded_versions(&path), vec![SCHEMA_VERSION]);
+    // And they share one inbox.
+    let token = acquire(&stores[0].inbox("tuum"), "k").await;
+    assert_eq!(
+        stores[7].inbox("tuum").claim("k").await.unwrap(),
+        Claim::InProgress
+    );
+    stores[3].inbox("tuum").complete("k", &token).await.unwrap();
+    assert_eq!(
+        stores[5].inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_left_as_it_is() {
+    let dir = Dir::new();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    let token = acquire(&store.inbox("tuum"), "k").await;
+    store.inbox("tuum").complete("k", &token).await.unwrap();
+    drop(store);
+    Connection::open(dir.db())
+        .unwrap()
+        .execute(
+            "INSERT INTO compliance_store_migrations (version, description, applied_at) \
+             VALUES (?1, 'from the future', '2100-01-01T00:00:00.000000000Z')",
+            [SCHEMA_VERSION + 1],
+        )
+        .unwrap();
+
+    let err = SqliteStore::open(dir.db()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::SchemaTooNew { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("upgrade compliance-store"),
+        "{err}"
+    );
+    assert_eq!(
+        recorded_versions(&dir.db()),
+        vec![SCHEMA_VERSION, SCHEMA_VERSION + 1]
+    );
+    let kept: i64 = Connection::open(dir.db())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM compliance_inbox WHERE state = 'done'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
+}
+
+#[tokio::test]
+async fn a_write_that_could_not_happen_is_an_error_and_did_not_happen() {
+    let dir = Dir::new();
+    let store = SqliteStore::open_with(
+        dir.db(),
+        SqliteOptions::new().busy_timeout(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    let inbox = store.inbox("tuum");
+    let token = acquire(&inbox, "k").await;
+
+    // Another process holds the write lock longer than the busy timeout.
+    let other = Connection::open(dir.db()).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let result = inbox.complete("k", &token).await;
+    let Err(InboxError::Storage(cause)) = result else {
+        panic!("expected a storage error, got {result:?}")
+    };
+    assert!(chain(&*cause).contains("locked"), "{}", chain(&*cause));
+    assert!(matches!(
+        inbox.claim("other").await,
+        Err(InboxError::Storage(_))
+    ));
+    other.execute_batch("ROLLBACK").unwrap();
+
+    // Nothing was written: the key is still claimed, and the holder can complete it now.
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::InProgress);
+    inbox.complete("k", &token).await.unwrap();
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_waiting_statement_does_not_block_the_runtime() {
+    let dir = Dir::new();
+    let store = SqliteStore::open_with(
+        dir.db(),
+        SqliteOptions::new().busy_timeout(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap();
+    let other = Connection::open(dir.db()).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    // One runtime thread: if the claim waited for the lock on it, the ticker could not run.
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let ticker = {
+        let ticks = ticks.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let result = store.inbox("tuum").claim("k").await;
+    ticker.abort();
+    assert!(matches!(result, Err(InboxError::Storage(_))), "{result:?}");
+    assert!(ticks.load(Ordering::SeqCst) > 0);
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_named_in_the_error() {
+    let dir = Dir::new();
+    let path = dir.0.join("no-such-dir").join("state.db");
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_stores_are_private_to_their_instance() {
+    let a = SqliteStore::open_in_memory().await.unwrap();
+    let b = SqliteStore::open_in_memory().await.unwrap();
+    assert_eq!(a.path(), None);
+    acquire(&a.inbox("tuum"), "k").await;
+    assert_eq!(a.inbox("tuum").claim("k").await.unwrap(), Claim::InProgress);
+    acquire(&b.inbox("tuum"), "k").await;
+}
