@@ -40,7 +40,8 @@ impl AmlLinkStatus {
 /// One AML questionnaire link.
 ///
 /// The link identifies the payer's questionnaire: give it to the payer, do not log it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows its host only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AmlLink {
     /// The questionnaire to open.
@@ -49,6 +50,19 @@ pub struct AmlLink {
     pub expired_at: Timestamp,
     /// How far the payer got.
     pub status: AmlLinkStatus,
+}
+
+impl std::fmt::Debug for AmlLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmlLink")
+            .field(
+                "link",
+                &compliance_core::secret::RedactedUrl(self.link.as_str()),
+            )
+            .field("expired_at", &self.expired_at)
+            .field("status", &self.status)
+            .finish()
+    }
 }
 
 #[cfg(test)]
