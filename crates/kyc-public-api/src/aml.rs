@@ -9,7 +9,6 @@
 
 use async_trait::async_trait;
 use compliance_core::aml::{AmlError, AmlProvider, AmlState, AmlStatus, Subject, SubjectKind};
-use compliance_core::error::BodySnippet;
 
 use crate::client::KycClient;
 use crate::crypto_aml::{Blockchain, CryptoAmlSearch};
@@ -74,12 +73,12 @@ impl KycClient {
         let fail = |e: Error| AmlError::provider(PROVIDER, e.is_retryable(), e);
         let found = self.search_crypto_aml(&search).await.map_err(fail)?;
         let id = found.id.ok_or_else(|| {
-            fail(Error::Core(compliance_core::Error::Decode {
-                what: "crypto AML search",
-                path: "data.id".into(),
-                message: "the search answered no report id".into(),
-                body: BodySnippet::new(b""),
-            }))
+            fail(Error::Core(compliance_core::Error::decode(
+                "crypto AML search",
+                "data.id",
+                "the search answered no report id",
+                b"",
+            )))
         })?;
         let kind = found.kind.unwrap_or_else(|| search.kind());
         let report = self.crypto_aml_details(&id, &kind).await.map_err(fail)?;
