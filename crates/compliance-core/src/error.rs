@@ -141,14 +141,16 @@ impl RedactedBody {
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
-
 }
 
 /// `message` with every one of `values` replaced by `…` (serde quotes offending values
 /// whole; custom messages may too). Longest values first, so a value containing another is
 /// cut whole.
 fn scrub(message: &str, values: &[String]) -> String {
-    let mut values: Vec<&String> = values.iter().filter(|v| message.contains(v.as_str())).collect();
+    let mut values: Vec<&String> = values
+        .iter()
+        .filter(|v| message.contains(v.as_str()))
+        .collect();
     values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     let mut out = message.to_owned();
     for value in values {
@@ -437,7 +439,10 @@ mod tests {
             text.contains(r#"body shape: {"token":"…","refreshToken":#,"ok":true,"n":null}"#),
             "{text}"
         );
-        assert!(text.contains("invalid type: integer `…`, expected a string"), "{text}");
+        assert!(
+            text.contains("invalid type: integer `…`, expected a string"),
+            "{text}"
+        );
         let err = Error::decode("x", ".", "m", &[b'"'; 5000]);
         let Error::Decode { body, .. } = &err else {
             panic!("{err:?}")

@@ -152,15 +152,17 @@ mod tests {
         body.extend(br#""}"#);
         let err = decode::<Outer>("response", &body).unwrap_err();
         let Error::Decode {
-            path,
-            body: shape,
-            ..
+            path, body: shape, ..
         } = &err
         else {
             panic!("{err:?}")
         };
         assert_eq!(path, "items[1].n");
-        assert!(shape.as_str().starts_with(r#"{"items":[{"n":#},{"n":"…"}],"pad":"…"}"#));
+        assert!(
+            shape
+                .as_str()
+                .starts_with(r#"{"items":[{"n":#},{"n":"…"}],"pad":"…"}"#)
+        );
         assert!(!shape.is_truncated());
         assert!(err.to_string().len() < 2_000);
     }
@@ -177,11 +179,7 @@ mod tests {
         let Error::Decode { message, .. } = &err else {
             panic!("{err:?}")
         };
-        assert!(
-            message.len() <= 256 + '…'.len_utf8(),
-            "{}",
-            message.len()
-        );
+        assert!(message.len() <= 256 + '…'.len_utf8(), "{}", message.len());
     }
 
     #[test]
@@ -216,7 +214,10 @@ mod tests {
             }
             let err = decode::<Tokens>("response", body).unwrap_err();
             let text = format!("{err} {err:?}");
-            assert!(!text.contains("SECRET") && !text.contains("123456789"), "{text}");
+            assert!(
+                !text.contains("SECRET") && !text.contains("123456789"),
+                "{text}"
+            );
         }
     }
 

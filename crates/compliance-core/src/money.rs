@@ -79,7 +79,9 @@ fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
         scale -= 1;
     }
     if scale > 28 {
-        return Err(format!("scale {scale} exceeds the 28 digits a decimal holds"));
+        return Err(format!(
+            "scale {scale} exceeds the 28 digits a decimal holds"
+        ));
     }
     Decimal::try_from_i128_with_scale(digits, scale as u32).map_err(|_| too_big())
 }
@@ -223,9 +225,16 @@ mod tests {
             ("-2.50e1", "-25.0"),
             ("1000e-30", "0.0000000000000000000000000010"),
             ("0e-40", "0.0000000000000000000000000000"),
-            ("7.9228162514264337593543950335e28", "79228162514264337593543950335"),
+            (
+                "7.9228162514264337593543950335e28",
+                "79228162514264337593543950335",
+            ),
         ] {
-            assert_eq!(parse_decimal_text(text).unwrap().to_string(), want, "{text}");
+            assert_eq!(
+                parse_decimal_text(text).unwrap().to_string(),
+                want,
+                "{text}"
+            );
         }
         for inexact in [
             "1.00000000000000000000000000001e0",

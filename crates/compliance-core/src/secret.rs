@@ -92,9 +92,18 @@ mod tests {
     #[test]
     fn links_show_their_host_only() {
         for (url, shown) in [
-            ("https://a.example/q/s3cret", "\"https://a.example/[redacted]\""),
-            ("https://u:s3cret@a.example", "\"https://a.example/[redacted]\""),
-            ("https://a.example?t=s3cret", "\"https://a.example/[redacted]\""),
+            (
+                "https://a.example/q/s3cret",
+                "\"https://a.example/[redacted]\"",
+            ),
+            (
+                "https://u:s3cret@a.example",
+                "\"https://a.example/[redacted]\"",
+            ),
+            (
+                "https://a.example?t=s3cret",
+                "\"https://a.example/[redacted]\"",
+            ),
             ("s3cret", "\"[redacted]\""),
         ] {
             assert_eq!(format!("{:?}", RedactedUrl(url)), shown);

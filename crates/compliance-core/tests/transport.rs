@@ -285,7 +285,11 @@ async fn per_attempt_timeout_fires_and_is_retried_for_reads_only() {
             ..
         }
     ));
-    assert_eq!(sleeper.sleeps().len(), 2, "a non-repeatable call is sent once");
+    assert_eq!(
+        sleeper.sleeps().len(),
+        2,
+        "a non-repeatable call is sent once"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -332,7 +336,10 @@ async fn huge_configured_durations_saturate_instead_of_panicking() {
     let (t, sleeper) = transport(&server.url(), config);
     let response = t.send(Request::get("/x")).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(sleeper.sleeps().is_empty(), "a retry past \"never\" is not attempted");
+    assert!(
+        sleeper.sleeps().is_empty(),
+        "a retry past \"never\" is not attempted"
+    );
     m.assert_async().await;
 }
 
@@ -589,7 +596,11 @@ async fn an_uncertain_expiry_replays_only_repeatable_requests() {
     let (t, _) = transport(&server.url(), TransportConfig::default());
     let auth = TestAuth::default();
     assert!(t.send_with(Request::post("/x"), &auth).await.is_err());
-    assert_eq!(auth.generation.load(Ordering::SeqCst), 1, "still invalidated");
+    assert_eq!(
+        auth.generation.load(Ordering::SeqCst),
+        1,
+        "still invalidated"
+    );
     assert!(t.send_with(Request::get("/x"), &auth).await.is_err());
     post.assert_async().await;
     get.assert_async().await;
@@ -624,11 +635,7 @@ async fn the_deadline_covers_resolving_the_identity() {
 #[tokio::test]
 async fn redirects_are_not_followed_even_with_a_callers_client_builder() {
     let mut other = mockito::Server::new_async().await;
-    let stolen = other
-        .mock("POST", "/steal")
-        .expect(0)
-        .create_async()
-        .await;
+    let stolen = other.mock("POST", "/steal").expect(0).create_async().await;
     let mut server = mockito::Server::new_async().await;
     server
         .mock("POST", "/x")
@@ -641,8 +648,14 @@ async fn redirects_are_not_followed_even_with_a_callers_client_builder() {
         .build()
         .unwrap();
     let request = Request::post("/x")
-        .header("x-api-key".parse().unwrap(), HeaderValue::from_static("S3cret"))
-        .body(&br#"{"password":"S3cret"}"#[..], HeaderValue::from_static("application/json"));
+        .header(
+            "x-api-key".parse().unwrap(),
+            HeaderValue::from_static("S3cret"),
+        )
+        .body(
+            &br#"{"password":"S3cret"}"#[..],
+            HeaderValue::from_static("application/json"),
+        );
     assert_eq!(
         t.send(request).await.unwrap().status(),
         StatusCode::TEMPORARY_REDIRECT
@@ -656,7 +669,10 @@ fn reqwest_redirect_everything() -> reqwest::redirect::Policy {
 
 #[test]
 fn plain_http_to_a_remote_host_and_credentials_in_the_url_are_refused() {
-    for bad in ["http://api.example.com", "https://user:S3cret@api.example.com"] {
+    for bad in [
+        "http://api.example.com",
+        "https://user:S3cret@api.example.com",
+    ] {
         let err = Transport::builder(bad).build().unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
         assert!(!err.to_string().contains("S3cret"), "{err}");

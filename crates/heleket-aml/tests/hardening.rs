@@ -17,12 +17,20 @@ async fn error_texts_are_bounded() {
     let mut server = mockito::Server::new_async().await;
     let long = "m".repeat(1_000_000);
     let fields: Vec<String> = (0..20_000)
-        .map(|i| format!(r#""field{i}":["rule.{long_rule}"]"#, long_rule = "r".repeat(40)))
+        .map(|i| {
+            format!(
+                r#""field{i}":["rule.{long_rule}"]"#,
+                long_rule = "r".repeat(40)
+            )
+        })
         .collect();
     for body in [
         format!(r#"{{"state":1,"message":"{long}"}}"#),
         format!(r#"{{"message":"{long}"}}"#),
-        format!(r#"{{"state":1,"message":"{long}","errors":{{{}}}}}"#, fields.join(",")),
+        format!(
+            r#"{{"state":1,"message":"{long}","errors":{{{}}}}}"#,
+            fields.join(",")
+        ),
     ] {
         let _m = server
             .mock("POST", "/v1/payment/info")
@@ -35,7 +43,11 @@ async fn error_texts_are_bounded() {
             .await
             .unwrap_err();
         assert!(err.to_string().len() < 8192, "{}", err.to_string().len());
-        assert!(format!("{err:?}").len() < 16384, "{}", format!("{err:?}").len());
+        assert!(
+            format!("{err:?}").len() < 16384,
+            "{}",
+            format!("{err:?}").len()
+        );
     }
 }
 

@@ -673,23 +673,13 @@ fn gcm_open(
             let nonce = Array::<u8, U12>::try_from(nonce).map_err(|_| truncated.clone())?;
             AesGcm::<aes::Aes256, U12>::new_from_slice(key)
                 .map_err(|_| truncated.clone())?
-                .decrypt_inout_detached(
-                &nonce,
-                b"",
-                buf.into(),
-                &tag,
-            )
+                .decrypt_inout_detached(&nonce, b"", buf.into(), &tag)
         }
         16 => {
             let nonce = Array::<u8, U16>::try_from(nonce).map_err(|_| truncated.clone())?;
             AesGcm::<aes::Aes256, U16>::new_from_slice(key)
                 .map_err(|_| truncated.clone())?
-                .decrypt_inout_detached(
-                &nonce,
-                b"",
-                buf.into(),
-                &tag,
-            )
+                .decrypt_inout_detached(&nonce, b"", buf.into(), &tag)
         }
         _ => return Err(truncated),
     };

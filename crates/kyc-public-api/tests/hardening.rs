@@ -25,7 +25,9 @@ async fn verification_tokens_never_reach_a_decode_error() {
         let _m = server
             .mock("POST", "/api/public/applicant/a-1/token")
             .with_status(201)
-            .with_body(format!(r#"{{"status":true,"statusCode":201,"data":{data}}}"#))
+            .with_body(format!(
+                r#"{{"status":true,"statusCode":201,"data":{data}}}"#
+            ))
             .create_async()
             .await;
         let err = client(&server)
@@ -51,7 +53,11 @@ async fn error_texts_are_bounded() {
         .await;
     let err = client(&server).get_applicant("a-1").await.unwrap_err();
     assert!(err.to_string().len() < 4096, "{}", err.to_string().len());
-    assert!(format!("{err:?}").len() < 8192, "{}", format!("{err:?}").len());
+    assert!(
+        format!("{err:?}").len() < 8192,
+        "{}",
+        format!("{err:?}").len()
+    );
 }
 
 #[tokio::test]

@@ -176,6 +176,9 @@ mod tests {
         };
         let text = format!("{ctx:?}");
         assert!(!text.contains("S3cret"), "{text}");
-        assert!(text.contains("x-api-key") && text.contains("/login"), "{text}");
+        assert!(
+            text.contains("x-api-key") && text.contains("/login"),
+            "{text}"
+        );
     }
 }

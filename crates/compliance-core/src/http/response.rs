@@ -118,6 +118,9 @@ mod tests {
         );
         let text = format!("{r:?}");
         assert!(!text.contains("S3cret"), "{text}");
-        assert!(text.contains("set-cookie") && text.contains("body_len: 18"), "{text}");
+        assert!(
+            text.contains("set-cookie") && text.contains("body_len: 18"),
+            "{text}"
+        );
     }
 }

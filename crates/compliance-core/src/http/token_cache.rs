@@ -274,18 +274,33 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("down"));
         assert_eq!(cache.get(), Some(7));
-        assert_eq!(cache.resolve(|_| false, |_| async { Ok(8) }).await.unwrap(), 8);
-        assert_eq!(cache.resolve(|_| true, |_| async { Ok(9) }).await.unwrap(), 8);
+        assert_eq!(
+            cache.resolve(|_| false, |_| async { Ok(8) }).await.unwrap(),
+            8
+        );
+        assert_eq!(
+            cache.resolve(|_| true, |_| async { Ok(9) }).await.unwrap(),
+            8
+        );
     }
 
     #[tokio::test]
     async fn invalidation_compares_with_what_was_sent() {
         let cache = Cache::with_value(1);
-        assert!(!cache.invalidate_if(|v| *v == 0), "another value: untouched");
-        assert_eq!(cache.resolve(|_| true, |_| async { Ok(2) }).await.unwrap(), 1);
+        assert!(
+            !cache.invalidate_if(|v| *v == 0),
+            "another value: untouched"
+        );
+        assert_eq!(
+            cache.resolve(|_| true, |_| async { Ok(2) }).await.unwrap(),
+            1
+        );
         assert!(cache.invalidate_if(|v| *v == 1));
         assert!(!cache.invalidate_if(|v| *v == 1), "already stale");
-        assert_eq!(cache.resolve(|_| true, |_| async { Ok(2) }).await.unwrap(), 2);
+        assert_eq!(
+            cache.resolve(|_| true, |_| async { Ok(2) }).await.unwrap(),
+            2
+        );
     }
 
     #[tokio::test(start_paused = true)]

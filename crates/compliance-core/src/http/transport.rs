@@ -280,7 +280,11 @@ impl Transport {
     /// inside [`TransportConfig::deadline`]: when it runs out the call fails with
     /// [`TimeoutKind::Deadline`]. A renewal the call was waiting for goes on in the
     /// background (see [`TokenCache`](super::TokenCache)).
-    pub async fn send_with<A: Auth>(&self, request: Request, auth: &A) -> Result<Response, A::Error> {
+    pub async fn send_with<A: Auth>(
+        &self,
+        request: Request,
+        auth: &A,
+    ) -> Result<Response, A::Error> {
         let span = tracing::debug_span!(
             "compliance_http",
             method = %request.method,
@@ -295,7 +299,10 @@ impl Transport {
         match tokio::time::timeout_at(deadline, call).await {
             Ok(result) => result,
             Err(_) => {
-                tracing::debug!(deadline_ms = cfg.deadline.as_millis() as u64, "deadline ran out");
+                tracing::debug!(
+                    deadline_ms = cfg.deadline.as_millis() as u64,
+                    "deadline ran out"
+                );
                 Err(Error::Timeout {
                     kind: TimeoutKind::Deadline,
                     after: cfg.deadline,
@@ -365,7 +372,11 @@ impl Transport {
             let latency = attempt_started.elapsed();
             span.record("latency_ms", latency.as_millis() as u64);
             let may_retry = request.repeatable && tries < cfg.retry.max_attempts;
-            let in_time = |delay: Duration| Instant::now().checked_add(delay).is_some_and(|at| at < deadline);
+            let in_time = |delay: Duration| {
+                Instant::now()
+                    .checked_add(delay)
+                    .is_some_and(|at| at < deadline)
+            };
 
             match result {
                 Ok(response) => {
@@ -525,6 +536,9 @@ mod tests {
     fn huge_durations_saturate() {
         let now = Instant::now();
         assert!(saturating_after(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365));
-        assert_eq!(saturating_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
+        assert_eq!(
+            saturating_after(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 }
