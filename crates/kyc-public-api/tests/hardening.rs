@@ -86,6 +86,52 @@ async fn writes_whose_lost_success_a_retry_would_misreport_are_sent_once() {
     }
 }
 
+/// A lost answer: the server reads the request (and, for all we know, acts on it), then
+/// closes the connection. Writes are not sent again; reads are.
+#[tokio::test]
+async fn a_lost_answer_resends_reads_only() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 64 * 1024];
+            if sock.read(&mut buf).await.is_ok_and(|n| n > 0) {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            drop(sock);
+        }
+    });
+    let client = KycClient::builder()
+        .base_url(&url)
+        .api_key(API_KEY)
+        .transport(
+            compliance_core::http::TransportConfig::default().retry(
+                compliance_core::http::RetryPolicy::default().backoff(
+                    std::time::Duration::from_millis(1),
+                    std::time::Duration::from_millis(2),
+                ),
+            ),
+        )
+        .build()
+        .unwrap();
+    let sent_once = |result: Result<(), kyc_public_api::Error>| {
+        let err = result.unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        assert_eq!(received.swap(0, Ordering::SeqCst), 1, "sent once");
+    };
+    sent_once(client.move_to_flow("a-1", "2").await.map(drop));
+    sent_once(client.schedule_deletion("a-1").await.map(drop));
+    sent_once(client.restore_applicant("a-1").await.map(drop));
+    assert!(client.applicant_status("a-1").await.is_err());
+    assert_eq!(received.load(Ordering::SeqCst), 3, "a read is tried three times");
+}
+
 #[test]
 fn every_forged_cbc_payload_gets_the_same_error_whatever_the_mac_covers() {
     // Before #13 a MAC over the plaintext was an option: it decrypted first and answered
