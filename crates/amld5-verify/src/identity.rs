@@ -177,19 +177,12 @@ impl Tokens {
         if !response.is_success() {
             return Err(partner_error(&response));
         }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Answer {
-            #[serde(with = "exposed")]
-            token: SecretString,
-            #[serde(with = "exposed")]
-            refresh_token: SecretString,
-        }
-        let answer: Answer = json::decode("authenticate response", response.body())?;
+        let answer = TokenAnswer::read("authenticate response", response.body())?;
+        let refresh_token = answer.required("refreshToken", answer.refresh_token.clone())?;
         Ok(PartnerTokens {
             expires_at: self.policy.expiry(&answer.token),
             token: answer.token,
-            refresh_token: answer.refresh_token,
+            refresh_token,
         })
     }
 
@@ -296,20 +289,43 @@ async fn refresh(
             });
         }
     };
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        #[serde(with = "exposed")]
-        token: SecretString,
-        #[serde(default, deserialize_with = "optional_secret")]
-        refresh_token: Option<SecretString>,
-    }
-    let answer: Answer = json::decode("refresh response", response.body())
-        .map_err(|e| RefreshFailure::Other(e.into()))?;
+    let answer =
+        TokenAnswer::read("refresh response", response.body()).map_err(RefreshFailure::Other)?;
     Ok(Refreshed {
         token: answer.token,
         refresh_token: answer.refresh_token,
     })
+}
+
+/// What `/api/v1/authenticate`, `/api/v1/refresh` and `/api/v1/user/login` answer. Decode
+/// errors keep no token (see `compliance_core::json::decode`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenAnswer {
+    #[serde(with = "exposed")]
+    token: SecretString,
+    #[serde(default, deserialize_with = "optional_secret")]
+    refresh_token: Option<SecretString>,
+    #[serde(default)]
+    identifier: Option<String>,
+}
+
+impl TokenAnswer {
+    fn read(what: &'static str, body: &[u8]) -> Result<Self, Error> {
+        Ok(json::decode(what, body)?)
+    }
+
+    /// `value`, or a decode error naming the missing `field`.
+    fn required<T>(&self, field: &'static str, value: Option<T>) -> Result<T, Error> {
+        value.ok_or_else(|| {
+            Error::Core(compliance_core::Error::decode(
+                "token answer",
+                field,
+                format_args!("missing field `{field}`"),
+                b"",
+            ))
+        })
+    }
 }
 
 fn optional_secret<'de, D: serde::Deserializer<'de>>(
@@ -338,21 +354,14 @@ pub(crate) async fn login(
         .transport
         .send_with(request, &CallAuth::new(tokens.clone(), None))
         .await?;
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        #[serde(with = "exposed")]
-        token: SecretString,
-        #[serde(with = "exposed")]
-        refresh_token: SecretString,
-        identifier: String,
-    }
-    let answer: Answer = json::decode("login response", response.body())?;
+    let answer = TokenAnswer::read("login response", response.body())?;
+    let refresh_token = answer.required("refreshToken", answer.refresh_token.clone())?;
+    let identifier = answer.required("identifier", answer.identifier.clone())?;
     Ok(UserSession {
         expires_at: Some(tokens.policy.expiry(&answer.token)),
         token: answer.token,
-        refresh_token: answer.refresh_token,
-        identifier: answer.identifier,
+        refresh_token,
+        identifier,
     })
 }
 

@@ -110,14 +110,12 @@ async fn a_lost_answer_resends_reads_only() {
     let client = KycClient::builder()
         .base_url(&url)
         .api_key(API_KEY)
-        .transport(
-            compliance_core::http::TransportConfig::default().retry(
-                compliance_core::http::RetryPolicy::default().backoff(
-                    std::time::Duration::from_millis(1),
-                    std::time::Duration::from_millis(2),
-                ),
+        .transport(compliance_core::http::TransportConfig::default().retry(
+            compliance_core::http::RetryPolicy::default().backoff(
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(2),
             ),
-        )
+        ))
         .build()
         .unwrap();
     let sent_once = |result: Result<(), kyc_public_api::Error>| {
@@ -129,7 +127,11 @@ async fn a_lost_answer_resends_reads_only() {
     sent_once(client.schedule_deletion("a-1").await.map(drop));
     sent_once(client.restore_applicant("a-1").await.map(drop));
     assert!(client.applicant_status("a-1").await.is_err());
-    assert_eq!(received.load(Ordering::SeqCst), 3, "a read is tried three times");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        3,
+        "a read is tried three times"
+    );
 }
 
 #[test]
