@@ -92,7 +92,7 @@ impl TokenPolicy {
 pub enum Er801Reading {
     /// The partner token expired (the documented reading). Default. With API-key partner
     /// authentication nothing can be refreshed and the call fails with
-    /// [`Error::PartnerAuth`](crate::Error::PartnerAuth).
+    /// [`Error::PartnerAuth`].
     #[default]
     PartnerToken,
     /// The user token expired: the session is refreshed.
