@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::post;
+use compliance_core::http::HttpClient;
 use compliance_sandbox::{ElkycCredentials, EncryptionMode};
 use kyc_public_api::EncryptionSettings;
 
@@ -64,4 +66,122 @@ pub fn elkyc_settings(creds: &ElkycCredentials) -> Option<EncryptionSettings> {
         EncryptionMode::Gcm => Some(EncryptionSettings::gcm(creds.secret_key.clone())),
         _ => None,
     }
+}
+
+/// One request and its answer, as a [`Tap`] saw them.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The method.
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// The request headers (names lowercase).
+    pub request_headers: Vec<(String, String)>,
+    /// The request body.
+    pub request_body: Vec<u8>,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's headers (names lowercase).
+    pub response_headers: Vec<(String, String)>,
+    /// The answer's body.
+    pub response_body: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct TapState {
+    upstream: String,
+    client: HttpClient,
+    seen: Arc<Mutex<Vec<Exchange>>>,
+}
+
+/// A reverse proxy in front of one API that keeps every exchange: what a client sent and
+/// received, byte for byte (to learn which secrets were in play).
+pub struct Tap {
+    /// Give this to the client as its base URL.
+    pub url: String,
+    seen: Arc<Mutex<Vec<Exchange>>>,
+}
+
+impl Tap {
+    /// Starts a tap forwarding to `upstream` (a base URL).
+    pub async fn start(upstream: String) -> Self {
+        let seen: Arc<Mutex<Vec<Exchange>>> = Arc::default();
+        let state = TapState {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: HttpClient::new(),
+            seen: seen.clone(),
+        };
+        let url = serve(axum::Router::new().fallback(forward).with_state(state)).await;
+        Self { url, seen }
+    }
+
+    /// Every exchange so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn forward(State(tap): State<TapState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let mut out = tap
+        .client
+        .request(parts.method.clone(), format!("{}{path}", tap.upstream))
+        .body(body.clone());
+    for (name, value) in &parts.headers {
+        if !matches!(name.as_str(), "host" | "content-length" | "connection") {
+            out = out.header(name, value);
+        }
+    }
+    let Ok(answer) = out.send().await else {
+        return Response::builder()
+            .status(502)
+            .body(Body::empty())
+            .unwrap_or_default();
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let answer_body = answer.bytes().await.unwrap_or_default();
+    tap.seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Exchange {
+            method: parts.method.to_string(),
+            path,
+            request_headers: pairs(&parts.headers),
+            request_body: body.to_vec(),
+            status: status.as_u16(),
+            response_headers: pairs(&headers),
+            response_body: answer_body.to_vec(),
+        });
+    let mut reply = Response::new(Body::from(answer_body));
+    *reply.status_mut() = status;
+    for (name, value) in &headers {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "connection" | "transfer-encoding"
+        ) {
+            reply.headers_mut().append(name, value.clone());
+        }
+    }
+    reply
 }

@@ -111,6 +111,48 @@ async fn token_expiry_during_a_run_costs_one_refresh_for_all_concurrent_calls() 
     assert_eq!(counters.count("POST", "/api/v1/authenticate"), 1);
 }
 
+/// Both tokens expire at the provider at once: each of 50 concurrent calls meets ER801, then
+/// (after the partner token is renewed) ER701. One renewal of each token serves all of them,
+/// and none sees the ER701.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn partner_and_user_expiring_together_cost_one_refresh_each_for_50_calls() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox);
+    let c = sandbox.btcdirect().credentials();
+    let session = client
+        .login(&c.user_email, &SecretString::from(c.user_password.clone()))
+        .await
+        .unwrap();
+    let refreshed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = refreshed.clone();
+    let user = UserContext::session(session)
+        .on_refresh(move |s| sink.lock().unwrap().push(s.identifier.clone()));
+    client.user_info(&user).await.unwrap();
+    let counters = sandbox.endpoint(Provider::BtcDirect).counters();
+    assert_eq!(counters.count("POST", "/api/v1/refresh"), 0);
+
+    sandbox.btcdirect().expire_all_tokens();
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let (client, user) = (client.clone(), user.clone());
+            tokio::spawn(async move { client.user_info(&user).await })
+        })
+        .collect();
+    for call in calls {
+        if let Err(e) = call.await.unwrap() {
+            panic!("a caller saw {e:?}");
+        }
+    }
+    // `/api/v1/refresh` serves both tokens: the user's refresh is the one `on_refresh` saw.
+    assert_eq!(refreshed.lock().unwrap().len(), 1, "one user-token refresh");
+    assert_eq!(
+        counters.count("POST", "/api/v1/refresh"),
+        2,
+        "one partner-token refresh and one user-token refresh"
+    );
+    assert_eq!(counters.count("POST", "/api/v1/authenticate"), 1);
+}
+
 #[tokio::test]
 async fn wrong_partner_credentials_say_so() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();

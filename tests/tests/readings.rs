@@ -5,7 +5,7 @@
 //! sandbox with the exact error: a wrong default shows up as a failing test, not as a silent
 //! agreement.
 
-use amld5_verify::{BtcDirectClient, ErrorCode, SecretString, UserContext};
+use amld5_verify::{BtcDirectClient, Er801Reading, ErrorCode, SecretString, UserContext};
 use compliance_e2e::recorder;
 use compliance_sandbox::elkyc::{
     ElkycCrypto, GcmNonce, HmacKeyBytes, MacHash, MacInput, NoncePlacement, SignatureEncoding,
@@ -48,7 +48,6 @@ fn readings() -> Vec<Reading> {
         for (input, client_input) in [
             (MacInput::DataString, ClientMacInput::DataString),
             (MacInput::CiphertextBytes, ClientMacInput::CiphertextBytes),
-            (MacInput::Plaintext, ClientMacInput::Plaintext),
         ] {
             for (key, client_key) in [
                 (HmacKeyBytes::HexDecoded, HmacKeyUse::HexDecoded),
@@ -123,7 +122,7 @@ fn kyc(sandbox: &Sandbox, options: CryptoOptions, encrypt_requests: bool) -> Kyc
 #[tokio::test]
 async fn the_client_works_under_every_encryption_reading_it_supports() {
     let all = readings();
-    assert_eq!(all.len(), 32);
+    assert_eq!(all.len(), 24);
     for (i, r) in all.into_iter().enumerate() {
         let sandbox = elkyc(
             ElkycConfig::default()
@@ -248,10 +247,6 @@ async fn a_mismatched_encryption_option_is_caught() {
         (
             EncryptionMode::Cbc,
             CryptoOptions::default().mac_input(ClientMacInput::CiphertextBytes),
-        ),
-        (
-            EncryptionMode::Cbc,
-            CryptoOptions::default().mac_input(ClientMacInput::Plaintext),
         ),
         (
             EncryptionMode::Cbc,
@@ -497,12 +492,13 @@ async fn a_user_refresh_works_under_both_credential_readings() {
     }
 }
 
-/// ER801 for an expired **user** token (the documentation lists ER801 on every endpoint):
-/// the client reads ER801 as the partner token only, refreshes that, and the replay is
-/// refused again. The sandbox catches the disagreement; the exact error the caller gets is
-/// pinned here until the client offers this reading.
+/// ER801 for an expired **user** token (the documentation lists ER801 on every endpoint,
+/// without saying which token it is about on a user call). Under the default reading the
+/// client refreshes the partner token, the replay is refused again, and the caller gets the
+/// exact error: the sandbox catches the disagreement. Under the readings `UserToken` and
+/// `Either` the user session is refreshed and the call succeeds.
 #[tokio::test]
-async fn er801_for_an_expired_user_token_is_a_reading_the_client_does_not_support() {
+async fn er801_for_an_expired_user_token_under_each_client_reading() {
     let (sandbox, client) =
         btcdirect(UserRefreshAuth::PartnerRequired, ExpiredUserToken::Er801).await;
     let user = session(&sandbox, &client).await;
@@ -520,6 +516,45 @@ async fn er801_for_an_expired_user_token_is_a_reading_the_client_does_not_suppor
         1,
         "the partner token was refreshed, needlessly"
     );
+
+    for reading in [Er801Reading::UserToken, Er801Reading::Either] {
+        let mut config = SandboxConfig::default().seed(23);
+        config.btcdirect.user_refresh_auth = UserRefreshAuth::PartnerRequired;
+        config.btcdirect.expired_user_token = ExpiredUserToken::Er801;
+        let sandbox = Sandbox::start(config).await.unwrap();
+        let c = sandbox.btcdirect().credentials();
+        let client = BtcDirectClient::builder()
+            .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+            .credentials(c.username, SecretString::from(c.password))
+            .er801_reading(reading)
+            .build()
+            .unwrap();
+        let user = session(&sandbox, &client).await;
+        client.user_info(&user).await.unwrap();
+        sandbox.btcdirect().expire_user_tokens();
+        let info = client
+            .user_info(&user)
+            .await
+            .unwrap_or_else(|e| panic!("{reading:?}: {e}"));
+        assert!(info.email_address.is_some(), "{reading:?}");
+        let counters = sandbox.endpoint(Provider::BtcDirect).counters();
+        assert_eq!(
+            counters.count("POST", "/api/v1/user/login"),
+            1,
+            "{reading:?}: the user was not logged in again"
+        );
+        // The user session is refreshed once; under `Either` the partner token too.
+        let refreshes = if reading == Er801Reading::Either {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            counters.count("POST", "/api/v1/refresh"),
+            refreshes,
+            "{reading:?}"
+        );
+    }
 }
 
 /// `answerOptions` documented as `{label}` objects but shown as strings: the client reads

@@ -125,12 +125,7 @@ mod tests {
 
     #[test]
     fn data_paths_are_re_rooted() {
-        let core = compliance_core::Error::Decode {
-            what: "x",
-            path: "amount.amount".into(),
-            message: "bad".into(),
-            body: BodySnippet::new(b""),
-        };
+        let core = compliance_core::Error::decode("x", "amount.amount", "bad", b"");
         let Error::Parse { path, .. } = Error::from_decode(core, Some("data"), b"{}") else {
             panic!("not a parse error")
         };

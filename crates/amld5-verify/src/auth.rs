@@ -1,30 +1,20 @@
-//! Partner and user authentication: credentials, tokens, sessions, and the hook that puts
-//! exactly one partner credential (and the user's) on every request, refreshing tokens before
-//! they expire and once more when the provider says they have.
+//! Who a call is made as: the partner's credentials ([`PartnerAuth`]), a user's session or
+//! identifier ([`UserContext`]), and the token rules ([`TokenPolicy`], [`Er801Reading`]).
+//!
+//! Authentication runs in three small parts: the identity resolver renews tokens through a
+//! cache (`identity.rs`), the signer puts them on one attempt (`sign.rs`), and the
+//! classifier reads the provider's answer once (`classify.rs`).
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use base64::Engine as _;
-use compliance_core::http::{
-    Auth, AuthContext, AuthVerdict, HeaderMap, HeaderName, Request, Response, StatusCode,
-};
-use compliance_core::secret::{
-    ExposeSecret, SecretString, bearer_header, exposed, sensitive_header,
-};
+use compliance_core::http::TokenCache;
+use compliance_core::secret::{ExposeSecret, SecretString, exposed};
 use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::client::Shared;
-use crate::error::{ApiErrors, Error, ErrorCode};
-use crate::single_flight::TokenCell;
-
-const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
-const USER_AUTHORIZATION: HeaderName = HeaderName::from_static("user-authorization");
-const USER_IDENTIFIER: HeaderName = HeaderName::from_static("user-identifier");
-const AUTHORIZATION: HeaderName = HeaderName::from_static("authorization");
+use crate::error::Error;
 
 /// How the partner authenticates: exactly one method, so the provider's ER803 ("multiple
 /// authorization methods used") cannot happen.
@@ -83,13 +73,32 @@ impl Default for TokenPolicy {
 }
 
 impl TokenPolicy {
-    fn expiry(&self, token: &SecretString) -> Timestamp {
+    pub(crate) fn expiry(&self, token: &SecretString) -> Timestamp {
         jwt_expiry(token.expose_secret()).unwrap_or_else(|| after(Timestamp::now(), self.lifetime))
     }
 
-    fn is_due(&self, expires_at: Option<Timestamp>) -> bool {
+    pub(crate) fn is_due(&self, expires_at: Option<Timestamp>) -> bool {
         expires_at.is_some_and(|at| after(Timestamp::now(), self.refresh_before_expiry) >= at)
     }
+}
+
+/// What `ER801` ("Authorization token has expired") means on a call made with a user
+/// session. The documentation lists ER801 among the partner's codes, but the user's token
+/// travels in a header named `User-Authorization`, and the docs do not say which token the
+/// code is about there *(unconfirmed)*. On calls without a user session ER801 is always the
+/// partner's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Er801Reading {
+    /// The partner token expired (the documented reading). Default. With API-key partner
+    /// authentication nothing can be refreshed and the call fails with
+    /// [`Error::PartnerAuth`].
+    #[default]
+    PartnerToken,
+    /// The user token expired: the session is refreshed.
+    UserToken,
+    /// Either: both are refreshed (each once) before the one replay.
+    Either,
 }
 
 fn after(t: Timestamp, d: Duration) -> Timestamp {
@@ -97,7 +106,7 @@ fn after(t: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// The `exp` claim of a JWT, without verifying it (we only schedule a refresh with it).
-fn jwt_expiry(token: &str) -> Option<Timestamp> {
+pub(crate) fn jwt_expiry(token: &str) -> Option<Timestamp> {
     const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         base64::engine::GeneralPurposeConfig::new()
@@ -165,13 +174,6 @@ impl fmt::Debug for UserSession {
     }
 }
 
-type RefreshHook = Arc<dyn Fn(&UserSession) + Send + Sync>;
-
-struct SessionCell {
-    cell: TokenCell<UserSession>,
-    on_refresh: RwLock<Option<RefreshHook>>,
-}
-
 /// Who a user call is for: a logged-in [`UserSession`] or a linked `User-Identifier`.
 ///
 /// Cheap to clone; clones share the session, so a refresh made during one call is seen by
@@ -179,13 +181,13 @@ struct SessionCell {
 /// [`on_refresh`](Self::on_refresh), and store it.
 #[derive(Clone)]
 pub struct UserContext {
-    inner: UserInner,
+    pub(crate) inner: UserInner,
 }
 
 #[derive(Clone)]
-enum UserInner {
+pub(crate) enum UserInner {
     Identifier(String),
-    Session(Arc<SessionCell>),
+    Session(TokenCache<UserSession, Error>),
 }
 
 impl UserContext {
@@ -200,21 +202,16 @@ impl UserContext {
     /// A logged-in user, sent as `User-Authorization: Bearer …`, refreshed when due.
     pub fn session(session: UserSession) -> Self {
         Self {
-            inner: UserInner::Session(Arc::new(SessionCell {
-                cell: TokenCell::new(Some(session)),
-                on_refresh: RwLock::new(None),
-            })),
+            inner: UserInner::Session(TokenCache::with_value(session)),
         }
     }
 
-    /// Calls `hook` with the new session after every refresh (to store it). Applies to every
-    /// clone. Does nothing for an identifier.
+    /// Calls `hook` with the new session after every refresh (to store it), in refresh
+    /// order, even when the call that caused the refresh was cancelled meanwhile. Applies to
+    /// every clone. Does nothing for an identifier.
     pub fn on_refresh(self, hook: impl Fn(&UserSession) + Send + Sync + 'static) -> Self {
-        if let UserInner::Session(cell) = &self.inner {
-            *cell
-                .on_refresh
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+        if let UserInner::Session(cache) = &self.inner {
+            cache.on_renewed(hook);
         }
         self
     }
@@ -222,7 +219,7 @@ impl UserContext {
     /// The current session (refreshed tokens included), or `None` for an identifier.
     pub fn session_snapshot(&self) -> Option<UserSession> {
         match &self.inner {
-            UserInner::Session(cell) => cell.cell.get(),
+            UserInner::Session(cache) => cache.get(),
             UserInner::Identifier(_) => None,
         }
     }
@@ -231,12 +228,8 @@ impl UserContext {
     pub fn user_identifier(&self) -> String {
         match &self.inner {
             UserInner::Identifier(id) => id.clone(),
-            UserInner::Session(cell) => cell.cell.get().map(|s| s.identifier).unwrap_or_default(),
+            UserInner::Session(cache) => cache.get().map(|s| s.identifier).unwrap_or_default(),
         }
-    }
-
-    fn is_session(&self) -> bool {
-        matches!(self.inner, UserInner::Session(_))
     }
 }
 
@@ -246,488 +239,11 @@ impl fmt::Debug for UserContext {
             UserInner::Identifier(id) => {
                 f.debug_tuple("UserContext::Identifier").field(id).finish()
             }
-            UserInner::Session(cell) => f
+            UserInner::Session(cache) => f
                 .debug_tuple("UserContext::Session")
-                .field(&cell.cell.get())
+                .field(&cache.get())
                 .finish(),
         }
-    }
-}
-
-/// The partner's token pair.
-#[derive(Clone)]
-pub(crate) struct PartnerTokens {
-    token: SecretString,
-    refresh_token: SecretString,
-    expires_at: Timestamp,
-}
-
-/// The partner side of the client: a fixed API key, or tokens kept fresh.
-pub(crate) enum PartnerState {
-    ApiKey(SecretString),
-    Tokens {
-        username: String,
-        password: SecretString,
-        cell: TokenCell<PartnerTokens>,
-    },
-}
-
-impl PartnerState {
-    pub(crate) fn new(auth: PartnerAuth) -> Self {
-        match auth {
-            PartnerAuth::ApiKey(key) => PartnerState::ApiKey(key),
-            PartnerAuth::Credentials { username, password } => PartnerState::Tokens {
-                username,
-                password,
-                cell: TokenCell::new(None),
-            },
-        }
-    }
-
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            PartnerState::ApiKey(_) => "api key",
-            PartnerState::Tokens { .. } => "credentials",
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenResponse {
-    #[serde(with = "exposed")]
-    token: SecretString,
-    #[serde(default, deserialize_with = "optional_secret")]
-    refresh_token: Option<SecretString>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LoginResponse {
-    #[serde(with = "exposed")]
-    token: SecretString,
-    #[serde(with = "exposed")]
-    refresh_token: SecretString,
-    identifier: String,
-}
-
-fn optional_secret<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<SecretString>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(SecretString::from))
-}
-
-/// Why a refresh did not produce a token.
-enum RefreshFailure {
-    /// The provider refused the refresh token: it is expired, revoked or already used.
-    Dead(Error),
-    /// Anything else (transport, 5xx): the refresh token may still be good.
-    Other(Error),
-}
-
-impl RefreshFailure {
-    fn into_error(self) -> Error {
-        match self {
-            RefreshFailure::Dead(e) | RefreshFailure::Other(e) => e,
-        }
-    }
-}
-
-/// `POST /api/v1/authenticate`.
-async fn authenticate(
-    shared: &Shared,
-    username: &str,
-    password: &SecretString,
-) -> Result<PartnerTokens, Error> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        username: &'a str,
-        password: &'a str,
-    }
-    let request = Request::post("/api/v1/authenticate")
-        .json(&Body {
-            username,
-            password: password.expose_secret(),
-        })?
-        .repeatable(true);
-    let response = shared.transport.send(request).await?;
-    if !response.is_success() {
-        return Err(partner_error(&response));
-    }
-    let tokens: TokenResponse = response.json()?;
-    let refresh_token = tokens.refresh_token.ok_or_else(|| {
-        Error::Core(compliance_core::Error::Decode {
-            what: "authenticate response",
-            path: "refreshToken".into(),
-            message: "missing field `refreshToken`".into(),
-            body: compliance_core::BodySnippet::new(b"[redacted: holds tokens]"),
-        })
-    })?;
-    Ok(PartnerTokens {
-        expires_at: shared.policy.expiry(&tokens.token),
-        token: tokens.token,
-        refresh_token,
-    })
-}
-
-/// A refused `/api/v1/authenticate` is a partner-credential problem whatever its body.
-fn partner_error(response: &Response) -> Error {
-    match Error::from_response(response) {
-        Error::Core(compliance_core::Error::Provider { status, .. })
-            if status.is_client_error() && status != StatusCode::REQUEST_TIMEOUT =>
-        {
-            Error::PartnerAuth {
-                status,
-                errors: ApiErrors::default(),
-            }
-        }
-        Error::Rejected { status, errors } | Error::UserAuth { status, errors } => {
-            Error::PartnerAuth { status, errors }
-        }
-        other => other,
-    }
-}
-
-/// `POST /api/v1/refresh`: a new token and (rotated) refresh token. `auth` is the partner
-/// hook when refreshing a user token; partner tokens are refreshed without one.
-async fn refresh(
-    shared: &Arc<Shared>,
-    refresh_token: &SecretString,
-    auth: Option<Arc<dyn Auth>>,
-) -> Result<(SecretString, Option<SecretString>), RefreshFailure> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Body<'a> {
-        refresh_token: &'a str,
-    }
-    let request = Request::post("/api/v1/refresh")
-        .json(&Body {
-            refresh_token: refresh_token.expose_secret(),
-        })
-        .map_err(|e| RefreshFailure::Other(e.into()))?;
-    // Not repeatable: the refresh token rotates, so a second send after a lost answer
-    // would present a spent token.
-    let request = match auth {
-        Some(auth) => request.auth(auth),
-        None => request,
-    };
-    let response = shared
-        .transport
-        .send(request)
-        .await
-        .map_err(|e| RefreshFailure::Other(e.into()))?;
-    let status = response.status();
-    if !response.is_success() {
-        let error = Error::from_response(&response);
-        let dead = status.is_client_error()
-            && status != StatusCode::REQUEST_TIMEOUT
-            && status != StatusCode::TOO_MANY_REQUESTS;
-        return Err(if dead {
-            RefreshFailure::Dead(error)
-        } else {
-            RefreshFailure::Other(error)
-        });
-    }
-    let tokens: TokenResponse = response
-        .json()
-        .map_err(|e| RefreshFailure::Other(e.into()))?;
-    Ok((tokens.token, tokens.refresh_token))
-}
-
-/// `POST /api/v1/user/login`.
-pub(crate) async fn login(
-    shared: &Arc<Shared>,
-    email: &str,
-    password: &SecretString,
-) -> Result<UserSession, Error> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        email: &'a str,
-        password: &'a str,
-    }
-    let request = Request::post("/api/v1/user/login")
-        .json(&Body {
-            email,
-            password: password.expose_secret(),
-        })?
-        .repeatable(true);
-    let response = crate::client::send(shared, request, None).await?;
-    let login: LoginResponse = response.json()?;
-    Ok(UserSession {
-        expires_at: Some(shared.policy.expiry(&login.token)),
-        token: login.token,
-        refresh_token: login.refresh_token,
-        identifier: login.identifier,
-    })
-}
-
-/// A fresh partner token: from the refresh token if there is one, by authenticating when
-/// there is none or the provider refused it.
-async fn renew_partner(
-    shared: &Arc<Shared>,
-    username: &str,
-    password: &SecretString,
-    current: Option<PartnerTokens>,
-) -> Result<PartnerTokens, Error> {
-    if let Some(current) = current {
-        match refresh(shared, &current.refresh_token, None).await {
-            Ok((token, refresh_token)) => {
-                return Ok(PartnerTokens {
-                    expires_at: shared.policy.expiry(&token),
-                    token,
-                    refresh_token: refresh_token.unwrap_or(current.refresh_token),
-                });
-            }
-            Err(RefreshFailure::Dead(_)) => {}
-            Err(other) => return Err(other.into_error()),
-        }
-    }
-    authenticate(shared, username, password).await
-}
-
-/// A fresh user session from its refresh token. A refused refresh token means the user has
-/// to log in again.
-async fn renew_user(shared: &Arc<Shared>, current: UserSession) -> Result<UserSession, Error> {
-    let partner: Arc<dyn Auth> = Arc::new(CallAuth::new(shared.clone(), None));
-    match refresh(shared, &current.refresh_token, Some(partner)).await {
-        Ok((token, refresh_token)) => Ok(UserSession {
-            expires_at: Some(shared.policy.expiry(&token)),
-            token,
-            refresh_token: refresh_token.unwrap_or(current.refresh_token),
-            identifier: current.identifier,
-        }),
-        Err(RefreshFailure::Dead(error)) => Err(match error {
-            Error::UserAuth { .. } | Error::PartnerAuth { .. } => error,
-            Error::Rejected { status, errors } => Error::UserAuth { status, errors },
-            Error::Core(compliance_core::Error::Provider { status, .. }) => Error::UserAuth {
-                status,
-                errors: ApiErrors::default(),
-            },
-            other => other,
-        }),
-        Err(RefreshFailure::Other(error)) => Err(error),
-    }
-}
-
-fn header_matches(sent: &HeaderMap, name: &HeaderName, token: &SecretString) -> bool {
-    sent.get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|v| v == token.expose_secret())
-}
-
-/// The per-call [`Auth`] hook: partner credential plus, when given, the user's.
-///
-/// Errors it meets are kept typed in `failure` (the core hook can only return the core
-/// error) and taken by the client after the call.
-pub(crate) struct CallAuth {
-    shared: Arc<Shared>,
-    user: Option<UserContext>,
-    failure: Mutex<Option<Error>>,
-}
-
-impl CallAuth {
-    pub(crate) fn new(shared: Arc<Shared>, user: Option<UserContext>) -> Self {
-        Self {
-            shared,
-            user,
-            failure: Mutex::new(None),
-        }
-    }
-
-    /// The typed error behind a failed call, if the hook produced it.
-    pub(crate) fn take_failure(&self) -> Option<Error> {
-        self.failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-    }
-
-    fn fail(&self, error: Error) -> compliance_core::Error {
-        let core = match &error {
-            Error::Core(compliance_core::Error::Config(m)) => {
-                compliance_core::Error::Config(m.clone())
-            }
-            other => compliance_core::Error::Config(format!("authentication failed: {other}")),
-        };
-        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
-        core
-    }
-
-    async fn partner_header(&self, headers: &mut HeaderMap) -> Result<(), Error> {
-        match &self.shared.partner {
-            PartnerState::ApiKey(key) => {
-                headers.remove(AUTHORIZATION);
-                headers.insert(X_API_KEY, sensitive_header("API key", key.expose_secret())?);
-            }
-            PartnerState::Tokens {
-                username,
-                password,
-                cell,
-            } => {
-                let policy = self.shared.policy;
-                let stale =
-                    |t: Option<&PartnerTokens>| t.is_none_or(|t| policy.is_due(Some(t.expires_at)));
-                let tokens = match cell.get() {
-                    Some(t) if !stale(Some(&t)) => t,
-                    _ => {
-                        cell.renew_if(stale, |cur| {
-                            renew_partner(&self.shared, username, password, cur)
-                        })
-                        .await?
-                        .0
-                    }
-                };
-                headers.remove(X_API_KEY);
-                headers.insert(
-                    AUTHORIZATION,
-                    bearer_header("partner token", &tokens.token)?,
-                );
-            }
-        }
-        Ok(())
-    }
-
-    async fn user_header(&self, headers: &mut HeaderMap) -> Result<(), Error> {
-        let Some(user) = &self.user else {
-            return Ok(());
-        };
-        match &user.inner {
-            UserInner::Identifier(id) => {
-                let value = sensitive_header("user identifier", id).map_err(|_| {
-                    compliance_core::Error::invalid_request(
-                        "user identifier",
-                        "contains characters not allowed in an HTTP header",
-                    )
-                })?;
-                headers.insert(USER_IDENTIFIER, value);
-            }
-            UserInner::Session(session) => {
-                let policy = self.shared.policy;
-                let stale =
-                    |s: Option<&UserSession>| s.is_some_and(|s| policy.is_due(s.expires_at));
-                let current = match session.cell.get() {
-                    Some(s) if stale(Some(&s)) => self.renew_session(session, stale).await?,
-                    Some(s) => s,
-                    None => {
-                        return Err(Error::Core(compliance_core::Error::Config(
-                            "user session missing".into(),
-                        )));
-                    }
-                };
-                headers.insert(
-                    USER_AUTHORIZATION,
-                    bearer_header("user token", &current.token)?,
-                );
-            }
-        }
-        Ok(())
-    }
-
-    async fn renew_session(
-        &self,
-        session: &SessionCell,
-        stale: impl Fn(Option<&UserSession>) -> bool,
-    ) -> Result<UserSession, Error> {
-        let (current, renewed) = session
-            .cell
-            .renew_if(stale, |cur| async move {
-                match cur {
-                    Some(cur) => renew_user(&self.shared, cur).await,
-                    None => Err(Error::Core(compliance_core::Error::Config(
-                        "user session missing".into(),
-                    ))),
-                }
-            })
-            .await?;
-        if renewed {
-            let hook = session
-                .on_refresh
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(hook) = hook {
-                hook(&current);
-            }
-        }
-        Ok(current)
-    }
-
-    /// Handles an error response: refreshes what the provider says expired (unless another
-    /// call already did, which the token `sent` tells) and asks for one replay.
-    async fn inspect_typed(
-        &self,
-        sent: &HeaderMap,
-        response: &Response,
-    ) -> Result<AuthVerdict, Error> {
-        if response.is_success() {
-            return Ok(AuthVerdict::Accept);
-        }
-        let errors = ApiErrors::from_body(response.body()).unwrap_or_default();
-        let user_code = errors.codes().any(ErrorCode::is_user_auth);
-        let partner_expired = errors.has(&ErrorCode::Er801)
-            || errors.has(&ErrorCode::Er800)
-            || (response.status() == StatusCode::UNAUTHORIZED && errors.is_empty());
-        let user_session = self.user.as_ref().filter(|u| u.is_session());
-        let user_expired = errors.has(&ErrorCode::Er701) && user_session.is_some();
-        if user_code && !user_expired {
-            return Ok(AuthVerdict::Accept);
-        }
-
-        let mut replay = false;
-        if partner_expired
-            && let PartnerState::Tokens {
-                username,
-                password,
-                cell,
-            } = &self.shared.partner
-        {
-            let stale = |t: Option<&PartnerTokens>| {
-                t.is_none_or(|t| header_matches(sent, &AUTHORIZATION, &t.token))
-            };
-            cell.renew_if(stale, |cur| {
-                renew_partner(&self.shared, username, password, cur)
-            })
-            .await?;
-            replay = true;
-        }
-        if user_expired
-            && let Some(UserContext {
-                inner: UserInner::Session(session),
-            }) = user_session
-        {
-            let stale = |s: Option<&UserSession>| {
-                s.is_some_and(|s| header_matches(sent, &USER_AUTHORIZATION, &s.token))
-            };
-            self.renew_session(session, stale).await?;
-            replay = true;
-        }
-        Ok(if replay {
-            AuthVerdict::Replay
-        } else {
-            AuthVerdict::Accept
-        })
-    }
-}
-
-#[async_trait]
-impl Auth for CallAuth {
-    async fn apply(&self, request: &mut AuthContext<'_>) -> Result<(), compliance_core::Error> {
-        let result = match self.partner_header(request.headers).await {
-            Ok(()) => self.user_header(request.headers).await,
-            Err(e) => Err(e),
-        };
-        result.map_err(|e| self.fail(e))
-    }
-
-    async fn inspect(
-        &self,
-        sent: &HeaderMap,
-        response: &Response,
-    ) -> Result<AuthVerdict, compliance_core::Error> {
-        self.inspect_typed(sent, response)
-            .await
-            .map_err(|e| self.fail(e))
     }
 }
 
@@ -793,29 +309,5 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("partner"));
-    }
-
-    #[test]
-    fn sent_tokens_are_compared_exactly() {
-        let mut sent = HeaderMap::new();
-        sent.insert(
-            AUTHORIZATION,
-            bearer_header("t", &SecretString::from("abc")).unwrap(),
-        );
-        assert!(header_matches(
-            &sent,
-            &AUTHORIZATION,
-            &SecretString::from("abc")
-        ));
-        assert!(!header_matches(
-            &sent,
-            &AUTHORIZATION,
-            &SecretString::from("abcd")
-        ));
-        assert!(!header_matches(
-            &sent,
-            &USER_AUTHORIZATION,
-            &SecretString::from("abc")
-        ));
     }
 }

@@ -4,15 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use compliance_core::http::{HttpClient, Request, Response, Transport, TransportConfig};
+use compliance_core::http::{HttpClientBuilder, Request, Response, Transport, TransportConfig};
 use compliance_core::secret::SecretString;
 use serde::Serialize;
 
 use crate::amld5::{Amld5Answers, Amld5Questions};
-use crate::auth::{
-    self, CallAuth, PartnerAuth, PartnerState, TokenPolicy, UserContext, UserSession,
-};
-use crate::error::{Error, Result};
+use crate::auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserSession};
+use crate::error::Result;
+use crate::identity::{self, CallAuth, Tokens};
 use crate::user::UserInfo;
 use crate::verification::{UserAml, VerificationStatus};
 
@@ -43,9 +42,10 @@ impl Environment {
 pub struct BtcDirectClientBuilder {
     environment: Environment,
     partner: Option<PartnerAuth>,
-    http_client: Option<HttpClient>,
+    http_client: Option<HttpClientBuilder>,
     config: TransportConfig,
     policy: TokenPolicy,
+    er801: Er801Reading,
     locale: String,
 }
 
@@ -56,6 +56,7 @@ impl fmt::Debug for BtcDirectClientBuilder {
             .field("partner", &self.partner)
             .field("config", &self.config)
             .field("policy", &self.policy)
+            .field("er801", &self.er801)
             .field("locale", &self.locale)
             .finish_non_exhaustive()
     }
@@ -98,8 +99,10 @@ impl BtcDirectClientBuilder {
         self.partner(PartnerAuth::api_key(key))
     }
 
-    /// Uses a pre-built HTTP client (shared pool, proxy, custom TLS).
-    pub fn http_client(mut self, client: HttpClient) -> Self {
+    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
+    /// redirects off (they would carry tokens, and on 307/308 the password body, to another
+    /// host) and sets the connect timeout from the transport configuration.
+    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
         self.http_client = Some(client);
         self
     }
@@ -120,6 +123,13 @@ impl BtcDirectClientBuilder {
     /// How long before expiry tokens are refreshed. Default 60 s.
     pub fn refresh_before_expiry(mut self, margin: Duration) -> Self {
         self.policy.refresh_before_expiry = margin;
+        self
+    }
+
+    /// What ER801 means on a call made with a user session (the documentation leaves it
+    /// open). Default [`Er801Reading::PartnerToken`].
+    pub fn er801_reading(mut self, reading: Er801Reading) -> Self {
+        self.er801 = reading;
         self
     }
 
@@ -150,9 +160,12 @@ impl BtcDirectClientBuilder {
         }
         Ok(BtcDirectClient {
             shared: Arc::new(Shared {
-                transport: transport.build()?,
-                partner: PartnerState::new(partner),
-                policy: self.policy,
+                tokens: Arc::new(Tokens::new(
+                    transport.build()?,
+                    partner,
+                    self.policy,
+                    self.er801,
+                )),
                 locale: self.locale,
             }),
         })
@@ -161,10 +174,14 @@ impl BtcDirectClientBuilder {
 
 /// What every clone of a client shares.
 pub(crate) struct Shared {
-    pub(crate) transport: Transport,
-    pub(crate) partner: PartnerState,
-    pub(crate) policy: TokenPolicy,
+    pub(crate) tokens: Arc<Tokens>,
     pub(crate) locale: String,
+}
+
+impl Shared {
+    fn transport(&self) -> &Transport {
+        &self.tokens.transport
+    }
 }
 
 /// A BTC Direct partner API client for AMLD5 verification.
@@ -179,9 +196,9 @@ pub struct BtcDirectClient {
 impl fmt::Debug for BtcDirectClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BtcDirectClient")
-            .field("base_url", &self.shared.transport.base_url())
-            .field("partner_auth", &self.shared.partner.kind())
-            .field("policy", &self.shared.policy)
+            .field("base_url", &self.shared.transport().base_url())
+            .field("partner_auth", &self.shared.tokens.partner_kind())
+            .field("policy", &self.shared.tokens.policy())
             .finish_non_exhaustive()
     }
 }
@@ -195,14 +212,18 @@ impl BtcDirectClient {
             http_client: None,
             config: TransportConfig::default(),
             policy: TokenPolicy::default(),
+            er801: Er801Reading::default(),
             locale: "en".into(),
         }
     }
 
     /// Logs a user in (`POST /api/v1/user/login`). Wrap the session in
     /// [`UserContext::session`] for user calls, and store it to skip the next login.
+    ///
+    /// Never resent automatically (a repeat would open a second session): after a timeout
+    /// or a 5xx, log in again if you need to.
     pub async fn login(&self, email: &str, password: &SecretString) -> Result<UserSession> {
-        auth::login(&self.shared, email, password).await
+        identity::login(&self.shared.tokens, email, password).await
     }
 
     /// Links a logged-in user to `identifier` so later calls can use
@@ -268,28 +289,22 @@ impl BtcDirectClient {
     }
 }
 
-/// Sends `request` with the partner's (and the user's) credentials and maps an unsuccessful
-/// answer to the crate error.
+/// Sends `request` with the partner's (and the user's) credentials. The transport resolves
+/// them, signs, and has the answer classified: an unsuccessful one arrives as the crate's
+/// error, read once.
 pub(crate) async fn send(
-    shared: &Arc<Shared>,
+    shared: &Shared,
     request: Request,
     user: Option<&UserContext>,
 ) -> Result<Response> {
-    let auth = Arc::new(CallAuth::new(shared.clone(), user.cloned()));
-    let result = shared.transport.send(request.auth(auth.clone())).await;
-    if let Some(failure) = auth.take_failure() {
-        return Err(failure);
-    }
-    let response = result?;
-    if !response.is_success() {
-        return Err(Error::from_response(&response));
-    }
-    Ok(response)
+    let auth = CallAuth::new(shared.tokens.clone(), user.cloned());
+    shared.transport().send_with(request, &auth).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn builder_requires_partner_auth_and_a_valid_url() {
@@ -310,7 +325,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            client.shared.transport.base_url(),
+            client.shared.transport().base_url(),
             "https://api-sandbox.btcdirect.eu"
         );
     }

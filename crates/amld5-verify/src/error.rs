@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use compliance_core::error::bounded_text;
 use compliance_core::http::{Response, StatusCode};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -134,16 +135,34 @@ impl ApiErrors {
         self.0.is_empty()
     }
 
-    /// Decodes the provider's envelope from a response body; `None` when the body is not one.
+    /// Decodes the provider's error from a response body: its envelope
+    /// `{"errors": {...}}`, or the `{"code": 401, "message": "..."}` its token guard answers
+    /// (kept as one error whose code is that number). `None` when the body is neither.
+    /// Bounded: at most [`MAX_ERRORS`] errors, texts cut to [`MAX_TEXT`] bytes.
     pub fn from_body(body: &[u8]) -> Option<Self> {
         #[derive(Deserialize)]
         struct Envelope {
             errors: ApiErrors,
         }
-        serde_json::from_slice::<Envelope>(body)
-            .ok()
-            .map(|e| e.errors)
-            .filter(|e| !e.is_empty())
+        #[derive(Deserialize)]
+        struct Guard {
+            code: serde_json::Value,
+            message: String,
+        }
+        if let Ok(envelope) = serde_json::from_slice::<Envelope>(body) {
+            return Some(envelope.errors).filter(|e| !e.is_empty());
+        }
+        let guard = serde_json::from_slice::<Guard>(body).ok()?;
+        let code = match guard.code {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        Some(ApiErrors(vec![ApiError {
+            code: ErrorCode::from(bounded_text(&code, 32)),
+            message: bounded_text(&guard.message, MAX_TEXT),
+            solution: None,
+        }]))
     }
 }
 
@@ -169,13 +188,23 @@ struct Entry {
     solution: Option<String>,
 }
 
+/// Most errors kept from one answer.
+pub const MAX_ERRORS: usize = 32;
+/// Longest message or solution kept.
+pub const MAX_TEXT: usize = 512;
+
 impl Entry {
     fn into_error(self, key: Option<String>) -> Option<ApiError> {
-        let code = self.code.or_else(|| key.map(ErrorCode::from))?;
+        let code = self
+            .code
+            .or_else(|| key.map(|k| ErrorCode::from(bounded_text(&k, 32))))?;
         Some(ApiError {
             code,
-            message: self.message.unwrap_or_default(),
-            solution: self.solution.filter(|s| !s.is_empty()),
+            message: bounded_text(&self.message.unwrap_or_default(), MAX_TEXT),
+            solution: self
+                .solution
+                .filter(|s| !s.is_empty())
+                .map(|s| bounded_text(&s, MAX_TEXT)),
         })
     }
 }
@@ -191,7 +220,9 @@ impl<'de> Deserialize<'de> for ApiErrors {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ApiErrors, A::Error> {
                 let mut out = Vec::new();
                 while let Some((key, entry)) = map.next_entry::<String, Entry>()? {
-                    out.extend(entry.into_error(Some(key)));
+                    if out.len() < MAX_ERRORS {
+                        out.extend(entry.into_error(Some(key)));
+                    }
                 }
                 Ok(ApiErrors(out))
             }
@@ -199,7 +230,8 @@ impl<'de> Deserialize<'de> for ApiErrors {
                 let mut out = Vec::new();
                 while let Some(entry) = seq.next_element::<Entry>()? {
                     match entry.into_error(None) {
-                        Some(e) => out.push(e),
+                        Some(e) if out.len() < MAX_ERRORS => out.push(e),
+                        Some(_) => {}
                         None => return Err(de::Error::missing_field("code")),
                     }
                 }
@@ -231,8 +263,9 @@ pub enum NextStep {
     ReportProviderChange,
 }
 
-/// Everything that can go wrong talking to BTC Direct.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can go wrong talking to BTC Direct. Cheap to clone: a failed token renewal
+/// reaches every call that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The AMLD5 answers were rejected locally, before any request. Fix the answers.
@@ -313,6 +346,18 @@ impl Error {
             Error::ProviderFailure { errors, .. } => !errors.has(&ErrorCode::Er999),
             Error::Core(e) => e.is_retryable(),
             _ => false,
+        }
+    }
+
+    /// The HTTP status of BTC Direct's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Rejected { status, .. }
+            | Error::UserAuth { status, .. }
+            | Error::PartnerAuth { status, .. }
+            | Error::ProviderFailure { status, .. } => Some(*status),
+            Error::Core(e) => e.status(),
+            Error::InvalidAnswers(_) => None,
         }
     }
 
@@ -447,6 +492,21 @@ mod tests {
         assert!(matches!(e, Error::ProviderFailure { .. }));
         assert!(!e.is_retryable(), "ER999 says: contact support");
         assert_eq!(e.next_step(), NextStep::ContactProvider);
+    }
+
+    #[test]
+    fn the_token_guards_answer_keeps_its_message_and_everything_is_bounded() {
+        let e = ApiErrors::from_body(br#"{"code":401,"message":"Invalid credentials."}"#).unwrap();
+        assert_eq!(e.0[0].code.as_str(), "401");
+        assert_eq!(e.to_string(), "401: Invalid credentials.");
+        let long = "m".repeat(100_000);
+        let many: Vec<String> = (0..1000)
+            .map(|i| format!(r#""ER{i:03}":{{"message":"{long}","solution":"{long}"}}"#))
+            .collect();
+        let body = format!(r#"{{"errors":{{{}}}}}"#, many.join(","));
+        let e = Error::from_response(&response(400, &body));
+        assert_eq!(e.api_errors().len(), MAX_ERRORS);
+        assert!(e.to_string().len() < 64 * 1024, "{}", e.to_string().len());
     }
 
     #[test]

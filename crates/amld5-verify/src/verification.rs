@@ -52,12 +52,12 @@ impl VerificationStatus {
             _ => serde_json::from_value::<Amld5Questions>(data.clone()),
         };
         questions.map(Some).map_err(|e| {
-            Error::Core(compliance_core::Error::Decode {
-                what: "verification-status AMLD5Questions data",
-                path: "data".into(),
-                message: e.to_string(),
-                body: compliance_core::BodySnippet::new(data.to_string().as_bytes()),
-            })
+            Error::Core(compliance_core::Error::decode(
+                "verification-status AMLD5Questions data",
+                "data",
+                e,
+                data.to_string().as_bytes(),
+            ))
         })
     }
 }

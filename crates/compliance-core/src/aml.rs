@@ -140,7 +140,10 @@ pub struct Question {
 }
 
 /// Something the person must do before the subject can clear.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` shows a link's host only: the link itself lets anyone answer as the person.
+/// Serialising writes it in clear (for the page that hands it over).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RequiredAction {
@@ -158,6 +161,27 @@ pub enum RequiredAction {
         /// The questions.
         questions: Vec<Question>,
     },
+}
+
+impl fmt::Debug for RequiredAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequiredAction::OpenLink {
+                url,
+                expires_at,
+                status,
+            } => f
+                .debug_struct("OpenLink")
+                .field("url", &crate::secret::RedactedUrl(url))
+                .field("expires_at", expires_at)
+                .field("status", status)
+                .finish(),
+            RequiredAction::AnswerQuestions { questions } => f
+                .debug_struct("AnswerQuestions")
+                .field("questions", questions)
+                .finish(),
+        }
+    }
 }
 
 /// The provider-neutral AML status.

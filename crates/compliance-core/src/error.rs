@@ -6,6 +6,7 @@
 //! ([`Error::Config`], [`Error::Authenticity`]), or report a provider change ([`Error::Decode`]).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -80,6 +81,103 @@ impl fmt::Debug for BodySnippet {
     }
 }
 
+/// Longest decoder message (and JSON path) an [`Error::Decode`] keeps.
+const MAX_DECODE_MESSAGE: usize = 256;
+
+/// `text` cut to at most `limit` bytes (at a character boundary, marked with `…`).
+///
+/// Every text a provider controls (messages, rule names, error lists) goes through this
+/// before it reaches an error value, so no answer can make an error arbitrarily large.
+pub fn bounded_text(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
+/// The shape of a body kept by [`Error::Decode`]: its JSON structure and member names, with
+/// every string replaced by `"…"` and every number or other bare word by `#` (`true`,
+/// `false` and `null` stay). Bounded to [`DEFAULT_BODY_PREFIX`] bytes.
+///
+/// Enough to see what the provider changed (`{"token":"…","refreshToken":#}`: a number where
+/// a string belongs), never a token, a link or a name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedactedBody {
+    shape: String,
+    truncated: bool,
+    total_len: usize,
+}
+
+impl RedactedBody {
+    /// The shape of `body`. Works on any bytes: outside JSON strings only JSON punctuation,
+    /// whitespace and `true`/`false`/`null` survive.
+    pub fn new(body: &[u8]) -> Self {
+        crate::json::shape(body, DEFAULT_BODY_PREFIX).0
+    }
+
+    pub(crate) fn from_parts(shape: String, truncated: bool, total_len: usize) -> Self {
+        Self {
+            shape,
+            truncated,
+            total_len,
+        }
+    }
+
+    /// The shape text.
+    pub fn as_str(&self) -> &str {
+        &self.shape
+    }
+
+    /// Length in bytes of the whole body.
+    pub fn total_len(&self) -> usize {
+        self.total_len
+    }
+
+    /// Whether the shape stops before the end of the body.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+/// `message` with every one of `values` replaced by `…` (serde quotes offending values
+/// whole; custom messages may too). Longest values first, so a value containing another is
+/// cut whole.
+fn scrub(message: &str, values: &[String]) -> String {
+    let mut values: Vec<&String> = values
+        .iter()
+        .filter(|v| message.contains(v.as_str()))
+        .collect();
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = message.to_owned();
+    for value in values {
+        out = out.replace(value.as_str(), "…");
+    }
+    out
+}
+
+impl fmt::Display for RedactedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.total_len == 0 {
+            return f.write_str("<empty body>");
+        }
+        f.write_str(&self.shape)?;
+        if self.truncated {
+            write!(f, "… ({} bytes in all)", self.total_len)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedactedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
 /// Which time limit ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -105,11 +203,12 @@ impl fmt::Display for TimeoutKind {
 /// An opaque transport failure (DNS, TCP, TLS, HTTP framing).
 ///
 /// The HTTP library's own error type stays out of the public API; its message and source
-/// chain are kept.
+/// chain are kept. Cheap to clone (the source is shared).
+#[derive(Clone)]
 pub struct TransportError {
     message: String,
     connect: bool,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl TransportError {
@@ -123,7 +222,7 @@ impl TransportError {
         Self {
             message: message.into(),
             connect,
-            source,
+            source: source.map(Arc::from),
         }
     }
 
@@ -156,8 +255,9 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// The error every provider crate wraps.
-#[derive(Debug, thiserror::Error)]
+/// The error every provider crate wraps. Cheap to clone, so one failed credential renewal
+/// can be handed to every call that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be delivered or the response not read. Retry later.
@@ -195,16 +295,20 @@ pub enum Error {
 
     /// The response (or webhook) did not have the shape we expect: the provider changed its
     /// API or sent something broken. `path` names the JSON location that failed.
-    #[error("could not decode {what} at `{path}`: {message}; body starts: {body}")]
+    ///
+    /// Decoded bodies carry tokens, questionnaire links and personal data, so this error
+    /// keeps no value from them: `body` is the body's [shape](RedactedBody) and the
+    /// message has the body's values cut out. Build it with [`Error::decode`].
+    #[error("could not decode {what} at `{path}`: {message}; body shape: {body}")]
     Decode {
         /// What was being decoded ("response", "webhook", a type name...).
         what: &'static str,
         /// JSON path of the failing value (`.` for the root).
         path: String,
-        /// The decoder's message.
+        /// The decoder's message, without the body's values.
         message: String,
-        /// The start of the body.
-        body: BodySnippet,
+        /// The body's shape: its structure and member names, every value replaced.
+        body: RedactedBody,
     },
 
     /// The response body exceeded the configured cap and was not read further.
@@ -263,6 +367,24 @@ impl Error {
         }
     }
 
+    /// Builds an [`Error::Decode`] for `body`: the message is cut to a bounded length with
+    /// every value of `body` removed from it, and only the body's shape is kept.
+    pub fn decode(
+        what: &'static str,
+        path: impl Into<String>,
+        message: impl fmt::Display,
+        body: &[u8],
+    ) -> Self {
+        let (body, values) = crate::json::shape(body, DEFAULT_BODY_PREFIX);
+        let message = bounded_text(&scrub(&message.to_string(), &values), MAX_DECODE_MESSAGE);
+        Error::Decode {
+            what,
+            path: bounded_text(&path.into(), MAX_DECODE_MESSAGE),
+            message,
+            body,
+        }
+    }
+
     /// Builds an [`Error::InvalidRequest`].
     pub fn invalid_request(field: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidRequest {
@@ -297,6 +419,42 @@ mod tests {
         let s = BodySnippet::with_limit("aé".as_bytes(), 2);
         assert_eq!(s.as_str(), "a");
         assert!(s.is_truncated());
+    }
+
+    #[test]
+    fn decode_errors_keep_the_shape_and_no_value() {
+        let body = br#"{"token":"pt-SECRET-1","refreshToken":123456789,"ok":true,"n":null}"#;
+        let err = Error::decode(
+            "response",
+            "refreshToken",
+            "invalid type: integer `123456789`, expected a string at line 1 column 45",
+            body,
+        );
+        let text = format!("{err} {err:?}");
+        assert!(
+            !text.contains("SECRET") && !text.contains("123456789"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"body shape: {"token":"…","refreshToken":#,"ok":true,"n":null}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("invalid type: integer `…`, expected a string"),
+            "{text}"
+        );
+        let err = Error::decode("x", ".", "m", &[b'"'; 5000]);
+        let Error::Decode { body, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(body.is_truncated() && body.as_str().len() <= DEFAULT_BODY_PREFIX + 8);
+    }
+
+    #[test]
+    fn bounded_text_cuts_at_a_character_boundary() {
+        assert_eq!(bounded_text("abc", 3), "abc");
+        assert_eq!(bounded_text("aé", 2), "a…");
+        assert_eq!(bounded_text(&"x".repeat(10), 4), "xxxx…");
     }
 
     #[test]

@@ -42,12 +42,48 @@ pub fn parse_decimal_text(text: &str) -> Result<Decimal, String> {
     if !valid {
         return Err(format!("`{}` is not a decimal number", truncate(text)));
     }
-    let result = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str_exact(text)
+    let result = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => scientific(mantissa, exponent),
+        None => Decimal::from_str_exact(text).map_err(|e| e.to_string()),
     };
     result.map_err(|e| format!("`{}` is not representable exactly: {e}", truncate(text)))
+}
+
+/// `mantissa × 10^exponent`, exactly or not at all (`Decimal::from_scientific` rounds
+/// digits beyond the 28th away).
+fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
+    let m = Decimal::from_str_exact(mantissa).map_err(|e| e.to_string())?;
+    let exponent: i64 = exponent
+        .parse()
+        .map_err(|_| "the exponent is not an integer".to_owned())?;
+    if exponent.abs() > 1000 {
+        return Err("the exponent is out of range".into());
+    }
+    let too_big = || "the value has more digits than a decimal holds".to_owned();
+    // value = digits × 10^-scale
+    let mut digits = m.mantissa();
+    let mut scale = i64::from(m.scale()) - exponent;
+    if scale < 0 {
+        let factor = u32::try_from(-scale)
+            .ok()
+            .and_then(|n| 10i128.checked_pow(n))
+            .ok_or_else(too_big)?;
+        digits = digits.checked_mul(factor).ok_or_else(too_big)?;
+        scale = 0;
+    }
+    if digits == 0 {
+        return Ok(Decimal::new(0, scale.min(28) as u32));
+    }
+    while scale > 28 && digits % 10 == 0 {
+        digits /= 10;
+        scale -= 1;
+    }
+    if scale > 28 {
+        return Err(format!(
+            "scale {scale} exceeds the 28 digits a decimal holds"
+        ));
+    }
+    Decimal::try_from_i128_with_scale(digits, scale as u32).map_err(|_| too_big())
 }
 
 fn truncate(s: &str) -> &str {
@@ -179,6 +215,38 @@ mod tests {
                 .to_string(),
             "123456789012345678901.1234567"
         );
+    }
+
+    #[test]
+    fn exponents_are_exact_or_refused() {
+        for (text, want) in [
+            ("1.5e-3", "0.0015"),
+            ("1.5E+3", "1500"),
+            ("-2.50e1", "-25.0"),
+            ("1000e-30", "0.0000000000000000000000000010"),
+            ("0e-40", "0.0000000000000000000000000000"),
+            (
+                "7.9228162514264337593543950335e28",
+                "79228162514264337593543950335",
+            ),
+        ] {
+            assert_eq!(
+                parse_decimal_text(text).unwrap().to_string(),
+                want,
+                "{text}"
+            );
+        }
+        for inexact in [
+            "1.00000000000000000000000000001e0",
+            "1e-29",
+            "7.9228162514264337593543950336e28",
+            "1e29",
+            "1e99999999999",
+            "1e",
+            "1e1.5",
+        ] {
+            assert!(parse_decimal_text(inexact).is_err(), "{inexact}");
+        }
     }
 
     #[test]

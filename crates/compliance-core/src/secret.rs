@@ -29,6 +29,33 @@ pub fn bearer_header(what: &'static str, token: &SecretString) -> Result<HeaderV
     sensitive_header(what, &format!("Bearer {}", token.expose_secret()))
 }
 
+/// Shows a secret link as its scheme and host only (`https://aml.example.com/[redacted]`):
+/// questionnaire and verification links let whoever holds them act as the person.
+///
+/// ```
+/// # use compliance_core::secret::RedactedUrl;
+/// let shown = format!("{:?}", RedactedUrl("https://aml.example.com/q/s3cr3t?t=1"));
+/// assert_eq!(shown, "\"https://aml.example.com/[redacted]\"");
+/// ```
+pub struct RedactedUrl<'a>(pub &'a str);
+
+impl std::fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("", self.0));
+        let host = rest
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .rsplit('@')
+            .next()
+            .unwrap_or_default();
+        if scheme.is_empty() || host.is_empty() {
+            return f.write_str("\"[redacted]\"");
+        }
+        write!(f, "\"{scheme}://{host}/[redacted]\"")
+    }
+}
+
 /// Serde helpers that write a [`SecretString`] in clear, for values the caller deliberately
 /// persists (a session stored in its own database). Use with
 /// `#[serde(with = "compliance_core::secret::exposed")]`.
@@ -60,5 +87,26 @@ mod tests {
         assert!(!format!("{h:?}").contains("hunter2"));
         let err = sensitive_header("api key", "bad\nvalue").unwrap_err();
         assert!(!err.to_string().contains("bad"));
+    }
+
+    #[test]
+    fn links_show_their_host_only() {
+        for (url, shown) in [
+            (
+                "https://a.example/q/s3cret",
+                "\"https://a.example/[redacted]\"",
+            ),
+            (
+                "https://u:s3cret@a.example",
+                "\"https://a.example/[redacted]\"",
+            ),
+            (
+                "https://a.example?t=s3cret",
+                "\"https://a.example/[redacted]\"",
+            ),
+            ("s3cret", "\"[redacted]\""),
+        ] {
+            assert_eq!(format!("{:?}", RedactedUrl(url)), shown);
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The transport against real sockets: mockito for request/response behaviour, raw
-//! listeners for servers that hang or never stop sending.
+//! listeners on the test's own runtime for servers that hang or never stop sending. Tests
+//! about time run with paused tokio time: a timeout fires when the runtime has nothing else
+//! to do, never because the machine was slow.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,8 +13,8 @@ use async_trait::async_trait;
 use compliance_core::Error;
 use compliance_core::TimeoutKind;
 use compliance_core::http::{
-    Auth, AuthContext, AuthVerdict, HeaderMap, HeaderValue, Request, Response, RetryPolicy,
-    Sleeper, StatusCode, Transport, TransportConfig,
+    Auth, AuthContext, AuthVerdict, CredentialSet, HeaderValue, HttpClientBuilder, Request,
+    Response, RetryPolicy, Sleeper, StatusCode, Transport, TransportConfig,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -253,25 +255,27 @@ async fn silent_server() -> (String, Arc<AtomicUsize>) {
     (url, accepted)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn per_attempt_timeout_fires_and_is_retried_for_reads_only() {
-    let (url, accepted) = silent_server().await;
+    let (url, _) = silent_server().await;
     let config = TransportConfig::default().attempt_timeout(Duration::from_millis(150));
-    let (t, _) = transport(&url, config);
+    let (t, sleeper) = transport(&url, config);
 
+    let started = tokio::time::Instant::now();
     let err = t.send(Request::get("/hang")).await.unwrap_err();
     assert!(
         matches!(
             err,
             Error::Timeout {
                 kind: TimeoutKind::Attempt,
-                ..
-            }
+                after,
+            } if after == Duration::from_millis(150)
         ),
         "{err:?}"
     );
     assert!(err.is_retryable());
-    assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read is retried");
+    assert_eq!(sleeper.sleeps().len(), 2, "a read is attempted three times");
+    assert_eq!(started.elapsed(), Duration::from_millis(450));
 
     let err = t.send(Request::post("/hang")).await.unwrap_err();
     assert!(matches!(
@@ -282,20 +286,20 @@ async fn per_attempt_timeout_fires_and_is_retried_for_reads_only() {
         }
     ));
     assert_eq!(
-        accepted.load(Ordering::SeqCst),
-        4,
+        sleeper.sleeps().len(),
+        2,
         "a non-repeatable call is sent once"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn overall_deadline_bounds_the_call() {
     let (url, _) = silent_server().await;
     let config = TransportConfig::default()
         .attempt_timeout(Duration::from_secs(30))
         .deadline(Duration::from_millis(200));
     let (t, _) = transport(&url, config);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let err = t.send(Request::get("/hang")).await.unwrap_err();
     assert!(
         matches!(
@@ -307,7 +311,36 @@ async fn overall_deadline_bounds_the_call() {
         ),
         "{err:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(started.elapsed(), Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn huge_configured_durations_saturate_instead_of_panicking() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("GET", "/x")
+        .with_status(429)
+        .with_header("retry-after", "18446744073709551615")
+        .expect(1)
+        .create_async()
+        .await;
+    let config = TransportConfig::default()
+        .deadline(Duration::MAX)
+        .attempt_timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .retry(
+            RetryPolicy::default()
+                .max_retry_after(Duration::MAX)
+                .backoff(Duration::MAX, Duration::MAX),
+        );
+    let (t, sleeper) = transport(&server.url(), config);
+    let response = t.send(Request::get("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        sleeper.sleeps().is_empty(),
+        "a retry past \"never\" is not attempted"
+    );
+    m.assert_async().await;
 }
 
 #[tokio::test]
@@ -364,7 +397,6 @@ async fn endless_chunked_body_fails_without_buffering_it_all() {
         matches!(err, Error::BodyTooLarge { limit: 262_144 }),
         "{err:?}"
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let sent = sent.load(Ordering::SeqCst);
     assert!(
         sent < 64 * 1024 * 1024,
@@ -444,41 +476,62 @@ async fn sends_user_agent_and_the_exact_body_bytes() {
     m.assert_async().await;
 }
 
-/// Signs the body bytes and, on 401, "refreshes" and asks for a replay.
+/// A token in generation `n`: resolves the current one (optionally slowly), signs the body
+/// bytes, and reads 401 as "expired" (certain when the body says so).
 #[derive(Default)]
 struct TestAuth {
     generation: AtomicUsize,
+    resolve_delay: Duration,
     seen_bodies: Mutex<Vec<Vec<u8>>>,
 }
 
 #[async_trait]
 impl Auth for TestAuth {
-    async fn apply(&self, req: &mut AuthContext<'_>) -> Result<(), Error> {
+    type Identity = usize;
+    type Error = Error;
+
+    async fn resolve(&self) -> Result<usize, Error> {
+        tokio::time::sleep(self.resolve_delay).await;
+        Ok(self.generation.load(Ordering::SeqCst))
+    }
+
+    fn sign(&self, generation: &usize, req: &mut AuthContext<'_>) -> Result<(), Error> {
         self.seen_bodies.lock().unwrap().push(req.body.to_vec());
-        let token = format!("token-{}", self.generation.load(Ordering::SeqCst));
-        let mut value = HeaderValue::from_str(&token).unwrap();
+        let mut value = HeaderValue::from_str(&format!("token-{generation}")).unwrap();
         value.set_sensitive(true);
         req.headers.insert("x-token", value);
         Ok(())
     }
 
-    async fn inspect(&self, sent: &HeaderMap, response: &Response) -> Result<AuthVerdict, Error> {
+    fn classify(&self, _: &usize, response: &Response) -> AuthVerdict<Error> {
         if response.status() == StatusCode::UNAUTHORIZED {
-            assert_eq!(sent.get("x-token").unwrap(), "token-0");
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            return Ok(AuthVerdict::Replay);
+            return AuthVerdict::Expired {
+                credentials: CredentialSet::slot(0),
+                certain: response.body().as_ref() == b"expired",
+                error: response.to_error(),
+            };
         }
-        Ok(AuthVerdict::Accept)
+        AuthVerdict::Accept
+    }
+
+    fn invalidate(&self, generation: &usize, _: CredentialSet) {
+        let _ = self.generation.compare_exchange(
+            *generation,
+            generation + 1,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
 }
 
 #[tokio::test]
-async fn auth_hook_sees_body_bytes_and_replays_once_after_refresh() {
+async fn auth_signs_the_body_bytes_and_replays_once_after_an_expiry() {
     let mut server = mockito::Server::new_async().await;
     let rejected = server
         .mock("POST", "/submit")
         .match_header("x-token", "token-0")
         .with_status(401)
+        .with_body("expired")
         .expect(1)
         .create_async()
         .await;
@@ -490,12 +543,14 @@ async fn auth_hook_sees_body_bytes_and_replays_once_after_refresh() {
         .create_async()
         .await;
     let (t, _) = transport(&server.url(), TransportConfig::default());
-    let auth = Arc::new(TestAuth::default());
-    let request = Request::post("/submit")
-        .body(&b"[1]"[..], HeaderValue::from_static("application/json"))
-        .auth(auth.clone());
+    let auth = TestAuth::default();
+    let request =
+        Request::post("/submit").body(&b"[1]"[..], HeaderValue::from_static("application/json"));
 
-    assert_eq!(t.send(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        t.send_with(request, &auth).await.unwrap().status(),
+        StatusCode::OK
+    );
     rejected.assert_async().await;
     accepted.assert_async().await;
     assert_eq!(
@@ -505,31 +560,130 @@ async fn auth_hook_sees_body_bytes_and_replays_once_after_refresh() {
 }
 
 #[tokio::test]
-async fn replay_happens_at_most_once() {
+async fn a_credential_is_replayed_for_at_most_once() {
     let mut server = mockito::Server::new_async().await;
     let m = server
         .mock("POST", "/submit")
+        .with_status(401)
+        .with_body("expired")
+        .expect(2)
+        .create_async()
+        .await;
+    let (t, _) = transport(&server.url(), TransportConfig::default());
+    let err = t
+        .send_with(Request::post("/submit"), &TestAuth::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+    m.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_uncertain_expiry_replays_only_repeatable_requests() {
+    let mut server = mockito::Server::new_async().await;
+    let post = server
+        .mock("POST", "/x")
+        .with_status(401)
+        .expect(1)
+        .create_async()
+        .await;
+    let get = server
+        .mock("GET", "/x")
         .with_status(401)
         .expect(2)
         .create_async()
         .await;
     let (t, _) = transport(&server.url(), TransportConfig::default());
-    struct AlwaysReplay;
-    #[async_trait]
-    impl Auth for AlwaysReplay {
-        async fn apply(&self, _: &mut AuthContext<'_>) -> Result<(), Error> {
-            Ok(())
-        }
-        async fn inspect(&self, _: &HeaderMap, _: &Response) -> Result<AuthVerdict, Error> {
-            Ok(AuthVerdict::Replay)
-        }
-    }
-    let response = t
-        .send(Request::post("/submit").auth(Arc::new(AlwaysReplay)))
-        .await
+    let auth = TestAuth::default();
+    assert!(t.send_with(Request::post("/x"), &auth).await.is_err());
+    assert_eq!(
+        auth.generation.load(Ordering::SeqCst),
+        1,
+        "still invalidated"
+    );
+    assert!(t.send_with(Request::get("/x"), &auth).await.is_err());
+    post.assert_async().await;
+    get.assert_async().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_covers_resolving_the_identity() {
+    let (url, _) = silent_server().await;
+    let (t, _) = transport(
+        &url,
+        TransportConfig::default().deadline(Duration::from_secs(2)),
+    );
+    let auth = TestAuth {
+        resolve_delay: Duration::from_secs(3600),
+        ..TestAuth::default()
+    };
+    let started = tokio::time::Instant::now();
+    let err = t.send_with(Request::get("/x"), &auth).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_even_with_a_callers_client_builder() {
+    let mut other = mockito::Server::new_async().await;
+    let stolen = other.mock("POST", "/steal").expect(0).create_async().await;
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("POST", "/x")
+        .with_status(307)
+        .with_header("location", &format!("{}/steal", other.url()))
+        .create_async()
+        .await;
+    let t = Transport::builder(server.url())
+        .http_client(HttpClientBuilder::new().redirect(reqwest_redirect_everything()))
+        .build()
         .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    m.assert_async().await;
+    let request = Request::post("/x")
+        .header(
+            "x-api-key".parse().unwrap(),
+            HeaderValue::from_static("S3cret"),
+        )
+        .body(
+            &br#"{"password":"S3cret"}"#[..],
+            HeaderValue::from_static("application/json"),
+        );
+    assert_eq!(
+        t.send(request).await.unwrap().status(),
+        StatusCode::TEMPORARY_REDIRECT
+    );
+    stolen.assert_async().await;
+}
+
+fn reqwest_redirect_everything() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::limited(10)
+}
+
+#[test]
+fn plain_http_to_a_remote_host_and_credentials_in_the_url_are_refused() {
+    for bad in [
+        "http://api.example.com",
+        "https://user:S3cret@api.example.com",
+    ] {
+        let err = Transport::builder(bad).build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
+        assert!(!err.to_string().contains("S3cret"), "{err}");
+    }
+    assert!(Transport::builder("http://127.0.0.1:1").build().is_ok());
+    assert!(
+        Transport::builder("http://api.example.com")
+            .config(TransportConfig::default().allow_plain_http(true))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -546,4 +700,10 @@ fn debug_of_config_and_transport_reveals_nothing_secret() {
         !shown.contains("secret-body") && !shown.contains("token=abc"),
         "{shown}"
     );
+    let response = Response::new(
+        StatusCode::OK,
+        Default::default(),
+        bytes::Bytes::from_static(b"secret-body"),
+    );
+    assert!(!format!("{response:?}").contains("secret-body"));
 }

@@ -1,6 +1,9 @@
 //! A day in a compliance team, offline: every client in the workspace against the sandbox.
 //!
 //! Run with `cargo run -p compliance-sandbox --example compliance_day`.
+//!
+//! The walkthrough is [`run`], against a running sandbox; the workspace's secret-leak test
+//! (`tests/tests/secret_leak.rs`) runs it too, with every API call going through a tap.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -77,12 +80,24 @@ fn describe(state: &AmlState) -> String {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let started = std::time::Instant::now();
+/// The sandbox the walkthrough runs against: seed 2026, Tuum signing its deliveries with a
+/// shared secret.
+pub fn sandbox_config() -> SandboxConfig {
     let mut config = SandboxConfig::default().seed(2026);
     config.tuum.auth_header = Some(("x-tuum-secret".into(), "agreed-out-of-band".into()));
-    let sandbox = Sandbox::start(config).await?;
+    config
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let sandbox = Sandbox::start(sandbox_config()).await?;
+    run(&sandbox, &|provider| sandbox.endpoint(provider).url()).await
+}
+
+/// The day, against `sandbox`; every client reaches its provider's API at
+/// `api_url(provider)` (the sandbox's own URL, or a proxy in front of it).
+pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Result<(), Error> {
+    let started = std::time::Instant::now();
     println!(
         "Compliance day — every provider simulated locally (seed 2026), no credentials, no network\n"
     );
@@ -94,7 +109,7 @@ async fn main() -> Result<(), Error> {
         .merchant(creds.merchant)
         .payment_key(creds.payment_key)
         .payout_key(creds.payout_key)
-        .base_url(sandbox.endpoint(Provider::Heleket).url())
+        .base_url(api_url(Provider::Heleket))
         .build()?;
     let verifier = Arc::new(heleket.webhook_verifier().clone());
     let dedup = Arc::new(WebhookDedup::new(MemoryInbox::new()));
@@ -173,7 +188,7 @@ async fn main() -> Result<(), Error> {
         _ => return Err("the sandbox runs elKYC encrypted by default".into()),
     };
     let kyc = KycClient::builder()
-        .base_url(sandbox.endpoint(Provider::Elkyc).url())
+        .base_url(api_url(Provider::Elkyc))
         .api_key(e.api_key.clone())
         .encryption(settings.clone())
         .build()?;
@@ -258,7 +273,7 @@ async fn main() -> Result<(), Error> {
     println!("\nBTC Direct: a user answers the AMLD5 questionnaire");
     let b = sandbox.btcdirect().credentials();
     let btcdirect = BtcDirectClient::builder()
-        .base_url(sandbox.endpoint(Provider::BtcDirect).url())
+        .base_url(api_url(Provider::BtcDirect))
         .credentials(b.username.clone(), SecretString::from(b.password.clone()))
         .build()?;
     let session = btcdirect

@@ -42,7 +42,8 @@ impl AmlLinkStatus {
 /// One AML questionnaire link.
 ///
 /// The link identifies the payer's questionnaire: give it to the payer, do not log it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows its host only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AmlLink {
     /// The questionnaire to open.
@@ -64,6 +65,19 @@ impl AmlLink {
     /// `expired`, or open but past `expired_at`.
     pub fn is_dead_at(&self, now: Timestamp) -> bool {
         self.status == AmlLinkStatus::Expired || (self.status.is_open() && now >= self.expired_at)
+    }
+}
+
+impl std::fmt::Debug for AmlLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmlLink")
+            .field(
+                "link",
+                &compliance_core::secret::RedactedUrl(self.link.as_str()),
+            )
+            .field("expired_at", &self.expired_at)
+            .field("status", &self.status)
+            .finish()
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use compliance_core::http::{HttpClient, Request, Transport, TransportConfig};
+use compliance_core::http::{HttpClientBuilder, Request, Transport, TransportConfig};
 use compliance_core::webhook::{Clock, SystemClock};
 use compliance_core::{Error as CoreError, SecretString};
 use serde::Serialize;
@@ -152,11 +152,12 @@ impl HeleketClient {
         expect: Expect,
     ) -> Result<T, Error> {
         let signer = self.signer(key, path)?;
-        let request = Request::post(path)
-            .json(body)?
-            .repeatable(repeatable)
-            .auth(signer);
-        let response = self.inner.transport.send(request).await?;
+        let request = Request::post(path).json(body)?.repeatable(repeatable);
+        let response = self
+            .inner
+            .transport
+            .send_with(request, signer.as_ref())
+            .await?;
         envelope::read(&response, key, expect)
     }
 
@@ -181,7 +182,7 @@ pub struct HeleketClientBuilder {
     payment_key: Option<SecretString>,
     payout_key: Option<SecretString>,
     base_url: Option<String>,
-    http_client: Option<HttpClient>,
+    http_client: Option<HttpClientBuilder>,
     config: Option<TransportConfig>,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -231,9 +232,10 @@ impl HeleketClientBuilder {
         self
     }
 
-    /// A pre-built HTTP client (shared connection pool, proxy, custom TLS). Its own connect
-    /// timeout applies.
-    pub fn http_client(mut self, client: HttpClient) -> Self {
+    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
+    /// redirects off (they would carry the signed request elsewhere) and sets the connect
+    /// timeout from the transport configuration.
+    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
         self.http_client = Some(client);
         self
     }

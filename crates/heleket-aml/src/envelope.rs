@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use compliance_core::error::bounded_text;
 use compliance_core::http::{Response, StatusCode};
 use compliance_core::json;
 use serde::Deserialize;
@@ -100,15 +101,15 @@ pub(crate) fn read<T: DeserializeOwned>(
             if let (Expect::Object(what), Some(raw)) = (expect, probe.result)
                 && raw.get().trim_start().starts_with('[')
             {
-                return Err(compliance_core::Error::Decode {
-                    what: "response",
-                    path: "result".into(),
-                    message: format!(
+                return Err(compliance_core::Error::decode(
+                    "response",
+                    "result",
+                    format!(
                         "expected {what}, got an array (`[]` is how Heleket's PHP encodes an \
                          empty result)"
                     ),
-                    body: compliance_core::BodySnippet::new(body),
-                }
+                    body,
+                )
                 .into());
             }
             let success: Success<T> = json::decode("response", body)?;
@@ -133,28 +134,47 @@ pub(crate) fn read<T: DeserializeOwned>(
     }
 }
 
+/// Longest message kept from Heleket.
+const MAX_MESSAGE: usize = 512;
+/// Longest field name or rule kept.
+const MAX_RULE: usize = 128;
+/// Most fields, and most rules per field, kept from a validation error.
+const MAX_RULES: usize = 32;
+
 fn text(v: &Value) -> String {
+    bounded_text(
+        &match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+        MAX_MESSAGE,
+    )
+}
+
+fn rule(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => bounded_text(s, MAX_RULE),
+        other => bounded_text(&other.to_string(), MAX_RULE),
     }
 }
 
-/// `{"field":["rule", ...]}`; a lone string or any other value is kept as one rule.
+/// `{"field":["rule", ...]}`; a lone string or any other value is kept as one rule. Bounded:
+/// at most [`MAX_RULES`] fields of [`MAX_RULES`] rules, each cut to [`MAX_RULE`] bytes.
 fn rules(errors: Value) -> BTreeMap<String, Vec<String>> {
     match errors {
         Value::Object(map) => map
             .into_iter()
+            .take(MAX_RULES)
             .map(|(field, v)| {
                 let list = match v {
-                    Value::Array(items) => items.iter().map(text).collect(),
-                    other => vec![text(&other)],
+                    Value::Array(items) => items.iter().take(MAX_RULES).map(rule).collect(),
+                    other => vec![rule(&other)],
                 };
-                (field, list)
+                (bounded_text(&field, MAX_RULE), list)
             })
             .collect(),
         Value::Array(items) if items.is_empty() => BTreeMap::new(),
-        other => BTreeMap::from([(String::new(), vec![text(&other)])]),
+        other => BTreeMap::from([(String::new(), vec![rule(&other)])]),
     }
 }
 

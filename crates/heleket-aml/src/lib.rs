@@ -31,6 +31,7 @@ pub use webhook::{
 
 /// The shared core this crate builds on (errors, AML trait, inbox, money, time).
 pub use compliance_core;
+pub use compliance_core::http::HttpClientBuilder;
 pub use compliance_core::{Decimal, SecretString, Timestamp};
 /// The URL type of [`AmlLink::link`].
 pub use url::Url;

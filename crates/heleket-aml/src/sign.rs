@@ -81,9 +81,10 @@ pub fn verify(body: &[u8], key: &str, signature: &[u8]) -> bool {
     constant_time_eq(sign(body, key).as_bytes(), signature)
 }
 
-/// The request signer: a [`compliance_core::http::Auth`] hook that adds the `merchant`
-/// header and a `sign` header (marked sensitive) computed over the exact bytes of each
-/// attempt's body.
+/// The request signer: a [`compliance_core::http::Auth`] whose identity is fixed (the
+/// merchant and one key) and whose signing step adds the `merchant` header and a `sign`
+/// header (marked sensitive) computed over the exact bytes of each attempt's body. Heleket's
+/// answers are read by the client, so it classifies nothing.
 pub struct RequestSigner {
     merchant: HeaderValue,
     key: SecretString,
@@ -141,7 +142,14 @@ impl fmt::Debug for RequestSigner {
 
 #[async_trait]
 impl Auth for RequestSigner {
-    async fn apply(&self, request: &mut AuthContext<'_>) -> Result<(), Error> {
+    type Identity = ();
+    type Error = Error;
+
+    async fn resolve(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn sign(&self, _: &(), request: &mut AuthContext<'_>) -> Result<(), Error> {
         let [merchant, sign] = self.headers(request.body)?;
         request.headers.insert(merchant.0, merchant.1);
         request.headers.insert(sign.0, sign.1);

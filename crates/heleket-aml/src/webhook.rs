@@ -205,6 +205,9 @@ impl WebhookVerifier {
     }
 
     /// Verifies `body` (the raw request body, byte for byte) and reads it.
+    ///
+    /// `body` is read whole: cap request bodies before calling (a Heleket webhook is a few
+    /// KiB; a 64 KiB limit in the HTTP server is ample).
     pub fn verify(&self, body: &[u8]) -> Result<HeleketWebhook, WebhookError> {
         let kind = self.verify_signature(body)?;
         let decode = WebhookError::Decode;

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use compliance_core::http::{HttpClient, RetryPolicy, TransportConfig};
+use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
 use compliance_core::webhook::ManualClock;
 use compliance_core::{AmlError, AmlProvider, AmlStatus, RequiredAction, Subject, SubjectRef};
 use heleket_aml::{
@@ -528,7 +528,7 @@ async fn validation_and_business_errors() {
 }
 
 #[tokio::test]
-async fn pre_built_http_client_is_used() {
+async fn a_callers_http_client_builder_is_used() {
     let mut server = Server::new_async().await;
     let mock = expect_call(
         &mut server,
@@ -544,7 +544,7 @@ async fn pre_built_http_client_is_used() {
         .merchant(MERCHANT)
         .payment_key(PAYMENT_KEY)
         .base_url(server.url())
-        .http_client(HttpClient::new())
+        .http_client(HttpClientBuilder::new().user_agent("shop/1.0"))
         .build()
         .unwrap();
     assert!(

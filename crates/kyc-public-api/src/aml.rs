@@ -19,7 +19,6 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use compliance_core::aml::{AmlError, AmlProvider, AmlState, AmlStatus, Subject, SubjectKind};
-use compliance_core::error::BodySnippet;
 
 use crate::client::KycClient;
 use crate::crypto_aml::{Blockchain, CryptoAmlSearch, CryptoAmlType, SearchTarget};
@@ -153,12 +152,12 @@ impl KycClient {
             None => {
                 let found = self.search_crypto_aml(&search).await.map_err(fail)?;
                 let id = found.id.ok_or_else(|| {
-                    fail(Error::Core(compliance_core::Error::Decode {
-                        what: "crypto AML search",
-                        path: "data.id".into(),
-                        message: "the search answered no report id".into(),
-                        body: BodySnippet::new(b""),
-                    }))
+                    fail(Error::Core(compliance_core::Error::decode(
+                        "crypto AML search",
+                        "data.id",
+                        "the search answered no report id",
+                        b"",
+                    )))
                 })?;
                 (id, found.kind.unwrap_or_else(|| search.kind()))
             }

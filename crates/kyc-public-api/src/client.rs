@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use compliance_core::http::{
-    HeaderName, HeaderValue, HttpClient, Method, Request, Response, StatusCode, Transport,
+    HeaderName, HeaderValue, HttpClientBuilder, Method, Request, Response, StatusCode, Transport,
     TransportConfig, encode_path_segment,
 };
 use compliance_core::json;
@@ -39,7 +39,7 @@ pub struct KycClientBuilder {
     encrypt_requests: bool,
     screening: Screening,
     config: TransportConfig,
-    http_client: Option<HttpClient>,
+    http_client: Option<HttpClientBuilder>,
 }
 
 impl fmt::Debug for KycClientBuilder {
@@ -107,8 +107,10 @@ impl KycClientBuilder {
         self
     }
 
-    /// A pre-built HTTP client (shared pool, proxy, custom TLS).
-    pub fn http_client(mut self, client: HttpClient) -> Self {
+    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
+    /// redirects off (they would carry `x-private-app-key` elsewhere) and sets the connect
+    /// timeout from the transport configuration.
+    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
         self.http_client = Some(client);
         self
     }
@@ -171,9 +173,11 @@ struct Inner {
 /// A client for the elKYC / Allpass Open API. Cheap to clone (an `Arc` inside); build once
 /// and reuse.
 ///
-/// Which calls are retried on transport errors, 408, 429 and 5xx: reads, move-to-flow,
-/// schedule-deletion and restore (repeating them is harmless). Create applicant, token and
-/// crypto-AML search create something and are never retried automatically.
+/// Which calls are retried on transport errors, 408, 429 and 5xx: the reads only. Writes
+/// are sent once: create applicant, token and crypto-AML search create something, and
+/// move-to-flow, schedule-deletion and restore, repeated after a success whose answer was
+/// lost, would be answered "already moved" / "not scheduled" for what succeeded. After a
+/// timeout or a 5xx on a write, read the applicant to learn what happened.
 #[derive(Clone)]
 pub struct KycClient {
     inner: Arc<Inner>,
@@ -236,7 +240,8 @@ impl KycClient {
             .await
     }
 
-    /// Moves an applicant to another verification flow, by the flow's id.
+    /// Moves an applicant to another verification flow, by the flow's id. Sent once (see
+    /// [`KycClient`] on retries).
     pub async fn move_to_flow(
         &self,
         applicant_id: &str,
@@ -249,21 +254,21 @@ impl KycClient {
         }
         let path = applicant_path(applicant_id, "/moveToFlow")?;
         let req = self.request(Method::POST, path, Some(&MoveToFlow { flow_id }))?;
-        self.call(req.repeatable(true)).await
+        self.call(req).await
     }
 
-    /// Schedules an applicant for deletion under the retention policy.
+    /// Schedules an applicant for deletion under the retention policy. Sent once.
     pub async fn schedule_deletion(&self, applicant_id: &str) -> Result<ScheduledDeletion, Error> {
         let path = applicant_path(applicant_id, "/schedule-deletion")?;
-        let req = self.request::<()>(Method::POST, path, None)?;
-        self.call(req.repeatable(true)).await
+        self.call(self.request::<()>(Method::POST, path, None)?)
+            .await
     }
 
-    /// Restores an applicant scheduled for deletion.
+    /// Restores an applicant scheduled for deletion. Sent once.
     pub async fn restore_applicant(&self, applicant_id: &str) -> Result<RestoredApplicant, Error> {
         let path = applicant_path(applicant_id, "/restore")?;
-        let req = self.request::<()>(Method::POST, path, None)?;
-        self.call(req.repeatable(true)).await
+        self.call(self.request::<()>(Method::POST, path, None)?)
+            .await
     }
 
     /// Creates a verification token for the browser SDK or a link for the person (201).
@@ -389,12 +394,12 @@ impl KycClient {
                 let plaintext = open_encrypted(cipher, &data, signature)?;
                 Ok(json::decode("decrypted response `data`", &plaintext)?)
             }
-            Data::Missing => Err(compliance_core::Error::Decode {
-                what: "response envelope",
-                path: "data".into(),
-                message: "`data` is missing or null".into(),
-                body: compliance_core::BodySnippet::new(response.body()),
-            }
+            Data::Missing => Err(compliance_core::Error::decode(
+                "response envelope",
+                "data",
+                "`data` is missing or null",
+                response.body(),
+            )
             .into()),
         }
     }

@@ -48,6 +48,7 @@ use compliance_core::secret::{ExposeSecret, SecretString};
 use compliance_core::webhook::constant_time_eq;
 use hmac::{Hmac, Mac as _};
 use sha2::{Sha256, Sha512};
+use zeroize::Zeroizing;
 
 /// The header that carries the HMAC (CBC) or the GCM tag.
 pub const SIGNATURE_HEADER: &str = "x-allpass-signature";
@@ -130,6 +131,10 @@ pub enum MacAlgorithm {
 }
 
 /// What the CBC HMAC is computed over *(unconfirmed; default: the `data` string)*.
+///
+/// Both choices authenticate the ciphertext before anything is decrypted. (A MAC over the
+/// plaintext is deliberately not offered: it can only be checked after decrypting, which
+/// turns the padding check into an oracle that decrypts any payload byte by byte.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum MacInput {
@@ -138,9 +143,6 @@ pub enum MacInput {
     DataString,
     /// The raw bytes the hex encodes: IV ‖ ciphertext.
     CiphertextBytes,
-    /// The decrypted plaintext (MAC-then-encrypt). The HMAC can then only be checked after
-    /// decrypting; a padding failure is still reported as [`CryptoError::BadPadding`].
-    Plaintext,
 }
 
 /// How the HMAC key text is turned into key bytes *(unconfirmed; default hex-decoded)*.
@@ -332,7 +334,8 @@ pub enum CryptoError {
     )]
     SignatureMismatch,
     /// The HMAC matched but the plaintext's PKCS#7 padding is invalid: the secret key is
-    /// wrong, or the sender encrypted differently.
+    /// wrong, or the sender encrypted differently. (Only authenticated data is ever
+    /// decrypted, so this says nothing about a forged payload.)
     #[error("invalid padding after decryption: wrong secret key or different encryption")]
     BadPadding,
     /// The system random number generator failed (no IV/nonce could be drawn).
@@ -379,14 +382,17 @@ impl fmt::Debug for Sealed {
     }
 }
 
+/// Key bytes, wiped from memory when dropped.
+type KeyBytes = Zeroizing<[u8; KEY_LEN]>;
+
 #[derive(Clone)]
 enum Keys {
     Cbc {
-        key: [u8; KEY_LEN],
-        hmac_key: Vec<u8>,
+        key: KeyBytes,
+        hmac_key: Zeroizing<Vec<u8>>,
     },
     Gcm {
-        key: [u8; KEY_LEN],
+        key: KeyBytes,
     },
 }
 
@@ -440,7 +446,10 @@ impl Cipher {
                         text.as_bytes().to_vec()
                     }
                 };
-                Keys::Cbc { key, hmac_key }
+                Keys::Cbc {
+                    key,
+                    hmac_key: Zeroizing::new(hmac_key),
+                }
             }
             EncryptionSettings::Gcm { secret_key } => Keys::Gcm {
                 key: aes_key(secret_key)?,
@@ -483,7 +492,7 @@ impl Cipher {
     ) -> Result<Sealed, CryptoError> {
         match &self.keys {
             Keys::Cbc { key, hmac_key } => {
-                let enc = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
+                let enc = cbc::Encryptor::<aes::Aes256>::new_from_slices(key.as_slice(), iv)
                     .map_err(|_| CryptoError::Truncated { len: iv.len() })?;
                 let ciphertext = enc.encrypt_padded_vec::<Pkcs7>(plaintext);
                 let mut raw = Vec::with_capacity(iv.len() + ciphertext.len());
@@ -495,7 +504,6 @@ impl Cipher {
                     match self.options.mac_input {
                         MacInput::DataString => data.as_bytes(),
                         MacInput::CiphertextBytes => &raw,
-                        MacInput::Plaintext => plaintext,
                     },
                 );
                 Ok(Sealed {
@@ -548,24 +556,19 @@ impl Cipher {
                         Err(CryptoError::SignatureMismatch)
                     }
                 };
+                // Authenticate first: nothing unauthenticated is ever decrypted.
                 match self.options.mac_input {
                     MacInput::DataString => verify(data.as_bytes())?,
                     MacInput::CiphertextBytes => verify(&raw)?,
-                    MacInput::Plaintext => {}
                 }
                 if raw.len() < 2 * BLOCK || !raw.len().is_multiple_of(BLOCK) {
                     return Err(CryptoError::Truncated { len: raw.len() });
                 }
                 let (iv, ciphertext) = raw.split_at(BLOCK);
-                let dec = cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+                let dec = cbc::Decryptor::<aes::Aes256>::new_from_slices(key.as_slice(), iv)
                     .map_err(|_| CryptoError::Truncated { len: raw.len() })?;
-                let plaintext = dec
-                    .decrypt_padded_vec::<Pkcs7>(ciphertext)
-                    .map_err(|_| CryptoError::BadPadding)?;
-                if self.options.mac_input == MacInput::Plaintext {
-                    verify(&plaintext)?;
-                }
-                Ok(plaintext)
+                dec.decrypt_padded_vec::<Pkcs7>(ciphertext)
+                    .map_err(|_| CryptoError::BadPadding)
             }
             Keys::Gcm { key } => {
                 let tag = self.decode_signature(signature, GCM_TAG_LEN)?;
@@ -637,14 +640,16 @@ fn gcm_seal(key: &[u8; KEY_LEN], nonce: &[u8], buf: &mut [u8]) -> Result<Vec<u8>
     match nonce.len() {
         12 => {
             let nonce = Array::<u8, U12>::try_from(nonce).map_err(|_| too_long.clone())?;
-            AesGcm::<aes::Aes256, U12>::new(&Array::from(*key))
+            AesGcm::<aes::Aes256, U12>::new_from_slice(key)
+                .map_err(|_| too_long.clone())?
                 .encrypt_inout_detached(&nonce, b"", buf.into())
                 .map(|t| t.to_vec())
                 .map_err(|_| too_long)
         }
         16 => {
             let nonce = Array::<u8, U16>::try_from(nonce).map_err(|_| too_long.clone())?;
-            AesGcm::<aes::Aes256, U16>::new(&Array::from(*key))
+            AesGcm::<aes::Aes256, U16>::new_from_slice(key)
+                .map_err(|_| too_long.clone())?
                 .encrypt_inout_detached(&nonce, b"", buf.into())
                 .map(|t| t.to_vec())
                 .map_err(|_| too_long)
@@ -666,44 +671,40 @@ fn gcm_open(
     let result = match nonce.len() {
         12 => {
             let nonce = Array::<u8, U12>::try_from(nonce).map_err(|_| truncated.clone())?;
-            AesGcm::<aes::Aes256, U12>::new(&Array::from(*key)).decrypt_inout_detached(
-                &nonce,
-                b"",
-                buf.into(),
-                &tag,
-            )
+            AesGcm::<aes::Aes256, U12>::new_from_slice(key)
+                .map_err(|_| truncated.clone())?
+                .decrypt_inout_detached(&nonce, b"", buf.into(), &tag)
         }
         16 => {
             let nonce = Array::<u8, U16>::try_from(nonce).map_err(|_| truncated.clone())?;
-            AesGcm::<aes::Aes256, U16>::new(&Array::from(*key)).decrypt_inout_detached(
-                &nonce,
-                b"",
-                buf.into(),
-                &tag,
-            )
+            AesGcm::<aes::Aes256, U16>::new_from_slice(key)
+                .map_err(|_| truncated.clone())?
+                .decrypt_inout_detached(&nonce, b"", buf.into(), &tag)
         }
         _ => return Err(truncated),
     };
     result.map_err(|_| CryptoError::SignatureMismatch)
 }
 
-fn aes_key(secret: &SecretString) -> Result<[u8; KEY_LEN], CryptoError> {
+fn aes_key(secret: &SecretString) -> Result<KeyBytes, CryptoError> {
     decode_key(KeyName::SecretKey, secret.expose_secret())
 }
 
-fn decode_key(name: KeyName, text: &str) -> Result<[u8; KEY_LEN], CryptoError> {
+fn decode_key(name: KeyName, text: &str) -> Result<KeyBytes, CryptoError> {
     let invalid = |problem| CryptoError::InvalidKey { key: name, problem };
     let text = text.trim();
     if text.is_empty() {
         return Err(invalid(KeyProblem::Empty));
     }
-    let bytes = decode_hex(text).map_err(|p| invalid(KeyProblem::Hex(p)))?;
-    <[u8; KEY_LEN]>::try_from(bytes.as_slice()).map_err(|_| {
-        invalid(KeyProblem::WrongLength {
-            expected: KEY_LEN,
-            actual: bytes.len(),
+    let bytes = Zeroizing::new(decode_hex(text).map_err(|p| invalid(KeyProblem::Hex(p)))?);
+    <[u8; KEY_LEN]>::try_from(bytes.as_slice())
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            invalid(KeyProblem::WrongLength {
+                expected: KEY_LEN,
+                actual: bytes.len(),
+            })
         })
-    })
 }
 
 /// Decodes hex (either case) with errors that never echo the input.
@@ -754,7 +755,6 @@ mod tests {
             };
             options.mac_input = match opt("mac_input") {
                 "bytes" => MacInput::CiphertextBytes,
-                "plaintext" => MacInput::Plaintext,
                 _ => MacInput::DataString,
             };
             options.hmac_key = match opt("hmac_key") {

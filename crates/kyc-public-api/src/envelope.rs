@@ -137,12 +137,8 @@ impl RawEnvelope {
         };
         let text = raw.get();
         if text.starts_with('"') {
-            let s: String = serde_json::from_str(text).map_err(|e| CoreError::Decode {
-                what: "envelope",
-                path: "data".into(),
-                message: e.to_string(),
-                body: compliance_core::BodySnippet::new(text.as_bytes()),
-            })?;
+            let s: String = serde_json::from_str(text)
+                .map_err(|e| CoreError::decode("envelope", "data", e, text.as_bytes()))?;
             Ok(Data::Encrypted(s))
         } else if text == "null" {
             Ok(Data::Missing)

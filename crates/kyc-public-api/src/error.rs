@@ -3,6 +3,7 @@
 use std::fmt;
 
 use compliance_core::BodySnippet;
+use compliance_core::error::bounded_text;
 use compliance_core::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,7 +57,8 @@ impl Error {
 ///
 /// Errors are undocumented; both shapes seen in the wild are read: `{status: false, error}`
 /// (error a string or an object) and NestJS's `{statusCode, message, error}` (message a
-/// string or a list). The body's start is always kept.
+/// string or a list). The body's start is always kept. Every text is bounded (at most
+/// [`MAX_MESSAGES`] messages of [`MAX_TEXT`] bytes), whatever the provider sends.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -117,20 +119,40 @@ impl ApiError {
     }
 }
 
+/// Longest text kept from one message or error field.
+pub const MAX_TEXT: usize = 512;
+/// Most messages kept from a list.
+pub const MAX_MESSAGES: usize = 8;
+
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(bounded_text(s, MAX_TEXT)),
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().filter_map(text).collect();
-            (!parts.is_empty()).then(|| parts.join("; "))
+            let parts: Vec<String> = items.iter().filter_map(one).take(MAX_MESSAGES).collect();
+            let more = items.len().saturating_sub(MAX_MESSAGES);
+            let mut joined = parts.join("; ");
+            if more > 0 && !parts.is_empty() {
+                joined.push_str(&format!("; … ({more} more)"));
+            }
+            (!parts.is_empty()).then_some(joined)
         }
-        Value::Object(map) => match map.get("message").and_then(Value::as_str) {
-            Some(m) => Some(m.to_owned()),
-            None => Some(v.to_string()),
-        },
-        other => Some(other.to_string()),
+        other => one(other),
     }
+}
+
+/// One message: a string, an object's `message`, or compact JSON; bounded.
+fn one(v: &Value) -> Option<String> {
+    let s = match v {
+        Value::Null => return None,
+        Value::String(s) => s.clone(),
+        Value::Object(map) => match map.get("message").and_then(Value::as_str) {
+            Some(m) => m.to_owned(),
+            None => v.to_string(),
+        },
+        other => other.to_string(),
+    };
+    Some(bounded_text(&s, MAX_TEXT))
 }
 
 impl fmt::Display for ApiError {

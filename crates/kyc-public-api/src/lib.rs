@@ -20,7 +20,7 @@ pub use applicant::{
     ScheduledDeletion,
 };
 pub use client::{KycClient, KycClientBuilder};
-pub use compliance_core::http::HeaderMap;
+pub use compliance_core::http::{HeaderMap, HttpClientBuilder};
 pub use compliance_core::secret::{ExposeSecret, SecretString};
 pub use crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings};
 pub use crypto_aml::{

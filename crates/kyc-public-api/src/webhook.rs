@@ -278,6 +278,9 @@ impl WebhookReceiver {
 
     /// Verifies the signature, decrypts, checks `time` against the window and parses the
     /// event. Does not deduplicate (see [`handle`](Self::handle)).
+    ///
+    /// `body` is read whole: cap request bodies before calling (an applicant event is a few
+    /// KiB; a 64 KiB limit in the HTTP server is ample).
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
         let envelope: RawEnvelope =
             json::decode("webhook", body).map_err(WebhookError::Malformed)?;

@@ -38,7 +38,6 @@ impl Vector {
             })
             .mac_input(match opt("mac_input") {
                 "bytes" => MacInput::CiphertextBytes,
-                "plaintext" => MacInput::Plaintext,
                 _ => MacInput::DataString,
             })
             .hmac_key(match opt("hmac_key") {

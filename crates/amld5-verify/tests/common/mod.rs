@@ -1,6 +1,8 @@
 //! Shared helpers for the mockito tests.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -11,8 +11,12 @@
 //! - a `User-Agent` naming the calling crate;
 //! - one `tracing` span per call (method, path, status, attempt, latency; never bodies,
 //!   headers or query strings);
-//! - an [`Auth`] hook per request that sees the exact body bytes, adds headers, and may ask
-//!   for one replay after refreshing credentials.
+//! - authentication in three parts ([`Auth`]): an identity resolved inside the call's
+//!   deadline (through a [`TokenCache`] that renews once for every waiting call, and keeps
+//!   renewing when the caller goes away), a pure signing step over the exact body bytes,
+//!   and a classifier that says "credentials expired: invalidate and replay once";
+//! - redirects never followed, even on a client built from the caller's
+//!   [`HttpClientBuilder`], and plain `http://` refused except to the loopback.
 //!
 //! Provider crates serialise the body once, hand the bytes to a [`Request`], and decode the
 //! [`Response`] bytes themselves.
@@ -21,14 +25,20 @@ mod auth;
 mod request;
 mod response;
 mod retry;
+mod token_cache;
 mod transport;
 
-pub use auth::{Auth, AuthContext, AuthVerdict};
+pub use auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
 pub use request::{Request, encode_path_segment};
 pub use response::Response;
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
+pub use token_cache::TokenCache;
 pub use transport::{Transport, TransportBuilder, TransportConfig};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-/// The HTTP client type a pre-built client is passed as (see [`TransportBuilder::http_client`]).
+/// A plain HTTP client, for code that is not a provider client (a sandbox's outbound
+/// webhooks, a recording proxy). Provider clients take an [`HttpClientBuilder`].
 pub use reqwest::Client as HttpClient;
+/// What a custom HTTP client is passed as (see [`TransportBuilder::http_client`]): the
+/// transport finishes it, so redirects stay off.
+pub use reqwest::ClientBuilder as HttpClientBuilder;

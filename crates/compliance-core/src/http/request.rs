@@ -1,13 +1,11 @@
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use super::Auth;
 use crate::error::Error;
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
@@ -46,7 +44,8 @@ pub fn encode_path_segment<'a>(field: &'static str, id: &'a str) -> Result<Cow<'
 /// One request, ready to send: method, path, headers and the exact body bytes.
 ///
 /// The body is serialised once (see [`Request::json`]); retries and auth replays send the
-/// same bytes.
+/// same bytes. Authentication is added per attempt by
+/// [`Transport::send_with`](super::Transport::send_with).
 #[derive(Clone)]
 pub struct Request {
     pub(crate) method: Method,
@@ -54,7 +53,6 @@ pub struct Request {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) repeatable: bool,
-    pub(crate) auth: Option<Arc<dyn Auth>>,
 }
 
 impl Request {
@@ -71,7 +69,6 @@ impl Request {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             repeatable,
-            auth: None,
         }
     }
 
@@ -122,12 +119,6 @@ impl Request {
         self
     }
 
-    /// Sets the authentication hook for this request.
-    pub fn auth(mut self, auth: Arc<dyn Auth>) -> Self {
-        self.auth = Some(auth);
-        self
-    }
-
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -168,7 +159,6 @@ impl fmt::Debug for Request {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_len", &self.body.len())
             .field("repeatable", &self.repeatable)
-            .field("auth", &self.auth.is_some())
             .finish()
     }
 }

@@ -8,11 +8,24 @@ use super::retry::parse_retry_after;
 use crate::error::{BodySnippet, Error};
 
 /// A response read in full (within the size cap).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the status, the header names and the body's length: bodies carry tokens and
+/// personal data, headers cookies.
+#[derive(Clone)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Response {
@@ -56,7 +69,8 @@ impl Response {
         parse_retry_after(value, SystemTime::now())
     }
 
-    /// Decodes the body as JSON; errors name the failing path (see [`crate::json::decode`]).
+    /// Decodes the body as JSON; errors name the failing path and keep no value of the body
+    /// (see [`crate::json::decode`]).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         crate::json::decode("response", &self.body)
     }
@@ -86,5 +100,27 @@ impl Response {
         } else {
             Err(self.to_error())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_body_and_no_header_value() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::SET_COOKIE, "session=S3cret".parse().unwrap());
+        let r = Response::new(
+            StatusCode::OK,
+            headers,
+            Bytes::from_static(br#"{"token":"S3cret"}"#),
+        );
+        let text = format!("{r:?}");
+        assert!(!text.contains("S3cret"), "{text}");
+        assert!(
+            text.contains("set-cookie") && text.contains("body_len: 18"),
+            "{text}"
+        );
     }
 }

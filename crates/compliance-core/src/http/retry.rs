@@ -64,7 +64,8 @@ impl RetryPolicy {
         }
         let exp = next_attempt.saturating_sub(2).min(20);
         let ceiling = self.base_delay.saturating_mul(1 << exp).min(self.max_delay);
-        ceiling.mul_f64(fastrand::f64())
+        // `mul_f64` panics when rounding pushes a huge ceiling past `Duration::MAX`.
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64()).unwrap_or(ceiling)
     }
 }
 
@@ -132,5 +133,9 @@ mod tests {
             p.delay(2, Some(Duration::from_secs(2))),
             Duration::from_secs(2)
         );
+        let huge = RetryPolicy::default().backoff(Duration::MAX, Duration::MAX);
+        for attempt in 2..30 {
+            let _ = huge.delay(attempt, None);
+        }
     }
 }

@@ -1,15 +1,29 @@
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use http::{HeaderMap, HeaderValue, header};
+use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use super::auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
 use super::retry::{RetryPolicy, Sleeper, TokioSleeper};
-use super::{AuthContext, AuthVerdict, Request, Response};
+use super::{Request, Response};
 use crate::error::{Error, TimeoutKind, TransportError, is_retryable_status};
+
+/// How far "never" is when a configured duration would overflow a deadline (about 30 years,
+/// Tokio's own far future).
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `start + d`, saturating at [`FAR_FUTURE`] instead of panicking on a huge configuration.
+fn saturating_after(start: Instant, d: Duration) -> Instant {
+    start
+        .checked_add(d.min(FAR_FUTURE))
+        .unwrap_or_else(|| start + FAR_FUTURE)
+}
 
 /// Time limits, retries and the body cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +41,10 @@ pub struct TransportConfig {
     /// Largest response body read; a larger one fails with [`Error::BodyTooLarge`] as soon as
     /// the cap is crossed. Default 4 MiB.
     pub max_response_bytes: usize,
+    /// Whether a plain `http://` base URL is accepted for a host that is not the loopback
+    /// (`localhost`, `127.0.0.0/8`, `::1`). Default `false`: credentials and personal data
+    /// would cross the network in clear.
+    pub allow_plain_http: bool,
 }
 
 impl Default for TransportConfig {
@@ -37,6 +55,7 @@ impl Default for TransportConfig {
             deadline: Duration::from_secs(90),
             retry: RetryPolicy::default(),
             max_response_bytes: 4 * 1024 * 1024,
+            allow_plain_http: false,
         }
     }
 }
@@ -71,13 +90,20 @@ impl TransportConfig {
         self.max_response_bytes = bytes;
         self
     }
+
+    /// Accepts a plain `http://` base URL for a host other than the loopback (a test server
+    /// on another machine of a private network). Never do this for a provider's API.
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
+    }
 }
 
 /// Builds a [`Transport`].
 pub struct TransportBuilder {
     base_url: String,
     config: TransportConfig,
-    client: Option<reqwest::Client>,
+    client: Option<reqwest::ClientBuilder>,
     user_agent: Option<String>,
     sleeper: Arc<dyn Sleeper>,
 }
@@ -95,9 +121,15 @@ impl TransportBuilder {
         self
     }
 
-    /// Uses a pre-built `reqwest::Client` (shared connection pool, proxies, custom TLS).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+    /// Builds the HTTP client from `builder` (proxies, custom TLS roots, pool settings)
+    /// instead of a default one.
+    ///
+    /// A builder, not a built client, so the transport can set what must hold for every
+    /// provider call: redirects are never followed (a redirect would carry API keys, tokens,
+    /// signatures, and on 307/308 a password body, to another host), and the connect
+    /// timeout comes from [`TransportConfig::connect_timeout`].
+    pub fn http_client(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.client = Some(builder);
         self
     }
 
@@ -109,17 +141,16 @@ impl TransportBuilder {
 
     /// Validates the base URL and builds the client.
     pub fn build(self) -> Result<Transport, Error> {
-        let base_url = validate_base_url(&self.base_url)?;
-        let client = match self.client {
-            Some(c) => c,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.config.connect_timeout)
-                // API calls carry credentials in custom headers: never follow a redirect
-                // that could send them, or a signed body, somewhere else.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
-        };
+        let base_url = validate_base_url(&self.base_url, self.config.allow_plain_http)?;
+        let client = self
+            .client
+            .unwrap_or_default()
+            .connect_timeout(self.config.connect_timeout)
+            // API calls carry credentials in custom headers: never follow a redirect that
+            // could send them, or a signed body, somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let product = match &self.user_agent {
             Some(p) => format!("{p} compliance-core/{}", env!("CARGO_PKG_VERSION")),
             None => format!("compliance-core/{}", env!("CARGO_PKG_VERSION")),
@@ -138,12 +169,27 @@ impl TransportBuilder {
     }
 }
 
-fn validate_base_url(raw: &str) -> Result<String, Error> {
-    let url = reqwest::Url::parse(raw)
-        .map_err(|e| Error::Config(format!("base URL `{raw}` is not a valid URL: {e}")))?;
+fn validate_base_url(raw: &str, allow_plain_http: bool) -> Result<String, Error> {
+    let url = reqwest::Url::parse(raw).map_err(|e| {
+        // The URL may hold a password: never echo it.
+        Error::Config(format!("the base URL is not a valid URL: {e}"))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry a user name or password: credentials go in the \
+             client's builder"
+                .into(),
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
             "base URL `{raw}` must be http or https"
+        )));
+    }
+    if url.scheme() == "http" && !allow_plain_http && !is_loopback(&url) {
+        return Err(Error::Config(format!(
+            "base URL `{raw}` is plain http to a host that is not the loopback: use https \
+             (or `TransportConfig::allow_plain_http(true)` for a test server)"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
@@ -155,6 +201,20 @@ fn validate_base_url(raw: &str) -> Result<String, Error> {
         return Err(Error::Config(format!("base URL `{raw}` has no host")));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let host = host.to_ascii_lowercase();
+            host == "localhost" || host.ends_with(".localhost")
+        }
+    }
 }
 
 struct Inner {
@@ -204,10 +264,27 @@ impl Transport {
         &self.inner.config
     }
 
-    /// Sends `request`, retrying where allowed, and returns the final response whatever its
-    /// status: provider crates decode their own error bodies (use
-    /// [`Response::to_error`] for the rest).
+    /// Sends `request` without authentication, retrying where allowed, and returns the
+    /// final response whatever its status: provider crates decode their own error bodies
+    /// (use [`Response::to_error`] for the rest).
     pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        self.send_with(request, &NoAuth).await
+    }
+
+    /// Sends `request` authenticated by `auth`: for every attempt the identity is
+    /// [resolved](Auth::resolve) and the attempt [signed](Auth::sign); the final answer is
+    /// [classified](Auth::classify), and credentials it says expired are invalidated and the
+    /// request replayed once per credential.
+    ///
+    /// Everything, identity resolution (and the renewals it may wait for) included, runs
+    /// inside [`TransportConfig::deadline`]: when it runs out the call fails with
+    /// [`TimeoutKind::Deadline`]. A renewal the call was waiting for goes on in the
+    /// background (see [`TokenCache`](super::TokenCache)).
+    pub async fn send_with<A: Auth>(
+        &self,
+        request: Request,
+        auth: &A,
+    ) -> Result<Response, A::Error> {
         let span = tracing::debug_span!(
             "compliance_http",
             method = %request.method,
@@ -216,29 +293,50 @@ impl Transport {
             attempt = Empty,
             latency_ms = Empty,
         );
-        self.send_in_span(&request).instrument(span).await
+        let cfg = &self.inner.config;
+        let deadline = saturating_after(Instant::now(), cfg.deadline);
+        let call = self.attempts(&request, auth, deadline).instrument(span);
+        match tokio::time::timeout_at(deadline, call).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::debug!(
+                    deadline_ms = cfg.deadline.as_millis() as u64,
+                    "deadline ran out"
+                );
+                Err(Error::Timeout {
+                    kind: TimeoutKind::Deadline,
+                    after: cfg.deadline,
+                }
+                .into())
+            }
+        }
     }
 
-    async fn send_in_span(&self, request: &Request) -> Result<Response, Error> {
+    async fn attempts<A: Auth>(
+        &self,
+        request: &Request,
+        auth: &A,
+        deadline: Instant,
+    ) -> Result<Response, A::Error> {
         let cfg = &self.inner.config;
         let span = tracing::Span::current();
-        let started = Instant::now();
-        let deadline = started + cfg.deadline;
         let url = format!("{}{}", self.inner.base_url, request.path);
         let mut attempt: u32 = 0;
         let mut tries: u32 = 0;
-        let mut replayed = false;
+        let mut replayed = CredentialSet::NONE;
 
         loop {
             attempt += 1;
             tries += 1;
             span.record("attempt", attempt);
+            let identity = auth.resolve().await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(Error::Timeout {
                     kind: TimeoutKind::Deadline,
                     after: cfg.deadline,
-                });
+                }
+                .into());
             }
             let (limit, kind) = if cfg.attempt_timeout <= remaining {
                 (cfg.attempt_timeout, TimeoutKind::Attempt)
@@ -248,15 +346,15 @@ impl Transport {
 
             let mut headers = request.headers.clone();
             headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
-            if let Some(auth) = &request.auth {
-                let mut ctx = AuthContext {
+            auth.sign(
+                &identity,
+                &mut AuthContext {
                     method: &request.method,
                     path: &request.path,
                     body: &request.body,
                     headers: &mut headers,
-                };
-                auth.apply(&mut ctx).await?;
-            }
+                },
+            )?;
 
             let attempt_started = Instant::now();
             let result =
@@ -274,6 +372,11 @@ impl Transport {
             let latency = attempt_started.elapsed();
             span.record("latency_ms", latency.as_millis() as u64);
             let may_retry = request.repeatable && tries < cfg.retry.max_attempts;
+            let in_time = |delay: Duration| {
+                Instant::now()
+                    .checked_add(delay)
+                    .is_some_and(|at| at < deadline)
+            };
 
             match result {
                 Ok(response) => {
@@ -282,21 +385,31 @@ impl Transport {
                     tracing::debug!(status = status.as_u16(), attempt, "response");
                     if may_retry && is_retryable_status(status) {
                         let delay = cfg.retry.delay(tries + 1, response.retry_after());
-                        if Instant::now() + delay < deadline {
+                        if in_time(delay) {
                             tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
                             self.inner.sleeper.sleep(delay).await;
                             continue;
                         }
                     }
-                    if let (Some(auth), false) = (&request.auth, replayed)
-                        && auth.inspect(&headers, &response).await? == AuthVerdict::Replay
-                    {
-                        tracing::debug!(attempt, "credentials refreshed; replaying once");
-                        replayed = true;
-                        tries -= 1;
-                        continue;
+                    match auth.classify(&identity, &response) {
+                        AuthVerdict::Accept => return Ok(response),
+                        AuthVerdict::Reject(error) => return Err(error),
+                        AuthVerdict::Expired {
+                            credentials,
+                            certain,
+                            error,
+                        } => {
+                            auth.invalidate(&identity, credentials);
+                            let fresh = !credentials.is_empty() && !replayed.contains(credentials);
+                            if fresh && (certain || request.repeatable) {
+                                tracing::debug!(attempt, "credentials expired; replaying once");
+                                replayed = replayed.union(credentials);
+                                tries -= 1;
+                                continue;
+                            }
+                            return Err(error);
+                        }
                     }
-                    return Ok(response);
                 }
                 Err(error) => {
                     tracing::debug!(attempt, error = %error, "attempt failed");
@@ -304,12 +417,12 @@ impl Transport {
                         !matches!(error, Error::BodyTooLarge { .. }) && error.is_retryable();
                     if may_retry && retryable {
                         let delay = cfg.retry.delay(tries + 1, None);
-                        if Instant::now() + delay < deadline {
+                        if in_time(delay) {
                             self.inner.sleeper.sleep(delay).await;
                             continue;
                         }
                     }
-                    return Err(error);
+                    return Err(error.into());
                 }
             }
         }
@@ -385,24 +498,47 @@ mod tests {
     #[test]
     fn base_url_validation() {
         assert_eq!(
-            validate_base_url("https://api.heleket.com/").unwrap(),
+            validate_base_url("https://api.heleket.com/", false).unwrap(),
             "https://api.heleket.com"
         );
-        assert_eq!(
-            validate_base_url("http://127.0.0.1:8080/elkyc").unwrap(),
-            "http://127.0.0.1:8080/elkyc"
-        );
+        for loopback in [
+            "http://127.0.0.1:8080/elkyc",
+            "http://127.9.9.9",
+            "http://[::1]:9",
+            "http://localhost:3000",
+            "http://sandbox.localhost",
+        ] {
+            assert!(validate_base_url(loopback, false).is_ok(), "{loopback}");
+        }
         for bad in [
             "",
             "api.heleket.com",
             "ftp://x",
             "https://x/?a=1",
             "mailto:a@b",
+            "http://api.heleket.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.example",
         ] {
             assert!(
-                matches!(validate_base_url(bad), Err(Error::Config(_))),
+                matches!(validate_base_url(bad, false), Err(Error::Config(_))),
                 "{bad}"
             );
         }
+        assert!(validate_base_url("http://10.0.0.1", true).is_ok());
+        for with_credentials in ["https://user:pw-S3cret@x.example", "https://user@x.example"] {
+            let err = validate_base_url(with_credentials, true).unwrap_err();
+            assert!(!err.to_string().contains("S3cret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn huge_durations_saturate() {
+        let now = Instant::now();
+        assert!(saturating_after(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365));
+        assert_eq!(
+            saturating_after(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 }

@@ -1,0 +1,244 @@
+//! The response classifier: reads BTC Direct's answer **once** and says what it means for
+//! the credentials it was sent with. Accept it, reject it with the crate's error, or "these
+//! tokens expired: invalidate them and replay once".
+//!
+//! | answer | on a call with | expired | certain |
+//! |---|---|---|---|
+//! | `ER801` | a partner token (and a session, per [`Er801Reading`]) | partner, user or both | yes |
+//! | `ER800` | a partner token | partner | yes |
+//! | `ER701` | a user session | user | yes |
+//! | 401 with the provider's JSON (`{"code":401,"message":…}`) and no `ER` code | a partner token | partner | yes |
+//! | 401 with any other body (a proxy's) | a partner token | partner | no: replayed only if repeatable |
+//!
+//! (On a user-token refresh a 401 without an `ER` code is about the refresh token: rejected.)
+//!
+//! Anything else unsuccessful is rejected with the error [`Error::from_api_errors`] maps it to.
+
+use compliance_core::http::{AuthVerdict, CredentialSet, Response, StatusCode};
+
+use crate::auth::Er801Reading;
+use crate::error::{ApiErrors, Error, ErrorCode};
+use crate::sign::Identity;
+
+/// The partner token's slot.
+pub(crate) const PARTNER: CredentialSet = CredentialSet::slot(0);
+/// The user session's slot.
+pub(crate) const USER: CredentialSet = CredentialSet::slot(1);
+
+/// What `response` to an attempt made with `identity` means.
+pub(crate) fn classify(
+    identity: &Identity,
+    response: &Response,
+    reading: Er801Reading,
+    refreshing: bool,
+) -> AuthVerdict<Error> {
+    if response.is_success() {
+        return AuthVerdict::Accept;
+    }
+    let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return AuthVerdict::Reject(Error::Core(response.to_error()));
+    }
+    let errors = ApiErrors::from_body(response.body());
+    let expired = errors.as_ref().map_or(CredentialSet::NONE, |e| {
+        expired_by_code(identity, e, reading)
+    });
+    let no_code = errors
+        .as_ref()
+        .is_none_or(|e| !e.codes().any(|c| c.as_str().starts_with("ER")));
+    let partner_401 = expired.is_empty()
+        && no_code
+        && status == StatusCode::UNAUTHORIZED
+        && identity.has_partner_token()
+        && !refreshing;
+    // The partner token guard answers 401 in its own JSON; anything else may be a proxy's.
+    let (expired, certain) = if partner_401 {
+        (PARTNER, errors.is_some())
+    } else {
+        (expired, true)
+    };
+    let error = match errors {
+        Some(errors) if partner_401 => Error::PartnerAuth { status, errors },
+        Some(errors) => Error::from_api_errors(status, errors),
+        None => Error::Core(response.to_error()),
+    };
+    if expired.is_empty() {
+        AuthVerdict::Reject(error)
+    } else {
+        AuthVerdict::Expired {
+            credentials: expired,
+            certain,
+            error,
+        }
+    }
+}
+
+fn expired_by_code(
+    identity: &Identity,
+    errors: &ApiErrors,
+    reading: Er801Reading,
+) -> CredentialSet {
+    let partner = |yes: bool| {
+        if yes && identity.has_partner_token() {
+            PARTNER
+        } else {
+            CredentialSet::NONE
+        }
+    };
+    let user = |yes: bool| {
+        if yes && identity.has_user_token() {
+            USER
+        } else {
+            CredentialSet::NONE
+        }
+    };
+    let mut set = partner(errors.has(&ErrorCode::Er800)).union(user(errors.has(&ErrorCode::Er701)));
+    if errors.has(&ErrorCode::Er801) {
+        set = set.union(match (reading, identity.has_user_token()) {
+            (Er801Reading::PartnerToken, _) | (_, false) => partner(true),
+            (Er801Reading::UserToken, true) => user(true),
+            (Er801Reading::Either, true) => partner(true).union(user(true)),
+        });
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::{PartnerCredential, UserCredential};
+    use compliance_core::SecretString;
+    use compliance_core::http::HeaderMap;
+
+    fn identity(partner_token: bool, session: bool) -> Identity {
+        Identity {
+            partner: if partner_token {
+                PartnerCredential::Token(SecretString::from("pt"))
+            } else {
+                PartnerCredential::ApiKey(SecretString::from("key"))
+            },
+            user: Some(if session {
+                UserCredential::Token(SecretString::from("ut"))
+            } else {
+                UserCredential::Identifier("u".into())
+            }),
+        }
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response::new(
+            StatusCode::from_u16(status).unwrap(),
+            HeaderMap::new(),
+            body.as_bytes().to_vec().into(),
+        )
+    }
+
+    fn code(code: &str) -> String {
+        format!(r#"{{"errors":{{"{code}":{{"code":"{code}","message":"m"}}}}}}"#)
+    }
+
+    fn expired(v: AuthVerdict<Error>) -> Option<(CredentialSet, bool)> {
+        match v {
+            AuthVerdict::Expired {
+                credentials,
+                certain,
+                ..
+            } => Some((credentials, certain)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expiry_codes_name_their_credentials() {
+        let r = Er801Reading::PartnerToken;
+        let both = identity(true, true);
+        assert_eq!(
+            expired(classify(&both, &response(400, &code("ER801")), r, false)),
+            Some((PARTNER, true))
+        );
+        assert_eq!(
+            expired(classify(&both, &response(401, &code("ER701")), r, false)),
+            Some((USER, true))
+        );
+        assert_eq!(
+            expired(classify(&both, &response(400, &code("ER800")), r, false)),
+            Some((PARTNER, true))
+        );
+        // Nothing renewable: rejected.
+        let key_and_id = identity(false, false);
+        for c in ["ER801", "ER701", "ER800"] {
+            assert!(matches!(
+                classify(&key_and_id, &response(400, &code(c)), r, false),
+                AuthVerdict::Reject(_)
+            ));
+        }
+        assert!(matches!(
+            classify(&both, &response(400, &code("ER100")), r, false),
+            AuthVerdict::Reject(Error::Rejected { .. })
+        ));
+        assert!(matches!(
+            classify(&both, &response(200, "{}"), r, false),
+            AuthVerdict::Accept
+        ));
+    }
+
+    #[test]
+    fn er801_on_a_user_call_is_read_as_configured() {
+        let both = identity(true, true);
+        let body = response(400, &code("ER801"));
+        assert_eq!(
+            expired(classify(&both, &body, Er801Reading::UserToken, false)),
+            Some((USER, true))
+        );
+        assert_eq!(
+            expired(classify(&both, &body, Er801Reading::Either, false)),
+            Some((PARTNER.union(USER), true))
+        );
+        // A key-authenticated partner has no token: ER801 can only be the user's.
+        assert_eq!(
+            expired(classify(
+                &identity(false, true),
+                &body,
+                Er801Reading::Either,
+                false
+            )),
+            Some((USER, true))
+        );
+    }
+
+    #[test]
+    fn a_401_is_certain_only_in_the_providers_own_json() {
+        let both = identity(true, true);
+        let r = Er801Reading::PartnerToken;
+        assert_eq!(
+            expired(classify(
+                &both,
+                &response(401, r#"{"code":401,"message":"Expired JWT Token"}"#),
+                r,
+                false
+            )),
+            Some((PARTNER, true))
+        );
+        assert_eq!(
+            expired(classify(&both, &response(401, ""), r, false)),
+            Some((PARTNER, false))
+        );
+        assert!(matches!(
+            classify(&identity(false, true), &response(401, ""), r, false),
+            AuthVerdict::Reject(_)
+        ));
+        // On a refresh the 401 is the refresh token's.
+        assert!(matches!(
+            classify(
+                &both,
+                &response(
+                    401,
+                    r#"{"code":401,"message":"JWT Refresh Token Not Found"}"#
+                ),
+                r,
+                true
+            ),
+            AuthVerdict::Reject(Error::Rejected { .. })
+        ));
+    }
+}
