@@ -509,6 +509,10 @@ pub struct TriggerHeleketArgs {
     /// The network.
     #[arg(long, default_value = "tron")]
     pub network: String,
+    /// `additional_data`, the merchant's free text Heleket echoes back (a `/` in it shows
+    /// how Heleket escapes).
+    #[arg(long, value_name = "TEXT")]
+    pub additional_data: Option<String>,
     /// Where the keys are.
     #[command(flatten)]
     pub keys: HeleketKeyFiles,

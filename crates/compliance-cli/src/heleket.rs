@@ -111,21 +111,24 @@ pub fn verify(args: &HeleketVerifyArgs, out: &Output) -> Result<Outcome, Failure
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(0, |i| i + 1)];
-            let (code, hint) = if trimmed.len() < body.len()
-                && verifier.verify_signature(trimmed).is_ok()
-            {
-                (
-                    "trailing_whitespace",
-                    "the body verifies without the whitespace at its end: it was added after                      Heleket signed (an editor, `echo`, a logging tool); verify the bytes as                      received"
+            let (code, hint) =
+                if trimmed.len() < body.len() && verifier.verify_signature(trimmed).is_ok() {
+                    (
+                        "trailing_whitespace",
+                        concat!(
+                            "the body verifies without the whitespace at its end: it was added ",
+                            "after Heleket signed (an editor, `echo`, a logging tool); verify the ",
+                            "bytes as received"
+                        )
                         .to_owned(),
-                )
-            } else {
-                match cause {
-                    MismatchCause::ReSerialised => ("re_serialised", cause.to_string()),
-                    MismatchCause::WrongKey { .. } => ("wrong_key", cause.to_string()),
-                    _ => ("unexplained", cause.to_string()),
-                }
-            };
+                    )
+                } else {
+                    match cause {
+                        MismatchCause::ReSerialised => ("re_serialised", cause.to_string()),
+                        MismatchCause::WrongKey { .. } => ("wrong_key", cause.to_string()),
+                        _ => ("unexplained", cause.to_string()),
+                    }
+                };
             Ok(Outcome::refused(
                 json!({
                     "verdict": "mismatch",

@@ -118,10 +118,13 @@ fn prepare_heleket(
     };
     let key = heleket::load_key(key_kind, &args.keys, out)?;
     let uuid = args.uuid.clone().unwrap_or_else(random_uuid);
-    let facts = WebhookFacts::new(uuid, &args.order_id)
+    let mut facts = WebhookFacts::new(uuid, &args.order_id)
         .amount(&args.amount)
         .currency(&args.currency)
         .network(&args.network);
+    if let Some(text) = &args.additional_data {
+        facts = facts.additional_data(text);
+    }
     let body = heleket_webhook::webhook_body(kind, status, &facts, secrets::expose(&key));
     Ok(Prepared {
         provider: "heleket",

@@ -6,7 +6,7 @@
 //! sandbox (the `compliance trigger heleket ...` command): [`webhook_body`] builds and signs
 //! one from [`WebhookFacts`], and [`PAYMENT_STATUSES`] / [`PAYOUT_STATUSES`] list the
 //! statuses a webhook can report. The simulator itself delivers through
-//! [`Heleket`](super::Heleket), repeating until a 2xx.
+//! [`Heleket`], repeating until a 2xx.
 
 use serde_json::{Value, json};
 
