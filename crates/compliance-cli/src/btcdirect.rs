@@ -11,7 +11,7 @@ use crate::secrets::{BTCDIRECT_API_KEY, BTCDIRECT_PASSWORD};
 pub fn provider(args: &StateBtcDirectArgs, out: &Output) -> Result<Box<dyn AmlProvider>, Failure> {
     let mut builder = BtcDirectClient::builder();
     if let Some(url) = &args.base_url {
-        out.note(format!("BTC Direct at {url}"));
+        out.note(format!("BTC Direct at {}", crate::secrets::shown_url(url)));
         builder = builder.base_url(url.clone());
     }
     let username = args.username.clone().filter(|u| !u.trim().is_empty());

@@ -209,7 +209,7 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
              (the provider publishes none)",
         )
     })?;
-    out.note(format!("elKYC at {base_url}"));
+    out.note(format!("elKYC at {}", secrets::shown_url(&base_url)));
     let api_key = ELKYC_API_KEY.require(args.api_key_file.as_deref(), out)?;
     let mut builder = KycClient::builder()
         .base_url(base_url)

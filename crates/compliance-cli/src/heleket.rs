@@ -179,7 +179,7 @@ pub fn provider(args: &StateHeleketArgs, out: &Output) -> Result<Box<dyn AmlProv
     let key = HELEKET_PAYMENT_KEY.require(args.payment_key_file.as_deref(), out)?;
     let mut builder = HeleketClient::builder().merchant(merchant).payment_key(key);
     if let Some(url) = &args.base_url {
-        out.note(format!("Heleket at {url}"));
+        out.note(format!("Heleket at {}", secrets::shown_url(url)));
         builder = builder.base_url(url.clone());
     }
     let client = builder

@@ -136,3 +136,44 @@ fn read_file(secret: &Secret, path: &Path) -> Result<String, Failure> {
 pub fn expose(secret: &SecretString) -> &str {
     secret.expose_secret()
 }
+
+/// `url` as it may be printed: a password or token in the URL itself (`user:pass@`, a query
+/// string such as `?token=...`, which some receivers use instead of a header) is replaced
+/// by `[redacted]`.
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("[redacted]@{host}"),
+        None => authority.to_owned(),
+    };
+    let tail = tail.split('#').next().unwrap_or_default();
+    let tail = match tail.split_once('?') {
+        Some((path, _)) => format!("{path}?[redacted]"),
+        None => tail.to_owned(),
+    };
+    format!("{scheme}{authority}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            shown_url("http://127.0.0.1:3000/hook"),
+            "http://127.0.0.1:3000/hook"
+        );
+        assert_eq!(
+            shown_url("https://user:pw@host.example/a/b?token=t&x=1#frag"),
+            "https://[redacted]@host.example/a/b?[redacted]"
+        );
+        assert_eq!(shown_url("https://host?t=1"), "https://host?[redacted]");
+        assert_eq!(shown_url("not a url"), "not a url");
+    }
+}

@@ -290,12 +290,13 @@ async fn deliver(
             "--to `{url}` is not an http:// or https:// URL"
         )));
     }
+    let shown = secrets::shown_url(url);
     let client = HttpClient::builder()
         .timeout(delivery.timeout)
         .build()
         .map_err(|e| Failure::config(format!("cannot set up HTTP: {e}")))?;
     out.note(format!(
-        "POST {url}: {} {} ({}), {} bytes",
+        "POST {shown}: {} {} ({}), {} bytes",
         prepared.provider,
         prepared.event,
         prepared.how,
@@ -311,7 +312,7 @@ async fn deliver(
             let label = format!("attempt {n}/{total} in {after:?}");
             progress::show(out, &label, tokio::time::sleep(after)).await;
         }
-        let label = format!("POST {url} (attempt {n}/{total})");
+        let label = format!("POST {shown} (attempt {n}/{total})");
         let attempt = progress::show(out, &label, post(&client, url, &prepared)).await;
         let attempt = Attempt { after, ..attempt };
         out.note(format!("attempt {n}: {}", describe(&attempt)));
@@ -321,7 +322,7 @@ async fn deliver(
             break;
         }
     }
-    Ok(report(&prepared, url, &attempts))
+    Ok(report(&prepared, &shown, &attempts))
 }
 
 async fn post(client: &HttpClient, url: &str, prepared: &Prepared) -> Attempt {
@@ -340,7 +341,8 @@ async fn post(client: &HttpClient, url: &str, prepared: &Prepared) -> Attempt {
     };
     let mut response = match request.send().await {
         Ok(r) => r,
-        Err(e) => return blank(Some(error_text(&e))),
+        // Without the URL: it may carry a token, and the caller knows it.
+        Err(e) => return blank(Some(error_text(&e.without_url()))),
     };
     let status = response.status();
     let mut answer = Vec::new();
@@ -471,17 +473,7 @@ fn random_uuid() -> String {
             .unwrap_or_default();
         b = nanos.to_le_bytes();
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    compliance_sandbox::uuid_from(b)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub use faults::{Counters, Faults};
 pub use heleket::{
     Heleket, HeleketConfig, HeleketCredentials, HeleketDelivery, HeleketKey, LinkStatus, NewPayment,
 };
+pub use ids::uuid_from;
 pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
 
 use delivery::Outbox;

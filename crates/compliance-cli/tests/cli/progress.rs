@@ -69,38 +69,26 @@ fn retries_show_the_wait_on_a_terminal() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let cli = compliance(&[
-        "trigger",
-        "tuum",
-        "AML_SUBPROCESS_CREATED",
-        "--retries",
-        "1",
-        "--retry-delay",
-        "10ms",
-    ])
-    .arg("--to")
-    .arg(format!("http://{closed}/"));
-    let (code, shown) = on_a_terminal(&cli);
+    let trigger = || {
+        compliance(&[
+            "trigger",
+            "tuum",
+            "AML_SUBPROCESS_CREATED",
+            "--retries",
+            "1",
+        ])
+        .arg("--retry-delay")
+        .arg("10ms")
+        .arg("--to")
+        .arg(format!("http://{closed}/"))
+    };
+    let (code, shown) = on_a_terminal(&trigger());
     assert_eq!(code, 3, "{shown}");
     assert!(shown.contains("attempt 2/2 in 10ms"), "{shown:?}");
     assert!(
         shown.contains(&format!("POST http://{closed}/ (attempt 1/2)")),
         "{shown:?}"
     );
-    let run = cli_again(closed).run().expect(3);
+    let run = trigger().run().expect(3);
     assert_eq!(run.stderr, "");
-}
-
-fn cli_again(closed: std::net::SocketAddr) -> Cli {
-    compliance(&[
-        "trigger",
-        "tuum",
-        "AML_SUBPROCESS_CREATED",
-        "--retries",
-        "1",
-        "--retry-delay",
-        "10ms",
-    ])
-    .arg("--to")
-    .arg(format!("http://{closed}/"))
 }

@@ -67,6 +67,36 @@ fn every_heleket_kind_and_status_verifies() {
     assert!(run.stdout.contains("signed with the payment key"));
     assert!(run.stdout.contains("attempt 1: HTTP 200 OK"));
     assert_eq!(receiver.seen().last().unwrap()["uuid"], "fixed-uuid");
+
+    // Credentials in the URL itself are sent, never shown.
+    let url =
+        receiver.url.replace("http://", "http://user:pw-5ecret@") + "/heleket?token=tok-5ecret";
+    for json in ["--json", "-v"] {
+        compliance(&[
+            "trigger",
+            "heleket",
+            "wallet.paid",
+            json,
+            "--additional-data",
+            "a/b",
+            "--to",
+            &url,
+        ])
+        .heleket_keys()
+        .secret("pw-5ecret")
+        .secret("tok-5ecret")
+        .run()
+        .expect(0);
+    }
+    let closed = format!("http://127.0.0.1:{}/?token=tok-5ecret", {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    });
+    compliance(&["trigger", "heleket", "payment", "-v", "--to", &closed])
+        .heleket_keys()
+        .secret("tok-5ecret")
+        .run()
+        .expect(3);
 }
 
 #[test]
