@@ -75,6 +75,9 @@ pub struct Package {
     pub rust_version: Option<String>,
     /// docs.rs build settings.
     pub docs_rs: DocsRs,
+    /// Whether the crate has a library target. A binary-only crate (a command-line tool)
+    /// has no Rust API: its interface is its command line.
+    pub has_library: bool,
     /// Every dependency, internal or not.
     pub deps: Vec<Dependency>,
 }
@@ -311,6 +314,24 @@ fn parse_package(value: &Value) -> Result<Package, String> {
         all_features: flag("all-features"),
         no_default_features: flag("no-default-features"),
     };
+    // Without target information (hand-written metadata), assume a library: the checks
+    // that only apply to libraries then still run.
+    let has_library = match value.get("targets").and_then(Value::as_array) {
+        None => true,
+        Some(targets) => targets.iter().any(|t| {
+            t.get("kind")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|k| {
+                    matches!(
+                        k,
+                        "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro"
+                    )
+                })
+        }),
+    };
     let mut deps = Vec::new();
     for dep in value
         .get("dependencies")
@@ -347,6 +368,7 @@ fn parse_package(value: &Value) -> Result<Package, String> {
         categories: string_list(value.get("categories")),
         rust_version: opt_string(value, "rust_version"),
         docs_rs,
+        has_library,
         deps,
         name,
     })
@@ -388,6 +410,7 @@ mod tests {
             ("core", "^0.1.0")
         );
         assert!(!ws.package("tool").unwrap().publishable);
+        assert!(provider.has_library);
         assert_eq!(provider.rel_dir(&ws), "crates/provider");
         assert!(
             ws.publishable_package("tool")
@@ -446,6 +469,19 @@ mod tests {
             err.contains("dependency cycle among a-core, b-helper"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_binary_only_crate_has_no_library() {
+        let tw = TempWorkspace::new("binary");
+        tw.member("cli", "0.1.0", &[]);
+        std::fs::remove_file(tw.path("crates/cli/src/lib.rs")).unwrap();
+        tw.file("crates/cli/src/main.rs", "//! A tool.\nfn main() {}\n");
+        tw.member("both", "0.1.0", &[]);
+        tw.file("crates/both/src/main.rs", "//! A tool.\nfn main() {}\n");
+        let ws = tw.load();
+        assert!(!ws.package("cli").unwrap().has_library);
+        assert!(ws.package("both").unwrap().has_library);
     }
 
     #[test]

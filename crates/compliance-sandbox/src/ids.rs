@@ -42,8 +42,9 @@ impl Ids {
     }
 }
 
-/// Formats 16 bytes as a UUID, with the version-4 and variant bits set.
-pub(crate) fn uuid_from(mut b: [u8; 16]) -> String {
+/// Formats 16 bytes as a UUID, with the version-4 and variant bits set. The randomness is
+/// the caller's: the sandbox draws it from its seed, `compliance trigger` from the system.
+pub fn uuid_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);

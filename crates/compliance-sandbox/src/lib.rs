@@ -27,6 +27,7 @@ pub use faults::{Counters, Faults};
 pub use heleket::{
     Heleket, HeleketConfig, HeleketCredentials, HeleketDelivery, HeleketKey, LinkStatus, NewPayment,
 };
+pub use ids::uuid_from;
 pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
 
 use delivery::Outbox;
@@ -173,6 +174,7 @@ impl Endpoint {
 /// them down.
 #[derive(Debug)]
 pub struct Sandbox {
+    seed: u64,
     outbox: Outbox,
     heleket: Heleket,
     heleket_endpoint: Endpoint,
@@ -226,6 +228,7 @@ impl Sandbox {
             Endpoint::start(addr(config.tuum_port), Router::new(), tuum.control(), None).await?;
 
         Ok(Self {
+            seed: config.seed,
             outbox,
             heleket,
             heleket_endpoint,
@@ -266,6 +269,48 @@ impl Sandbox {
             Provider::BtcDirect => &self.btcdirect_endpoint,
             Provider::Tuum => &self.tuum_endpoint,
         }
+    }
+
+    /// What a user of the running sandbox needs, as JSON: the seed, and for each provider its
+    /// base URL, its credentials and its `/sandbox/...` control routes. The credentials are
+    /// the sandbox's own fake, seeded ones, printed so that a client can be configured with
+    /// them. This is what the `compliance-sandbox` binary and `compliance sandbox` print.
+    pub fn manifest(&self) -> serde_json::Value {
+        let h = self.heleket.credentials();
+        let b = self.btcdirect.credentials();
+        let e = self.elkyc.credentials();
+        serde_json::json!({
+            "seed": self.seed,
+            "heleket": {
+                "url": self.heleket_endpoint.url(),
+                "merchant": h.merchant, "payment_key": h.payment_key, "payout_key": h.payout_key,
+                "control": ["POST /sandbox/heleket/payments", "POST /sandbox/heleket/payments/{uuid}/lock",
+                            "POST /sandbox/heleket/payments/{uuid}/links",
+                            "POST /sandbox/heleket/payments/{uuid}/links/{index}",
+                            "GET /sandbox/heleket/webhooks"],
+            },
+            "elkyc": {
+                "url": self.elkyc_endpoint.url(),
+                "api_key": e.api_key, "encryption": e.encryption, "crypto": e.crypto,
+                "requests": e.requests,
+                "secret_key": e.secret_key, "hmac_key": e.hmac_key,
+                "flows": e.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+                "control": ["GET /sandbox/elkyc/credentials", "PUT /sandbox/elkyc/encryption",
+                            "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status"],
+            },
+            "btcdirect": {
+                "url": self.btcdirect_endpoint.url(),
+                "username": b.username, "password": b.password, "api_key": b.api_key,
+                "user_email": b.user_email, "user_password": b.user_password, "user_identifier": b.user_identifier,
+                "control": ["POST /sandbox/btcdirect/tokens/expire",
+                            "POST /sandbox/btcdirect/users/{identifier}/account-status"],
+            },
+            "tuum": {
+                "control_url": self.tuum_endpoint.url(),
+                "control": ["POST /sandbox/tuum/subscriptions", "POST /sandbox/tuum/events",
+                            "POST /sandbox/tuum/events/{id}/replay"],
+            },
+        })
     }
 }
 

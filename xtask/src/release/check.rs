@@ -336,6 +336,19 @@ fn docs(ws: &Workspace, order: &[&Package]) -> Outcome {
     Outcome::from_problems(problems)
 }
 
+/// The crates whose API `cargo semver-checks` can compare: those with a library. A
+/// binary-only crate (the `compliance` command) has no Rust API; its interface is its command
+/// line, covered by its own tests and changelog. Returns the libraries and the names of the
+/// binary-only crates.
+pub fn semver_candidates<'a>(order: &[&'a Package]) -> (Vec<&'a Package>, Vec<&'a str>) {
+    let (libraries, binaries): (Vec<&Package>, Vec<&Package>) =
+        order.iter().partition(|p| p.has_library);
+    (
+        libraries,
+        binaries.iter().map(|p| p.name.as_str()).collect(),
+    )
+}
+
 fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
     if !cmd::succeeds(cmd::cargo(&ws.root).args(["semver-checks", "--version"])) {
         return Ok(Outcome::Skipped(
@@ -343,9 +356,10 @@ fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
                 .to_string(),
         ));
     }
+    let (libraries, binaries) = semver_candidates(order);
     let mut problems = Vec::new();
     let mut checked = Vec::new();
-    for package in order {
+    for package in libraries {
         let state = ReleaseState::read(&ws.root, &package.name, &package.version, &package.dir)?;
         let Some(last) = state.last_release(&package.version) else {
             continue;
@@ -365,10 +379,16 @@ fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
             Err(e) => problems.push(format!("{}: {e}", package.name)),
         }
     }
+    if !binaries.is_empty() {
+        println!(
+            "  note  semver: not applicable to binary-only {} (no Rust API)",
+            binaries.join(", ")
+        );
+    }
     Ok(if !problems.is_empty() {
         Outcome::Failed(problems)
     } else if checked.is_empty() {
-        Outcome::Skipped("no crate has a release tag yet".to_string())
+        Outcome::Skipped("no library crate has a release tag yet".to_string())
     } else {
         Outcome::Passed
     })
@@ -381,6 +401,26 @@ mod tests {
 
     fn lines(problems: &[String]) -> String {
         problems.join("\n")
+    }
+
+    #[test]
+    fn semver_compares_libraries_only() {
+        let tw = TempWorkspace::new("semver-bins");
+        tw.member("core", "0.1.0", &[]);
+        tw.member("tool", "0.1.0", &["core"]);
+        std::fs::remove_file(tw.path("crates/tool/src/lib.rs")).unwrap();
+        tw.file("crates/tool/src/main.rs", "//! A tool.\nfn main() {}\n");
+        let ws = tw.load();
+        let order = ws.publish_order().unwrap();
+        let (libraries, binaries) = semver_candidates(&order);
+        let names: Vec<&str> = libraries.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["core"]);
+        assert_eq!(binaries, ["tool"]);
+        // A binary-only crate is still checked for everything else crates.io needs.
+        assert_eq!(
+            metadata_problems(ws.package("tool").unwrap()),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `compliance-sandbox`: serve the simulated providers on chosen ports, for use from curl or
-//! any language. Prints the base URLs and the (fake, seeded) credentials as JSON, then serves
-//! until interrupted.
+//! any language. Prints the base URLs and the (fake, seeded) credentials as JSON
+//! ([`Sandbox::manifest`]), then serves until interrupted.
+//!
+//! Kept for users of this crate alone; `compliance sandbox` (crate `compliance-cli`) serves
+//! the same sandbox, prints the same manifest with `--json`, and also stops on SIGTERM.
 //!
 //! ```text
 //! compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--elkyc-port P] [--btcdirect-port P] [--tuum-port P]
@@ -9,8 +12,7 @@
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use compliance_sandbox::{Provider, Sandbox, SandboxConfig};
-use serde_json::json;
+use compliance_sandbox::{Sandbox, SandboxConfig};
 
 const USAGE: &str = "usage: compliance-sandbox [--seed N] [--host IP] [--heleket-port P] [--elkyc-port P] [--btcdirect-port P] [--tuum-port P]
 
@@ -65,7 +67,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let seed = config.seed;
     let sandbox = match Sandbox::start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -73,44 +74,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let h = sandbox.heleket().credentials();
-    let b = sandbox.btcdirect().credentials();
-    let e = sandbox.elkyc().credentials();
-    let info = json!({
-        "seed": seed,
-        "heleket": {
-            "url": sandbox.endpoint(Provider::Heleket).url(),
-            "merchant": h.merchant, "payment_key": h.payment_key, "payout_key": h.payout_key,
-            "control": ["POST /sandbox/heleket/payments", "POST /sandbox/heleket/payments/{uuid}/lock",
-                        "POST /sandbox/heleket/payments/{uuid}/links",
-                        "POST /sandbox/heleket/payments/{uuid}/links/{index}",
-                        "GET /sandbox/heleket/webhooks"],
-        },
-        "elkyc": {
-            "url": sandbox.endpoint(Provider::Elkyc).url(),
-            "api_key": e.api_key, "encryption": e.encryption, "crypto": e.crypto,
-            "requests": e.requests,
-            "secret_key": e.secret_key, "hmac_key": e.hmac_key,
-            "flows": e.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
-            "control": ["GET /sandbox/elkyc/credentials", "PUT /sandbox/elkyc/encryption",
-                        "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status"],
-        },
-        "btcdirect": {
-            "url": sandbox.endpoint(Provider::BtcDirect).url(),
-            "username": b.username, "password": b.password, "api_key": b.api_key,
-            "user_email": b.user_email, "user_password": b.user_password, "user_identifier": b.user_identifier,
-            "control": ["POST /sandbox/btcdirect/tokens/expire",
-                        "POST /sandbox/btcdirect/users/{identifier}/account-status"],
-        },
-        "tuum": {
-            "control_url": sandbox.endpoint(Provider::Tuum).url(),
-            "control": ["POST /sandbox/tuum/subscriptions", "POST /sandbox/tuum/events",
-                        "POST /sandbox/tuum/events/{id}/replay"],
-        },
-    });
     println!(
         "{}",
-        serde_json::to_string_pretty(&info).unwrap_or_default()
+        serde_json::to_string_pretty(&sandbox.manifest()).unwrap_or_default()
     );
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("cannot wait for Ctrl-C: {e}");

@@ -163,25 +163,41 @@ impl ElkycCrypto {
     }
 }
 
-/// Why an encrypted request was refused (the provider answers each with the same 401).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
+/// Why sealing or opening failed. The simulated provider answers every refusal of an
+/// encrypted request with the same 401, as the real one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
     /// No usable key for the mode (plain application, or malformed keys).
+    #[error("no usable key: the mode is plain, or a key is not 32 bytes of hex")]
     NoKeys,
-    /// `data` is not hex, or too short.
+    /// `data` is not hex, or too short; or an IV of the wrong length was given.
+    #[error("malformed data or IV")]
     Malformed,
     /// The header does not decode to an HMAC or tag of the right length.
+    #[error("the signature header is not an HMAC or tag of the right length")]
     BadSignature,
     /// The HMAC or tag does not match.
+    #[error("the HMAC or tag does not match")]
     Mismatch,
 }
 
-/// The application's keys and readings.
-pub(crate) struct Sealer<'a> {
-    pub(crate) mode: EncryptionMode,
-    pub(crate) crypto: ElkycCrypto,
-    pub(crate) secret_key: &'a str,
-    pub(crate) hmac_key: &'a str,
+/// An application's encryption: its mode, keys (hex text, as the dashboard shows them) and
+/// the readings of the unconfirmed details.
+///
+/// Public so that a tool can seal what the simulated provider seals without a running
+/// sandbox (the `compliance trigger elkyc ...` command); the simulator uses it for every
+/// answer and webhook. `Debug` is not implemented: it would show the keys.
+#[derive(Clone, Copy)]
+pub struct Sealer<'a> {
+    /// The method ([`EncryptionMode::Plain`] seals nothing).
+    pub mode: EncryptionMode,
+    /// The readings of the unconfirmed details.
+    pub crypto: ElkycCrypto,
+    /// The secret ("crypto") key, hex.
+    pub secret_key: &'a str,
+    /// The HMAC key (CBC), hex or text per [`ElkycCrypto::hmac_key`].
+    pub hmac_key: &'a str,
 }
 
 impl Sealer<'_> {
@@ -234,8 +250,8 @@ impl Sealer<'_> {
         }
     }
 
-    /// The bytes of IV or nonce `seal` needs.
-    pub(crate) fn iv_len(&self) -> usize {
+    /// The bytes of IV or nonce [`seal`](Self::seal) needs.
+    pub fn iv_len(&self) -> usize {
         match self.mode {
             EncryptionMode::Gcm => self.nonce_len(),
             _ => 16,
@@ -244,7 +260,11 @@ impl Sealer<'_> {
 
     /// Encrypts `plaintext` with `iv` (of [`iv_len`](Self::iv_len) bytes): the hex `data` and
     /// the `x-allpass-signature` value.
-    pub(crate) fn seal(&self, plaintext: &[u8], iv: &[u8]) -> Result<(String, String), Refusal> {
+    ///
+    /// The IV is the caller's: the simulator draws it from its seed (reproducible runs with
+    /// fake keys); anyone sealing with real keys must pass fresh random bytes every time, as
+    /// a GCM nonce used twice under one key gives the key's authentication away.
+    pub fn seal(&self, plaintext: &[u8], iv: &[u8]) -> Result<(String, String), Refusal> {
         let key = self.secret()?;
         match self.mode {
             EncryptionMode::Plain => Err(Refusal::NoKeys),
@@ -273,8 +293,8 @@ impl Sealer<'_> {
         }
     }
 
-    /// Verifies and decrypts an encrypted request's `data` with its header value.
-    pub(crate) fn open(&self, data: &str, signature: &str) -> Result<Vec<u8>, Refusal> {
+    /// Verifies and decrypts an encrypted `data` with its header value.
+    pub fn open(&self, data: &str, signature: &str) -> Result<Vec<u8>, Refusal> {
         let key = self.secret()?;
         let raw = hex::decode(data).map_err(|_| Refusal::Malformed)?;
         let given = self.decode(signature.trim()).ok_or(Refusal::BadSignature)?;

@@ -30,7 +30,7 @@ mod api;
 mod control;
 pub mod crypto;
 mod report;
-mod webhook;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -41,8 +41,8 @@ use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crypto::{
-    ElkycCrypto, GcmNonce, HmacKeyBytes, MacHash, MacInput, NoncePlacement, SIGNATURE_HEADER,
-    SignatureEncoding,
+    ElkycCrypto, GcmNonce, HmacKeyBytes, MacHash, MacInput, NoncePlacement, Refusal,
+    SIGNATURE_HEADER, Sealer, SignatureEncoding,
 };
 pub use report::risk_score;
 

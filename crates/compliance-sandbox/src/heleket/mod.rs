@@ -19,7 +19,7 @@
 mod api;
 mod control;
 pub mod sign;
-mod webhook;
+pub mod webhook;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -53,8 +53,44 @@ pub enum TuumEvent {
     },
 }
 
+/// The result codes of `AML_PAYMENT_RESULTS_PUBLISHED`, as documented.
+pub const RESULT_CODES: [&str; 3] = ["APPROVED", "DECLINED", "REVIEW"];
+
 impl TuumEvent {
-    fn body(&self, notification_id: &str) -> String {
+    /// Every documented event: the three subprocess events and the results event with each
+    /// of the [`RESULT_CODES`].
+    pub fn documented() -> Vec<TuumEvent> {
+        let mut all = vec![
+            TuumEvent::PersonSubprocessCreated,
+            TuumEvent::SubprocessCreated,
+            TuumEvent::CollectionSubprocessCreated,
+        ];
+        all.extend(
+            RESULT_CODES
+                .iter()
+                .map(|r| TuumEvent::PaymentResultsPublished {
+                    result: (*r).into(),
+                }),
+        );
+        all
+    }
+
+    /// The `notificationTypeCode` (`None` for [`TuumEvent::Raw`]).
+    pub fn type_code(&self) -> Option<&'static str> {
+        Some(match self {
+            TuumEvent::PersonSubprocessCreated => "AML_PERSON_SUBPROCESS_CREATED",
+            TuumEvent::SubprocessCreated => "AML_SUBPROCESS_CREATED",
+            TuumEvent::CollectionSubprocessCreated => "AML_SUBPROCESS_CREATED_COLLECTION",
+            TuumEvent::PaymentResultsPublished { .. } => "AML_PAYMENT_RESULTS_PUBLISHED",
+            TuumEvent::Raw { .. } => return None,
+        })
+    }
+
+    /// The body Tuum delivers: the documented example with `notification_id` (and, for
+    /// results, the chosen result code), every other byte as documented. Public so that a
+    /// tool can send what the simulator sends without a running sandbox (the
+    /// `compliance trigger tuum ...` command).
+    pub fn body(&self, notification_id: &str) -> String {
         let id = format!(r#""notificationId": "{notification_id}""#);
         let with_id = |t: &str| t.replacen(r#""notificationId": "ID-9999""#, &id, 1);
         match self {
@@ -254,5 +290,11 @@ mod tests {
         assert!(results.contains(r#""amlProcessResultCode": "DECLINED""#));
         let v: serde_json::Value = serde_json::from_str(&results).unwrap();
         assert_eq!(v["notificationTypeCode"], "AML_PAYMENT_RESULTS_PUBLISHED");
+        for event in TuumEvent::documented() {
+            let v: serde_json::Value = serde_json::from_str(&event.body("N-1")).unwrap();
+            assert_eq!(v["notificationTypeCode"], event.type_code().unwrap());
+            assert_eq!(v["notificationId"], "N-1");
+        }
+        assert_eq!(TuumEvent::documented().len(), 6);
     }
 }
