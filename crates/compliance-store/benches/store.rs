@@ -75,6 +75,10 @@ fn pair(
     }
     group.finish();
     let (s, r, n) = totals.get();
+    if n == 0 {
+        // Filtered out on the command line.
+        return;
+    }
     println!(
         "ratio {name}: store {:?} / bare SQL {:?} = {:.2} (means of {n} paired iterations)",
         s.div_f64(n as f64),

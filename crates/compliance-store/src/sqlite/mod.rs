@@ -6,9 +6,12 @@
 //! same host can share it: each waits for the others' short write transactions instead of
 //! failing.
 //!
-//! Every statement runs on tokio's blocking pool, never on the async runtime's workers, so
-//! the store needs a tokio runtime. One connection serves the whole store: SQLite lets one
-//! writer in at a time anyway, and the store's operations are single short statements.
+//! Every statement on a file runs on tokio's blocking pool, never on the async runtime's
+//! workers (it may wait for the disk or for another process's lock), so the store needs a
+//! tokio runtime. A database [in memory](SqliteStore::open_in_memory) never waits for
+//! either: its statements take microseconds, less than the hop to the blocking pool, so they
+//! run in place. One connection serves the whole store: SQLite lets one writer in at a time
+//! anyway, and the store's operations are single short statements.
 
 mod applicants;
 mod inbox;
@@ -156,14 +159,18 @@ impl SqliteStore {
         SqliteInbox::new(self.clone(), name.into())
     }
 
-    /// Runs `f` with the connection on the blocking pool, after waiting (asynchronously)
-    /// for the connection to be free.
+    /// Runs `f` with the connection, after waiting (asynchronously) for it to be free: on
+    /// the blocking pool for a file, in place for a database in memory (no disk, no other
+    /// process: nothing to wait for).
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
     {
         let mut conn = self.inner.conn.clone().lock_owned().await;
+        if self.inner.path.is_none() {
+            return f(&mut conn);
+        }
         blocking(move || f(&mut conn)).await
     }
 }
