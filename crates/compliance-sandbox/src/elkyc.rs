@@ -21,9 +21,9 @@
 //! Webhooks go to the URL set with [`Elkyc::set_webhook_url`] on applicant creation and
 //! on every status change ([`Elkyc::set_status`]): the same envelope, `data` encrypted, with
 //! `type`, `id`, `externalUserId`, `appKey` and `warnings`, exactly what
-//! [`kyc_public_api::WebhookReceiver`] accepts. They are delivered once (the real provider
+//! `kyc_public_api::WebhookVerifier` accepts. They are delivered once (the real provider
 //! retries non-200 answers over hours; the sandbox records the answer instead). In
-//! [`EncryptionMode::Plain`] they are sent plain, which a `WebhookReceiver` rightly refuses.
+//! [`EncryptionMode::Plain`] they are sent plain, which a `WebhookVerifier` rightly refuses.
 //!
 //! Crypto-AML reports are a pure function of the blockchain and the address or hash: the
 //! same search gives the same report id (for a given seed) and the same [`risk_score`].
@@ -70,7 +70,7 @@ const BLOCKCHAINS: &[&str] = &[
 #[non_exhaustive]
 pub enum EncryptionMode {
     /// No encryption: `data` is plain JSON (the docs' examples). Webhooks are sent plain
-    /// too, and a [`kyc_public_api::WebhookReceiver`] refuses them.
+    /// too, and a `kyc_public_api::WebhookVerifier` refuses them.
     Plain,
     /// AES-256-CBC, HMAC-SHA256 in `x-allpass-signature` (the default).
     #[default]
@@ -141,7 +141,7 @@ pub struct ElkycCredentials {
 }
 
 impl ElkycCredentials {
-    /// The settings for `KycClientBuilder::encryption` and `WebhookReceiver::builder` in
+    /// The settings for `KycClientBuilder::encryption` and `WebhookVerifier::builder` in
     /// the current mode; `None` in [`EncryptionMode::Plain`].
     pub fn encryption_settings(&self) -> Option<EncryptionSettings> {
         match self.encryption {
