@@ -607,3 +607,176 @@ macro_rules! conformance {
 }
 
 conformance!(Heleket => heleket, Elkyc => elkyc, Tuum => tuum);
+
+/// elKYC: a captured delivery resent with a fresh envelope `time` (which the signature does
+/// not cover) is not processed a second time, and even where the inbox has forgotten it (a
+/// second instance with its own inbox) it is not applied over newer state: the handler
+/// re-fetches the applicant, the source of truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elkyc_a_replay_with_a_fresh_time_is_neither_reprocessed_nor_applied_over_newer_state() {
+    use axum::routing::get;
+    use compliance_core::MemoryApplicantStore;
+    use kyc_public_api::{KycClient, WebhookEvent, handler_fn, store};
+
+    // The provider's API: the applicant as it stands now.
+    let applicant = Arc::new(Mutex::new(json!({})));
+    let set = |status: &str, at: &str| {
+        *applicant.lock().unwrap() = json!({
+            "id": "a-1", "externalUserId": "user-1", "status": status, "updatedAt": at
+        });
+    };
+    let api = {
+        let applicant = applicant.clone();
+        let app = axum::Router::new().route(
+            "/api/public/applicant/{id}",
+            get(move || {
+                let data = applicant.lock().unwrap().clone();
+                async move {
+                    axum::Json(json!({"status": true, "statusCode": 200, "data": data,
+                                      "time": "2025-07-04T12:00:00.000Z"}))
+                }
+            }),
+        );
+        serve(app).await
+    };
+    let client = KycClient::builder()
+        .base_url(&api)
+        .api_key("pk")
+        .build()
+        .unwrap();
+    let applicants = Arc::new(MemoryApplicantStore::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let receiver = || {
+        let (client, applicants, runs) = (client.clone(), applicants.clone(), runs.clone());
+        let processor = Processor::builder(Elkyc.verifier())
+            .handler(handler_fn(move |webhook: WebhookEvent| {
+                let (client, applicants, runs) = (client.clone(), applicants.clone(), runs.clone());
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let id = webhook.event.applicant_id.expect("an applicant event");
+                    store::refresh(&client, applicants.as_ref(), &id, Timestamp::now()).await?;
+                    Ok::<_, BoxError>(())
+                }
+            }))
+            .build()
+            .unwrap();
+        async move { format!("{}/", serve(Receiver::new(processor).router()).await) }
+    };
+    let url = receiver().await;
+    let http = reqwest::Client::new();
+    let record = || applicants.all().into_iter().next().unwrap();
+
+    set("IN_PROGRESS", "2025-07-04T12:00:00.000Z");
+    let in_progress = elkyc_delivery(
+        json!({"type": "applicantInProgress", "id": "a-1", "externalUserId": "user-1"}),
+        Timestamp::now(),
+    );
+    let (status, _, body) = post(&http, &url, &in_progress).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processed")));
+    assert_eq!(record().provider_status, "IN_PROGRESS");
+
+    set("APPROVED", "2025-07-04T12:10:00.000Z");
+    let approved = elkyc_delivery(
+        json!({"type": "applicantApproved", "id": "a-1", "externalUserId": "user-1"}),
+        Timestamp::now(),
+    );
+    assert_eq!(post(&http, &url, &approved).await.0, 200);
+    assert_eq!(record().provider_status, "APPROVED");
+    assert_eq!(record().version, 2);
+
+    // The old delivery, re-stamped with a fresh `time`.
+    let mut envelope: Value = serde_json::from_slice(&in_progress.body).unwrap();
+    let fresh = Timestamp::now() + std::time::Duration::from_secs(60);
+    envelope["time"] = Value::from(fresh.to_string());
+    let replay = Delivery {
+        headers: in_progress.headers.clone(),
+        body: serde_json::to_vec(&envelope).unwrap(),
+    };
+    assert_ne!(replay.body, in_progress.body);
+    let (status, _, body) = post(&http, &url, &replay).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "not processed a second time"
+    );
+
+    // An instance whose inbox never saw it runs the handler, which re-fetches: the newer
+    // state stays, unchanged.
+    let other = receiver().await;
+    let (status, _, body) = post(&http, &other, &replay).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processed")));
+    assert_eq!(record().provider_status, "APPROVED");
+    assert_eq!(record().version, 2, "nothing was written");
+}
+
+/// Heleket: a `process` whose first delivery failed arrives again after `paid` was
+/// processed: acknowledged as superseded, and the handler's state stays `paid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heleket_a_process_replayed_after_paid_leaves_the_final_status() {
+    use heleket_aml::{HeleketWebhook, handler_fn};
+
+    let status_of = Arc::new(Mutex::new(HashMap::<String, String>::new()));
+    let fail_next = Arc::new(AtomicBool::new(false));
+    let processor = Processor::builder(Heleket.verifier())
+        .handler(handler_fn({
+            let (status_of, fail_next) = (status_of.clone(), fail_next.clone());
+            move |webhook: HeleketWebhook| {
+                let (status_of, fail_next) = (status_of.clone(), fail_next.clone());
+                async move {
+                    if fail_next.swap(false, Ordering::SeqCst) {
+                        return Err::<(), BoxError>("database down".into());
+                    }
+                    // A naive handler: the last webhook wins.
+                    status_of
+                        .lock()
+                        .unwrap()
+                        .insert(webhook.uuid().to_owned(), webhook.status().to_owned());
+                    Ok(())
+                }
+            }
+        }))
+        .build()
+        .unwrap();
+    let url = format!("{}/", serve(Receiver::new(processor).router()).await);
+    let http = reqwest::Client::new();
+    let delivery = |status: &str, is_final: bool| Delivery {
+        headers: vec![("content-type", "application/json".into())],
+        body: heleket_aml::test_util::signed_webhook_object(
+            &heleket_fields("pay-1", status, is_final),
+            HELEKET_KEY,
+        ),
+    };
+
+    fail_next.store(true, Ordering::SeqCst);
+    assert_eq!(post(&http, &url, &delivery("process", false)).await.0, 500);
+    let (status, _, body) = post(&http, &url, &delivery("paid", true)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processed")));
+    let (status, _, body) = post(&http, &url, &delivery("process", false)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("superseded")));
+    let (status, _, body) = post(&http, &url, &delivery("paid", true)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(status_of.lock().unwrap()["pay-1"], "paid");
+}
+
+/// Every crate README shows the one outcome → status table, word for word.
+#[test]
+fn every_readme_has_the_same_status_table() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let table =
+        std::fs::read_to_string(root.join("crates/compliance-core/src/webhook/table.md")).unwrap();
+    assert!(table.contains("| 503 + `Retry-After`"));
+    for krate in [
+        "compliance-core",
+        "heleket-aml",
+        "kyc-public-api",
+        "aml-events",
+    ] {
+        let readme =
+            std::fs::read_to_string(root.join(format!("crates/{krate}/README.md"))).unwrap();
+        assert!(
+            readme.contains(&table),
+            "{krate}'s README lacks the status table"
+        );
+    }
+}

@@ -122,7 +122,7 @@ mod tests {
         // Not final, not before settlement: never superseded.
         assert_eq!(stage(&payment("refund_process", false)), None);
         assert_eq!(stage(&payment("teleported", false)), None);
-        assert!(PaymentStatus::from("teleported").is_in_progress() == false);
+        assert!(!PaymentStatus::from("teleported").is_in_progress());
     }
 
     #[test]
