@@ -235,6 +235,11 @@ impl State {
     fn prune_done(&mut self, now: Tick, older_than: Duration) -> u64 {
         let mut removed = 0;
         while let Some(front) = self.done.front() {
+            // In completion order: once the front is recent enough, so is the rest (and the
+            // map, whose entries are cold, is not touched).
+            if now.saturating_sub(front.tick) < older_than {
+                break;
+            }
             match self.slots.get(&front.key) {
                 Some(Slot::Done { token, at }) if *token == front.token => {
                     if now.saturating_sub(*at) < older_than {
@@ -254,6 +259,11 @@ impl State {
     fn prune_claims(&mut self, now: Tick, older_than: Duration) -> u64 {
         let mut removed = 0;
         while let Some(front) = self.claims.front() {
+            // Not abandoned even by its deadline when queued (renewals only move it later):
+            // stop here. Stale entries behind it are dropped by `compact_claims`.
+            if now <= front.tick || now - front.tick < older_than {
+                break;
+            }
             match self.slots.get(&front.key) {
                 Some(Slot::Claimed { token, until }) if *token == front.token => {
                     let until = *until;
