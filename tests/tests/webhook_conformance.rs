@@ -469,6 +469,15 @@ async fn the_heartbeat_prevents_a_second_run<P: Provider>(provider: P) {
     assert_eq!(body["status"], "duplicate");
 }
 
+/// Sends `delivery` with a client that gives up (closes the connection) before the answer.
+async fn give_up_on(impatient: &reqwest::Client, url: &str, delivery: &Delivery) {
+    let mut request = impatient.post(url).body(delivery.body.clone());
+    for (name, value) in &delivery.headers {
+        request = request.header(*name, value);
+    }
+    assert!(request.send().await.unwrap_err().is_timeout());
+}
+
 /// The provider gives up on a slow delivery and closes the connection. With
 /// `cancel_on_disconnect` the handler's future is dropped, the drop guard releases the
 /// claim, and the next delivery is processed; by default the handler runs on and the next
@@ -488,14 +497,7 @@ async fn a_dropped_handler_future_lets_the_next_delivery_through<P: Provider>(pr
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let gave_up = {
-        let mut request = impatient.post(&ep.url).body(delivery.body.clone());
-        for (name, value) in &delivery.headers {
-            request = request.header(*name, value);
-        }
-        request.send().await
-    };
-    assert!(gave_up.unwrap_err().is_timeout());
+    give_up_on(&impatient, &ep.url, &delivery).await;
     wait_for("the dropped handler to stop", || {
         ep.recorder.running.load(Ordering::SeqCst) == 0
     })
@@ -509,14 +511,7 @@ async fn a_dropped_handler_future_lets_the_next_delivery_through<P: Provider>(pr
     // Default: the handler is not cancelled; the redelivery waits (503), then is a duplicate.
     let ep = endpoint(&provider, default_options()).await;
     let open = ep.recorder.close_gate();
-    let gave_up = {
-        let mut request = impatient.post(&ep.url).body(delivery.body.clone());
-        for (name, value) in &delivery.headers {
-            request = request.header(*name, value);
-        }
-        request.send().await
-    };
-    assert!(gave_up.unwrap_err().is_timeout());
+    give_up_on(&impatient, &ep.url, &delivery).await;
     let (status, _, _) = ep.deliver(&delivery).await;
     assert_eq!(status, 503);
     open.send(true).unwrap();
