@@ -353,12 +353,23 @@ proptest! {
     ) {
         let mut body = signed_webhook_object(&fields, key_for(kind));
         let i = index.index(body.len());
+        // Whitespace inside the `sign` member itself (`"sign" :` or `: "`) leaves the signed
+        // bytes as they are: the member is cut out whole. Every other change must fail.
+        let member = body.len() - r#""sign":"0123456789abcdef0123456789abcdef"}"#.len();
+        let harmless = insert
+            && matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+            && (i == member + 6 || i == member + 7);
         if insert {
             body.insert(i, byte);
         } else {
             body.remove(i);
         }
-        prop_assert!(verifier().verify_signature(&body).is_err());
+        let verdict = verifier().verify_signature(&body);
+        if harmless {
+            prop_assert!(verdict.is_ok(), "{verdict:?}");
+        } else {
+            prop_assert!(verdict.is_err());
+        }
     }
 
     #[test]
