@@ -4,23 +4,20 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::http::StatusCode;
 use compliance_core::{
-    AmlProvider, AmlStatus, MemoryApplicantStore, MemoryInbox, RiskLevel, Subject, SubjectRef,
-    Timestamp,
+    AmlProvider, AmlStatus, MemoryApplicantStore, RiskLevel, Subject, SubjectRef, Timestamp,
 };
 use compliance_e2e::serve;
 use compliance_sandbox::elkyc::ApplicantStatus as SandboxStatus;
 use compliance_sandbox::elkyc::risk_score;
 use compliance_sandbox::{ElkycConfig, EncryptionMode, Provider, Sandbox, SandboxConfig};
 use kyc_public_api::crypto_aml::CryptoReviewStatus;
-use kyc_public_api::store::{self, ApplicantUpdate};
+use kyc_public_api::store;
 use kyc_public_api::{
     ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, CryptoAmlType,
-    EncryptionSettings, Error, ExposeSecret, KycClient, TokenRequest, WebhookReceiver,
+    EncryptionSettings, Error, ExposeSecret, KycClient, TokenRequest, WebhookEvent,
+    WebhookProcessor, WebhookReceiver, WebhookVerifier, handler_fn,
 };
 
 async fn start(mode: EncryptionMode) -> Sandbox {
@@ -217,46 +214,37 @@ async fn every_endpoint_works_in_plain_cbc_and_gcm() {
     }
 }
 
-#[derive(Clone)]
 struct Hooks {
-    receiver: Arc<WebhookReceiver>,
-    inbox: Arc<MemoryInbox>,
     store: Arc<MemoryApplicantStore>,
 }
 
-async fn on_webhook(State(hooks): State<Hooks>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let outcome = hooks
-        .receiver
-        .handle(&headers, &body, hooks.inbox.as_ref(), async |webhook| {
-            if let Some(update) = ApplicantUpdate::from_webhook(&webhook) {
-                store::apply(hooks.store.as_ref(), &update, Timestamp::now()).await?;
-            }
-            Ok::<(), compliance_core::StoreError>(())
-        })
-        .await;
-    match outcome {
-        Ok(handled) => StatusCode::from_u16(handled.http_status()).unwrap_or(StatusCode::OK),
-        Err(kyc_public_api::webhook::HandleError::Rejected(_)) => StatusCode::BAD_REQUEST,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// A merchant endpoint: verified webhooks applied to a store.
+/// A merchant endpoint: the shared receiver, whose handler re-fetches the applicant (the
+/// source of truth) into a store.
 async fn webhook_endpoint(sandbox: &Sandbox, mode_keys: EncryptionMode) -> (String, Hooks) {
     let creds = sandbox.elkyc().credentials();
     let settings = match mode_keys {
         EncryptionMode::Gcm => EncryptionSettings::gcm(creds.secret_key.clone()),
         _ => EncryptionSettings::cbc(creds.secret_key.clone(), creds.hmac_key.clone()),
     };
-    let hooks = Hooks {
-        receiver: Arc::new(WebhookReceiver::builder(settings).build().unwrap()),
-        inbox: Arc::new(MemoryInbox::new()),
-        store: Arc::new(MemoryApplicantStore::new()),
-    };
-    let app = Router::new()
-        .route("/elkyc", post(on_webhook))
-        .with_state(hooks.clone());
-    (format!("{}/elkyc", serve(app).await), hooks)
+    let store = Arc::new(MemoryApplicantStore::new());
+    let api = client(sandbox);
+    let processor = WebhookProcessor::builder(WebhookVerifier::builder(settings).build().unwrap())
+        .handler(handler_fn({
+            let store = store.clone();
+            move |webhook: WebhookEvent| {
+                let (api, store) = (api.clone(), store.clone());
+                async move {
+                    if let Some(id) = &webhook.event.applicant_id {
+                        store::refresh(&api, store.as_ref(), id, Timestamp::now()).await?;
+                    }
+                    Ok::<(), store::RefreshError>(())
+                }
+            }
+        }))
+        .build()
+        .unwrap();
+    let app = Router::new().route("/elkyc", WebhookReceiver::new(processor).method_router());
+    (format!("{}/elkyc", serve(app).await), Hooks { store })
 }
 
 #[tokio::test]
@@ -319,7 +307,7 @@ async fn webhooks_under_other_keys_or_unencrypted_are_refused() {
         .await
         .unwrap();
     let sent = sandbox.elkyc().webhooks_sent();
-    assert_eq!(sent[0].response_status, Some(400));
+    assert_eq!(sent[0].response_status, Some(401));
 
     sandbox.elkyc().set_encryption(EncryptionMode::Plain);
     let delivery = sandbox
@@ -328,7 +316,7 @@ async fn webhooks_under_other_keys_or_unencrypted_are_refused() {
         .await
         .unwrap();
     assert!(!delivery.encrypted);
-    assert_eq!(delivery.response_status, Some(400));
+    assert_eq!(delivery.response_status, Some(401));
     assert!(hooks.store.all().is_empty());
 }
 

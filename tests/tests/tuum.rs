@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aml_events::auth::SharedSecretHeader;
-use aml_events::{AmlEvent, EventBody, EventProcessor, SecretString};
+use aml_events::{AmlEvent, EventBody, SecretString, WebhookProcessor, WebhookVerifier};
 use compliance_e2e::serve;
 use compliance_sandbox::{DeliveryOptions, Sandbox, SandboxConfig, TuumEvent};
 
@@ -19,22 +19,21 @@ async fn receiver(fail_first: usize) -> (Sandbox, Arc<Mutex<Vec<AmlEvent>>>, Arc
     let seen = Arc::new(Mutex::new(Vec::new()));
     let calls = Arc::new(AtomicUsize::new(0));
     let (store, counter) = (seen.clone(), calls.clone());
-    let processor = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-tuum-secret", SecretString::from(SECRET)).unwrap(),
-        )
-        .handler(aml_events::handler_fn(move |event: AmlEvent| {
-            let (store, counter) = (store.clone(), counter.clone());
-            async move {
-                if counter.fetch_add(1, Ordering::SeqCst) < fail_first {
-                    return Err("screening service unavailable");
-                }
-                store.lock().unwrap().push(event);
-                Ok(())
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-tuum-secret", SecretString::from(SECRET)).unwrap(),
+    ))
+    .handler(aml_events::handler_fn(move |event: AmlEvent| {
+        let (store, counter) = (store.clone(), counter.clone());
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) < fail_first {
+                return Err("screening service unavailable");
             }
-        }))
-        .build()
-        .unwrap();
+            store.lock().unwrap().push(event);
+            Ok(())
+        }
+    }))
+    .build()
+    .unwrap();
     let url = serve(aml_events::server::router(processor)).await;
     sandbox.tuum().subscribe(format!("{url}/"));
     (sandbox, seen, calls)
@@ -112,19 +111,18 @@ async fn deliveries_without_the_shared_secret_are_refused() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = handled.clone();
-    let processor = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-tuum-secret", SecretString::from(SECRET)).unwrap(),
-        )
-        .handler(aml_events::handler_fn(move |_event: AmlEvent| {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-                Ok::<(), &str>(())
-            }
-        }))
-        .build()
-        .unwrap();
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-tuum-secret", SecretString::from(SECRET)).unwrap(),
+    ))
+    .handler(aml_events::handler_fn(move |_event: AmlEvent| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), &str>(())
+        }
+    }))
+    .build()
+    .unwrap();
     let url = serve(aml_events::server::router(processor)).await;
     sandbox.tuum().subscribe(format!("{url}/"));
 

@@ -20,7 +20,7 @@
 //! can reject a request before reading its body.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use base64::Engine as _;
 use compliance_core::webhook::constant_time_eq;
@@ -32,28 +32,7 @@ pub use ipnet::IpNet;
 use crate::error::Error;
 
 /// What an [`Authenticator`] sees of a delivery: its headers and the TCP peer address.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestInfo<'a> {
-    headers: &'a HeaderMap,
-    peer: Option<SocketAddr>,
-}
-
-impl<'a> RequestInfo<'a> {
-    /// A request with these headers, from `peer` (`None` when the server does not know it).
-    pub fn new(headers: &'a HeaderMap, peer: Option<SocketAddr>) -> Self {
-        Self { headers, peer }
-    }
-
-    /// The request headers.
-    pub fn headers(&self) -> &'a HeaderMap {
-        self.headers
-    }
-
-    /// The TCP peer, if known. Behind a proxy this is the proxy.
-    pub fn peer(&self) -> Option<SocketAddr> {
-        self.peer
-    }
-}
+pub use compliance_core::webhook::RequestInfo;
 
 /// Why a delivery failed authentication. Messages never contain a secret or the value that
 /// was presented.
@@ -159,7 +138,7 @@ impl fmt::Debug for SharedSecretHeader {
 
 impl Authenticator for SharedSecretHeader {
     fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), AuthError> {
-        let presented = single_header(request.headers, &self.header)?;
+        let presented = single_header(request.headers(), &self.header)?;
         if constant_time_eq(presented, self.secret.expose_secret().as_bytes()) {
             Ok(())
         } else {
@@ -212,7 +191,7 @@ impl Authenticator for BasicAuth {
         let invalid = || AuthError::Invalid {
             header: AUTHORIZATION.as_str().to_owned(),
         };
-        let value = single_header(request.headers, &AUTHORIZATION)?;
+        let value = single_header(request.headers(), &AUTHORIZATION)?;
         let value = std::str::from_utf8(value).map_err(|_| invalid())?.trim();
         let (scheme, encoded) = value.split_once(' ').ok_or_else(invalid)?;
         if !scheme.eq_ignore_ascii_case("basic") {
@@ -283,7 +262,7 @@ impl IpAllowList {
 
 impl Authenticator for IpAllowList {
     fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), AuthError> {
-        let ip = request.peer.ok_or(AuthError::PeerUnknown)?.ip();
+        let ip = request.peer().ok_or(AuthError::PeerUnknown)?.ip();
         if self.allows(ip) {
             Ok(())
         } else {

@@ -1,23 +1,19 @@
 //! The crate's error: what went wrong with a delivery, and what to do about it.
 
-use compliance_core::{BodySnippet, InboxError};
+use compliance_core::BodySnippet;
 
 use crate::auth::AuthError;
-
-/// An error a handler returns. Anything that implements `std::error::Error` converts into it
-/// with `?` or `.into()`.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How many characters of a decoder message or JSON path an error keeps. Decoder messages
 /// quote the offending value, which a hostile body can make arbitrarily long.
 const MAX_DETAIL: usize = 256;
 
-/// Everything that can go wrong between raw bytes and a processed event.
+/// Why a delivery was refused, or the configuration is wrong.
 ///
-/// Each variant says what to do: [`Unauthenticated`](Error::Unauthenticated) and
-/// [`Parse`](Error::Parse) are the sender's problem (answer 4xx; Tuum retries, and operators
-/// can replay the notification once fixed); [`Handler`](Error::Handler) and
-/// [`Inbox`](Error::Inbox) are ours and transient (answer 5xx so Tuum redelivers).
+/// [`Unauthenticated`](Error::Unauthenticated) and [`Parse`](Error::Parse) are the
+/// sender's problem (401 and 400; Tuum retries, and operators can replay the notification
+/// once fixed). What goes wrong after a delivery is accepted (the handler, the inbox) is a
+/// [`ProcessError`](crate::ProcessError), answered 5xx so Tuum redelivers.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -37,37 +33,26 @@ pub enum Error {
         body: BodySnippet,
     },
 
-    /// The handler failed (or panicked). The claim on the notification was released, so
-    /// Tuum's redelivery is processed.
-    #[error("handler failed for notification `{notification_id}`: {source}")]
-    Handler {
-        /// The notification being processed.
-        notification_id: String,
-        /// The handler's error.
-        #[source]
-        source: BoxError,
-    },
-
-    /// The inbox (deduplication storage) failed before the handler ran. Retry later.
-    #[error("inbox failed for notification `{notification_id}`: {source}")]
-    Inbox {
-        /// The notification being processed.
-        notification_id: String,
-        /// The inbox's error.
-        #[source]
-        source: InboxError,
-    },
-
     /// The processor or an authenticator is misconfigured. Fix the configuration.
     #[error("invalid configuration: {0}")]
     Config(String),
 }
 
+impl From<compliance_core::Error> for Error {
+    /// A processor that fails to build (no handler): a configuration error.
+    fn from(error: compliance_core::Error) -> Self {
+        match error {
+            compliance_core::Error::Config(message) => Error::Config(message),
+            other => Error::Config(other.to_string()),
+        }
+    }
+}
+
 impl Error {
-    /// Whether the same delivery may succeed later (so the receiver should answer with a
-    /// status that makes Tuum retry it).
+    /// Whether the same delivery may succeed later: never for a refusal or a configuration
+    /// error (a [`ProcessError`](crate::ProcessError) says it for the rest).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Handler { .. } | Error::Inbox { .. })
+        false
     }
 
     /// Builds a [`Error::Parse`] with bounded details.
@@ -130,12 +115,5 @@ mod tests {
             panic!("not a parse error")
         };
         assert_eq!(path, "data.amount.amount");
-        assert!(
-            Error::Handler {
-                notification_id: "n".into(),
-                source: "boom".into()
-            }
-            .is_retryable()
-        );
     }
 }

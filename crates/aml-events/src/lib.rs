@@ -15,14 +15,17 @@ pub mod result;
 pub mod server;
 
 pub use auth::{Authenticator, RequestInfo};
-pub use error::{BoxError, Error};
+pub use error::Error;
 pub use event::{AmlEvent, EventBody, EventType, Source};
-pub use processor::{EventProcessor, EventProcessorBuilder, Handler, Outcome, handler_fn};
+pub use processor::{WebhookProcessor, WebhookVerifier};
 pub use raw::RawJson;
+#[cfg(feature = "axum")]
+pub use server::WebhookReceiver;
 
 /// The attribute for implementing [`Handler`] (and [`Inbox`]) on your own types.
 pub use async_trait::async_trait;
 pub use compliance_core::money::{Decimal, Money};
+pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
 pub use compliance_core::{
     BodySnippet, Claim, ClaimToken, Date, Inbox, InboxError, MemoryInbox, SecretString, Timestamp,
 };

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use aml_events::auth::{InsecureAcceptAll, SharedSecretHeader};
 use aml_events::{
-    AmlEvent, BoxError, Claim, ClaimToken, Error, EventProcessor, Handler, Inbox, InboxError,
-    MemoryInbox, Outcome, RequestInfo, SecretString, handler_fn,
+    AmlEvent, BoxError, Claim, ClaimToken, Error, EventBody, Handler, Inbox, InboxError,
+    MemoryInbox, Outcome, ProcessError, RequestInfo, SecretString, WebhookProcessor,
+    WebhookVerifier, handler_fn,
 };
 use async_trait::async_trait;
 use http::HeaderMap;
@@ -37,7 +38,7 @@ struct Recorder {
 }
 
 #[async_trait]
-impl Handler for Recorder {
+impl Handler<AmlEvent> for Recorder {
     async fn handle(&self, event: AmlEvent) -> Result<(), BoxError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(delay) = self.delay {
@@ -56,9 +57,8 @@ impl Handler for Recorder {
     }
 }
 
-fn processor(handler: Arc<Recorder>) -> EventProcessor {
-    EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
+fn processor(handler: Arc<Recorder>) -> WebhookProcessor {
+    WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
         .handler(handler)
         .build()
         .unwrap()
@@ -68,21 +68,17 @@ fn processor(handler: Arc<Recorder>) -> EventProcessor {
 async fn duplicates_are_acknowledged_without_running_the_handler() {
     let recorder = Arc::new(Recorder::default());
     let p = processor(recorder.clone());
-    let first = p.process_authenticated(&delivery("n-1")).await.unwrap();
-    assert_eq!(
-        first,
-        Outcome::Processed {
-            notification_id: "n-1".into()
-        }
-    );
+    let first = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-1"))
+        .await
+        .unwrap();
+    assert_eq!(first, Outcome::Processed { key: "n-1".into() });
     for _ in 0..3 {
-        let again = p.process_authenticated(&delivery("n-1")).await.unwrap();
-        assert_eq!(
-            again,
-            Outcome::Duplicate {
-                notification_id: "n-1".into()
-            }
-        );
+        let again = p
+            .process_authenticated(&RequestInfo::empty(), &delivery("n-1"))
+            .await
+            .unwrap();
+        assert_eq!(again, Outcome::Duplicate { key: "n-1".into() });
         assert!(again.is_acknowledged());
     }
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 1);
@@ -99,7 +95,7 @@ async fn a_thousand_concurrent_deliveries_of_twenty_notifications_run_each_handl
         .map(|i| {
             let p = p.clone();
             tokio::spawn(async move {
-                p.process_authenticated(&delivery(&format!("n-{}", i % 20)))
+                p.process_authenticated(&RequestInfo::empty(), &delivery(&format!("n-{}", i % 20)))
                     .await
             })
         })
@@ -124,7 +120,7 @@ async fn a_thousand_concurrent_deliveries_of_twenty_notifications_run_each_handl
     // Nothing lost: Tuum's retries of the "in progress" answers are now plain duplicates.
     for i in 0..20 {
         let again = p
-            .process_authenticated(&delivery(&format!("n-{i}")))
+            .process_authenticated(&RequestInfo::empty(), &delivery(&format!("n-{i}")))
             .await
             .unwrap();
         assert!(matches!(again, Outcome::Duplicate { .. }), "{again:?}");
@@ -138,14 +134,23 @@ async fn a_failing_handler_releases_the_claim_and_the_redelivery_is_processed_on
         ..Recorder::default()
     });
     let p = processor(recorder.clone());
-    let err = p.process_authenticated(&delivery("n-7")).await.unwrap_err();
-    assert!(matches!(err, Error::Handler { ref notification_id, .. } if notification_id == "n-7"));
+    let err = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-7"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProcessError::Handler { ref key, .. } if key == "n-7"));
     assert!(err.is_retryable());
     assert!(recorder.runs.lock().unwrap().is_empty());
 
-    let redelivery = p.process_authenticated(&delivery("n-7")).await.unwrap();
+    let redelivery = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-7"))
+        .await
+        .unwrap();
     assert!(matches!(redelivery, Outcome::Processed { .. }));
-    let replay = p.process_authenticated(&delivery("n-7")).await.unwrap();
+    let replay = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-7"))
+        .await
+        .unwrap();
     assert!(matches!(replay, Outcome::Duplicate { .. }));
     assert_eq!(recorder.runs.lock().unwrap()["n-7"], 1);
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 2);
@@ -155,8 +160,7 @@ async fn a_failing_handler_releases_the_claim_and_the_redelivery_is_processed_on
 async fn a_panicking_handler_is_an_error_and_releases_the_claim() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
-    let p = EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
+    let p = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
         .handler(handler_fn(move |_event: AmlEvent| {
             let call = counter.fetch_add(1, Ordering::SeqCst);
             async move {
@@ -168,72 +172,79 @@ async fn a_panicking_handler_is_an_error_and_releases_the_claim() {
         }))
         .build()
         .unwrap();
-    let err = p.process_authenticated(&delivery("n-p")).await.unwrap_err();
+    let err = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-p"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("bug in the handler"), "{err}");
-    let again = p.process_authenticated(&delivery("n-p")).await.unwrap();
+    let again = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("n-p"))
+        .await
+        .unwrap();
     assert!(matches!(again, Outcome::Processed { .. }));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
-async fn unknown_types_are_ignored_by_default_and_routed_when_asked() {
+async fn unknown_types_are_ignored_by_default_and_handled_when_asked() {
     let recorder = Arc::new(Recorder::default());
     let p = processor(recorder.clone());
     let outcome = p
-        .process_authenticated(&unknown_delivery("u-1"))
+        .process_authenticated(&RequestInfo::empty(), &unknown_delivery("u-1"))
         .await
         .unwrap();
     assert_eq!(
         outcome,
         Outcome::Ignored {
-            notification_id: "u-1".into(),
-            type_code: "AML_FUTURE".into()
+            key: "u-1".into(),
+            reason: "Tuum AML event of unknown type `AML_FUTURE`".into()
         }
     );
     assert!(outcome.is_acknowledged());
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 0);
 
-    let known = Arc::new(Recorder::default());
-    let unknown = Arc::new(Recorder::default());
-    let p = EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
-        .handler(known.clone())
-        .unknown_handler(unknown.clone())
+    let unknown = Arc::new(AtomicUsize::new(0));
+    let seen = unknown.clone();
+    let p = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll).process_unknown(true))
+        .handler(handler_fn(move |event: AmlEvent| {
+            let seen = seen.clone();
+            async move {
+                assert!(matches!(event.body(), EventBody::Unknown { type_code, .. } if type_code == "AML_FUTURE"));
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, BoxError>(())
+            }
+        }))
         .build()
         .unwrap();
-    assert!(matches!(
-        p.process_authenticated(&unknown_delivery("u-2"))
+    for expected in ["processed", "duplicate"] {
+        let outcome = p
+            .process_authenticated(&RequestInfo::empty(), &unknown_delivery("u-2"))
             .await
-            .unwrap(),
-        Outcome::Processed { .. }
-    ));
-    assert!(matches!(
-        p.process_authenticated(&unknown_delivery("u-2"))
-            .await
-            .unwrap(),
-        Outcome::Duplicate { .. }
-    ));
-    assert_eq!(unknown.calls.load(Ordering::SeqCst), 1);
-    assert_eq!(known.calls.load(Ordering::SeqCst), 0);
+            .unwrap();
+        assert_eq!(outcome.as_str(), expected);
+    }
+    assert_eq!(unknown.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn authentication_runs_before_anything_else() {
     let recorder = Arc::new(Recorder::default());
-    let p = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-token", SecretString::from("right-secret")).unwrap(),
-        )
-        .handler(recorder.clone())
-        .build()
-        .unwrap();
+    let p = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-token", SecretString::from("right-secret")).unwrap(),
+    ))
+    .handler(recorder.clone())
+    .build()
+    .unwrap();
     let mut headers = HeaderMap::new();
     headers.insert("x-token", "wrong-secret".parse().unwrap());
     let err = p
         .process(&RequestInfo::new(&headers, None), b"not even json")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unauthenticated(_)));
+    assert!(matches!(
+        err,
+        ProcessError::Rejected(Error::Unauthenticated(_))
+    ));
     assert!(!err.is_retryable());
 
     headers.insert("x-token", "right-secret".parse().unwrap());
@@ -241,7 +252,7 @@ async fn authentication_runs_before_anything_else() {
         .process(&RequestInfo::new(&headers, None), b"not even json")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Parse { .. }));
+    assert!(matches!(err, ProcessError::Rejected(Error::Parse { .. })));
     let ok = p
         .process(&RequestInfo::new(&headers, None), &delivery("a-1"))
         .await
@@ -251,18 +262,11 @@ async fn authentication_runs_before_anything_else() {
 }
 
 #[test]
-fn the_builder_requires_an_authenticator_and_a_handler() {
-    let handler = || handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) });
-    let err = EventProcessor::builder()
-        .handler(handler())
+fn the_builder_requires_a_handler() {
+    let err = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)));
-    let err = EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(_)));
+    assert!(matches!(Error::from(err), Error::Config(_)));
 }
 
 /// An inbox whose storage is down for `claim` or for `complete`.
@@ -304,8 +308,7 @@ impl Inbox for BrokenInbox {
 async fn inbox_failures() {
     // Claim fails: the handler does not run, and the error asks for a retry.
     let recorder = Arc::new(Recorder::default());
-    let p = EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
+    let p = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
         .inbox(Arc::new(BrokenInbox {
             inner: MemoryInbox::new(),
             claim_fails: true,
@@ -313,16 +316,18 @@ async fn inbox_failures() {
         .handler(recorder.clone())
         .build()
         .unwrap();
-    let err = p.process_authenticated(&delivery("i-1")).await.unwrap_err();
-    assert!(matches!(err, Error::Inbox { .. }));
+    let err = p
+        .process_authenticated(&RequestInfo::empty(), &delivery("i-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProcessError::Inbox { .. }));
     assert!(err.is_retryable());
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 0);
 
     // Complete fails after the handler succeeded: acknowledged (the work is done), and the
     // claim still blocks an immediate redelivery from running the handler again.
     let recorder = Arc::new(Recorder::default());
-    let p = EventProcessor::builder()
-        .authenticator(InsecureAcceptAll)
+    let p = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
         .inbox(Arc::new(BrokenInbox {
             inner: MemoryInbox::new(),
             claim_fails: false,
@@ -331,11 +336,15 @@ async fn inbox_failures() {
         .build()
         .unwrap();
     assert!(matches!(
-        p.process_authenticated(&delivery("i-2")).await.unwrap(),
+        p.process_authenticated(&RequestInfo::empty(), &delivery("i-2"))
+            .await
+            .unwrap(),
         Outcome::Processed { .. }
     ));
     assert!(matches!(
-        p.process_authenticated(&delivery("i-2")).await.unwrap(),
+        p.process_authenticated(&RequestInfo::empty(), &delivery("i-2"))
+            .await
+            .unwrap(),
         Outcome::InProgress { .. }
     ));
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 1);
@@ -346,8 +355,7 @@ async fn a_shared_persistent_inbox_deduplicates_across_processors() {
     let inbox: Arc<dyn Inbox> = Arc::new(MemoryInbox::new());
     let recorder = Arc::new(Recorder::default());
     let build = || {
-        EventProcessor::builder()
-            .authenticator(InsecureAcceptAll)
+        WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
             .inbox(inbox.clone())
             .handler(recorder.clone())
             .build()
@@ -355,11 +363,15 @@ async fn a_shared_persistent_inbox_deduplicates_across_processors() {
     };
     let (a, b) = (build(), build());
     assert!(matches!(
-        a.process_authenticated(&delivery("s-1")).await.unwrap(),
+        a.process_authenticated(&RequestInfo::empty(), &delivery("s-1"))
+            .await
+            .unwrap(),
         Outcome::Processed { .. }
     ));
     assert!(matches!(
-        b.process_authenticated(&delivery("s-1")).await.unwrap(),
+        b.process_authenticated(&RequestInfo::empty(), &delivery("s-1"))
+            .await
+            .unwrap(),
         Outcome::Duplicate { .. }
     ));
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 1);

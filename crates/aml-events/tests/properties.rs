@@ -1,7 +1,10 @@
 //! Properties over arbitrary input: parsing never panics, and decimals are always exact.
 
 use aml_events::auth::InsecureAcceptAll;
-use aml_events::{AmlEvent, BoxError, Decimal, EventBody, EventProcessor, handler_fn};
+use aml_events::{
+    AmlEvent, BoxError, Decimal, EventBody, RequestInfo, WebhookProcessor, WebhookVerifier,
+    handler_fn,
+};
 use proptest::prelude::*;
 
 const SEEDS: [&str; 4] = [
@@ -13,6 +16,7 @@ const SEEDS: [&str; 4] = [
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap()
 }
@@ -64,11 +68,10 @@ proptest! {
 
     #[test]
     fn the_processor_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..1_024)) {
-        let processor = EventProcessor::builder()
-            .authenticator(InsecureAcceptAll)
+        let processor = WebhookProcessor::builder(WebhookVerifier::new(InsecureAcceptAll))
             .handler(handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) }))
             .build()
             .unwrap();
-        let _ = runtime().block_on(processor.process_authenticated(&bytes));
+        let _ = runtime().block_on(processor.process_authenticated(&RequestInfo::empty(), &bytes));
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aml_events::auth::{AllOf, IpAllowList, SharedSecretHeader};
-use aml_events::server::{DEFAULT_BODY_LIMIT, Receiver, router};
-use aml_events::{AmlEvent, BoxError, EventProcessor, SecretString, handler_fn};
+use aml_events::server::{DEFAULT_BODY_LIMIT, WebhookReceiver, router};
+use aml_events::{AmlEvent, BoxError, SecretString, WebhookProcessor, WebhookVerifier, handler_fn};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -21,22 +21,21 @@ const PAYMENT: &str = include_str!("fixtures/payment_subprocess_created.json");
 
 /// A router whose handler fails while `fail` is set, counting calls.
 fn app(calls: Arc<AtomicUsize>, fail_first: usize) -> Router {
-    let processor = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
-        )
-        .handler(handler_fn(move |_event: AmlEvent| {
-            let call = calls.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if call < fail_first {
-                    Err::<(), BoxError>("screening down".into())
-                } else {
-                    Ok(())
-                }
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
+    ))
+    .handler(handler_fn(move |_event: AmlEvent| {
+        let call = calls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if call < fail_first {
+                Err::<(), BoxError>("screening down".into())
+            } else {
+                Ok(())
             }
-        }))
-        .build()
-        .unwrap();
+        }
+    }))
+    .build()
+    .unwrap();
     router(processor)
 }
 
@@ -122,16 +121,17 @@ async fn unparseable_bodies_are_400_with_the_reason() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
-    let processor = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
-        )
-        .handler(handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) }))
-        .build()
-        .unwrap();
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
+    ))
+    .handler(handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) }))
+    .build()
+    .unwrap();
     let app: Router = Router::new().route(
         "/hooks/tuum",
-        Receiver::new(processor).body_limit(1_000).method_router(),
+        WebhookReceiver::new(processor)
+            .body_limit(1_000)
+            .method_router(),
     );
     let request = |body: Body| {
         Request::post("/hooks/tuum")
@@ -188,24 +188,23 @@ async fn a_concurrent_duplicate_is_503_with_retry_after() {
     let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
     let started = std::sync::Mutex::new(Some(started_tx));
     let finish = Arc::new(tokio::sync::Mutex::new(Some(finish_rx)));
-    let processor = EventProcessor::builder()
-        .authenticator(
-            SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
-        )
-        .handler(handler_fn(move |_e: AmlEvent| {
-            if let Some(tx) = started.lock().unwrap().take() {
-                let _ = tx.send(());
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
+    ))
+    .handler(handler_fn(move |_e: AmlEvent| {
+        if let Some(tx) = started.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        let finish = finish.clone();
+        async move {
+            if let Some(rx) = finish.lock().await.take() {
+                let _ = rx.await;
             }
-            let finish = finish.clone();
-            async move {
-                if let Some(rx) = finish.lock().await.take() {
-                    let _ = rx.await;
-                }
-                Ok::<_, BoxError>(())
-            }
-        }))
-        .build()
-        .unwrap();
+            Ok::<_, BoxError>(())
+        }
+    }))
+    .build()
+    .unwrap();
     let app: Router = router(processor);
     let first = tokio::spawn({
         let app = app.clone();
@@ -227,17 +226,14 @@ async fn a_concurrent_duplicate_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn the_peer_address_reaches_the_authenticator() {
-    let processor = EventProcessor::builder()
-        .authenticator(
-            AllOf::new()
-                .with(
-                    SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap(),
-                )
-                .with(IpAllowList::parse(["192.0.2.0/24"]).unwrap()),
-        )
-        .handler(handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) }))
-        .build()
-        .unwrap();
+    let processor = WebhookProcessor::builder(WebhookVerifier::new(
+        AllOf::new()
+            .with(SharedSecretHeader::new("x-webhook-token", SecretString::from(TOKEN)).unwrap())
+            .with(IpAllowList::parse(["192.0.2.0/24"]).unwrap()),
+    ))
+    .handler(handler_fn(|_e: AmlEvent| async { Ok::<_, BoxError>(()) }))
+    .build()
+    .unwrap();
     let app: Router = router(processor);
     let from = |ip: &str| {
         let mut request = post(PAYMENT, Some(TOKEN));

@@ -9,27 +9,22 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use aml_events::auth::SharedSecretHeader;
-use aml_events::{AmlEvent, EventBody, EventProcessor};
+use aml_events::{AmlEvent, EventBody};
 use amld5_verify::{BtcDirectClient, UserContext};
 use axum::Router;
-use axum::body::Bytes;
-use axum::http::StatusCode;
-use axum::routing::post;
+use compliance_core::webhook::{BoxError, Processor, Receiver, handler_fn};
 use compliance_core::{
-    AmlProvider, AmlState, AmlStatus, Claim, MemoryInbox, RequiredAction, SecretString, Subject,
-    SubjectRef,
+    AmlProvider, AmlState, AmlStatus, MemoryApplicantStore, RequiredAction, SecretString, Subject,
+    SubjectRef, Timestamp,
 };
-use compliance_core::{MemoryApplicantStore, StoreError, Timestamp};
 use compliance_sandbox::elkyc::risk_score;
 use compliance_sandbox::{
     ApplicantStatus, DeliveryOptions, EncryptionMode, LinkStatus, NewPayment, Provider, Sandbox,
     SandboxConfig, TuumEvent,
 };
-use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef, WebhookDedup};
-use kyc_public_api::store::{self as kyc_store, ApplicantUpdate};
-use kyc_public_api::{
-    CreateApplicant, EncryptionSettings, KycClient, TokenRequest, WebhookReceiver,
-};
+use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef};
+use kyc_public_api::store as kyc_store;
+use kyc_public_api::{CreateApplicant, EncryptionSettings, KycClient, TokenRequest, WebhookEvent};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -111,36 +106,27 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
         .payout_key(creds.payout_key)
         .base_url(api_url(Provider::Heleket))
         .build()?;
-    let verifier = Arc::new(heleket.webhook_verifier().clone());
-    let dedup = Arc::new(WebhookDedup::new(MemoryInbox::new()));
+    // One pipeline for every provider: verify the raw bytes, then the handler once per event.
     let released = Arc::new(Mutex::new(Vec::<String>::new()));
-    let callback = {
-        let (verifier, dedup, released) = (verifier.clone(), dedup.clone(), released.clone());
-        Router::new().route(
-            "/heleket",
-            post(move |body: Bytes| {
-                let (verifier, dedup, released) =
-                    (verifier.clone(), dedup.clone(), released.clone());
+    let processor = Processor::builder(heleket.webhook_verifier().clone())
+        .handler(handler_fn({
+            let released = released.clone();
+            move |webhook: HeleketWebhook| {
+                let released = released.clone();
                 async move {
-                    // Verify the raw bytes before trusting anything in them.
-                    let Ok(webhook) = verifier.verify(&body) else {
-                        return StatusCode::UNAUTHORIZED;
-                    };
-                    if let Ok(Claim::Acquired(token)) = dedup.claim(&webhook).await {
-                        if let HeleketWebhook::Payment(p) = &webhook {
-                            released.lock().unwrap().push(format!(
-                                "{} → {}",
-                                p.order_id.clone().unwrap_or_default(),
-                                p.status
-                            ));
-                        }
-                        let _ = dedup.complete(&webhook, &token).await;
+                    if let HeleketWebhook::Payment(p) = &webhook {
+                        released.lock().unwrap().push(format!(
+                            "{} → {}",
+                            p.order_id.clone().unwrap_or_default(),
+                            p.status
+                        ));
                     }
-                    StatusCode::OK
+                    Ok::<_, BoxError>(())
                 }
-            }),
-        )
-    };
+            }
+        }))
+        .build()?;
+    let callback = Router::new().route("/heleket", Receiver::new(processor).method_router());
     let callback_url = format!("{}/heleket", serve(callback).await?);
     let uuid = sandbox
         .heleket()
@@ -193,34 +179,23 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
         .encryption(settings.clone())
         .build()?;
     let store = Arc::new(MemoryApplicantStore::new());
-    let receiver = Arc::new(WebhookReceiver::builder(settings).build()?);
-    let inbox = Arc::new(MemoryInbox::new());
-    let hooks = {
-        let (store, receiver, inbox) = (store.clone(), receiver.clone(), inbox.clone());
-        Router::new().route(
-            "/elkyc",
-            post(move |headers: axum::http::HeaderMap, body: Bytes| {
-                let (store, receiver, inbox) = (store.clone(), receiver.clone(), inbox.clone());
+    // Signature and decryption, deduplication on the payload, then the applicant re-fetched
+    // from the API (the source of truth) into the store.
+    let processor = Processor::builder(kyc_public_api::WebhookVerifier::builder(settings).build()?)
+        .handler(handler_fn({
+            let (kyc, store) = (kyc.clone(), store.clone());
+            move |event: WebhookEvent| {
+                let (kyc, store) = (kyc.clone(), store.clone());
                 async move {
-                    // Signature, decryption, freshness and deduplication, then one store write.
-                    let outcome = receiver
-                        .handle(&headers, &body, inbox.as_ref(), async |event| {
-                            if let Some(update) = ApplicantUpdate::from_webhook(&event) {
-                                kyc_store::apply(store.as_ref(), &update, Timestamp::now()).await?;
-                            }
-                            Ok::<(), StoreError>(())
-                        })
-                        .await;
-                    match outcome {
-                        Ok(handled) => {
-                            StatusCode::from_u16(handled.http_status()).unwrap_or(StatusCode::OK)
-                        }
-                        Err(_) => StatusCode::BAD_REQUEST,
+                    if let Some(id) = &event.event.applicant_id {
+                        kyc_store::refresh(&kyc, store.as_ref(), id, Timestamp::now()).await?;
                     }
+                    Ok::<_, BoxError>(())
                 }
-            }),
-        )
-    };
+            }
+        }))
+        .build()?;
+    let hooks = Router::new().route("/elkyc", Receiver::new(processor).method_router());
     sandbox
         .elkyc()
         .set_webhook_url(format!("{}/elkyc", serve(hooks).await?));
@@ -302,28 +277,27 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
     println!("\nTuum: AML events for the bank, delivered at least once");
     let processed = Arc::new(Mutex::new(Vec::<String>::new()));
     let seen = processed.clone();
-    let processor = EventProcessor::builder()
-        .authenticator(SharedSecretHeader::new(
-            "x-tuum-secret",
-            SecretString::from("agreed-out-of-band"),
-        )?)
-        .handler(aml_events::handler_fn(move |event: AmlEvent| {
-            let seen = seen.clone();
-            async move {
-                let line = match event.body() {
-                    EventBody::PaymentSubprocessCreated(p) => {
-                        format!("screen payment {} of {}", p.payment_id, p.amount)
-                    }
-                    EventBody::PaymentResultsPublished(r) => {
-                        format!("AML result {}", r.aml_process_result_code)
-                    }
-                    _ => format!("{}", event.event_type()),
-                };
-                seen.lock().unwrap().push(line);
-                Ok::<(), &str>(())
-            }
-        }))
-        .build()?;
+    let processor = Processor::builder(aml_events::WebhookVerifier::new(SharedSecretHeader::new(
+        "x-tuum-secret",
+        SecretString::from("agreed-out-of-band"),
+    )?))
+    .handler(aml_events::handler_fn(move |event: AmlEvent| {
+        let seen = seen.clone();
+        async move {
+            let line = match event.body() {
+                EventBody::PaymentSubprocessCreated(p) => {
+                    format!("screen payment {} of {}", p.payment_id, p.amount)
+                }
+                EventBody::PaymentResultsPublished(r) => {
+                    format!("AML result {}", r.aml_process_result_code)
+                }
+                _ => format!("{}", event.event_type()),
+            };
+            seen.lock().unwrap().push(line);
+            Ok::<(), &str>(())
+        }
+    }))
+    .build()?;
     let bank = serve(aml_events::server::router(processor)).await?;
     let tuum = sandbox.tuum();
     tuum.subscribe(format!("{bank}/"));

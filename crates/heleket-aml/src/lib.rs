@@ -24,14 +24,17 @@ pub use payment::{Convert, Payment, PaymentRef, PaymentStatus};
 pub use payout::PayoutStatus;
 pub use sign::KeyKind;
 pub use test_webhook::TestWebhook;
+#[cfg(feature = "axum")]
+pub use webhook::WebhookReceiver;
 pub use webhook::{
-    HeleketWebhook, MismatchCause, PaymentWebhook, PayoutWebhook, WebhookDedup, WebhookError,
-    WebhookKind, WebhookVerifier,
+    HeleketWebhook, MismatchCause, PaymentWebhook, PayoutWebhook, WebhookError, WebhookKind,
+    WebhookProcessor, WebhookVerifier,
 };
 
 /// The shared core this crate builds on (errors, AML trait, inbox, money, time).
 pub use compliance_core;
 pub use compliance_core::http::HttpClientBuilder;
+pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
 pub use compliance_core::{Decimal, SecretString, Timestamp};
 /// The URL type of [`AmlLink::link`].
 pub use url::Url;

@@ -1,11 +1,14 @@
 //! Webhook verification from raw bytes: the spec's vector, real-shaped fixtures, every
 //! single-byte change, the diagnosed integration mistakes, deduplication and properties.
 
-use compliance_core::{Claim, MemoryInbox};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use compliance_core::webhook::RequestInfo;
 use heleket_aml::test_util::{signed_webhook, signed_webhook_object};
 use heleket_aml::{
-    HeleketWebhook, KeyKind, MismatchCause, PaymentStatus, PayoutStatus, WebhookDedup,
-    WebhookError, WebhookKind, WebhookVerifier,
+    BoxError, HeleketWebhook, KeyKind, MismatchCause, Outcome, PaymentStatus, PayoutStatus,
+    ProcessError, WebhookError, WebhookKind, WebhookProcessor, WebhookVerifier, handler_fn,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -205,37 +208,75 @@ fn structural_failures_are_typed() {
 }
 
 #[tokio::test]
-async fn deliveries_are_deduplicated_on_uuid_and_status() {
-    let dedup = WebhookDedup::new(MemoryInbox::new());
-    let v = verifier();
-    let locked = v.verify(&fixture("webhook_payment_locked.json")).unwrap();
-    assert_eq!(
-        locked.dedup_key(),
-        "heleket:payment:62f88b36-a9d5-4fa6-aa26-e040c3dbf26d:locked"
-    );
-    let Claim::Acquired(token) = dedup.claim(&locked).await.unwrap() else {
-        panic!("first delivery must be acquired")
-    };
-    assert_eq!(dedup.claim(&locked).await.unwrap(), Claim::InProgress);
-    dedup.complete(&locked, &token).await.unwrap();
-    assert_eq!(dedup.claim(&locked).await.unwrap(), Claim::AlreadyDone);
-
-    // The same payment with another status is a new event.
-    let mut fields: Map<String, Value> =
-        serde_json::from_slice(&fixture("webhook_payment_locked.json")).unwrap();
-    fields.insert("status".into(), "paid".into());
-    let paid = v
-        .verify(&signed_webhook_object(&fields, PAYMENT_KEY))
+async fn deliveries_are_processed_once_per_uuid_and_status_and_never_undo_a_final_one() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let fail_next = Arc::new(AtomicBool::new(false));
+    let processor = WebhookProcessor::builder(verifier())
+        .handler(handler_fn({
+            let (seen, fail_next) = (seen.clone(), fail_next.clone());
+            move |webhook: HeleketWebhook| {
+                let (seen, fail_next) = (seen.clone(), fail_next.clone());
+                async move {
+                    if fail_next.swap(false, Ordering::SeqCst) {
+                        return Err::<(), BoxError>("database down".into());
+                    }
+                    seen.lock().unwrap().push(webhook.status().to_owned());
+                    Ok(())
+                }
+            }
+        }))
+        .build()
         .unwrap();
-    let Claim::Acquired(token) = dedup.claim(&paid).await.unwrap() else {
-        panic!("a new status is a new event")
+    let deliver = |body: Vec<u8>| {
+        let processor = processor.clone();
+        async move { processor.process(&RequestInfo::empty(), &body).await }
     };
-    // A failed handler releases it; the redelivery is processed.
-    dedup.release(&paid, &token).await.unwrap();
+    let with_status = |status: &str, is_final: bool| {
+        let mut fields: Map<String, Value> =
+            serde_json::from_slice(&fixture("webhook_payment_locked.json")).unwrap();
+        fields.insert("status".into(), status.into());
+        fields.insert("is_final".into(), is_final.into());
+        signed_webhook_object(&fields, PAYMENT_KEY)
+    };
+
+    let locked = fixture("webhook_payment_locked.json");
+    let first = deliver(locked.clone()).await.unwrap();
+    assert_eq!(
+        first,
+        Outcome::Processed {
+            key: "heleket:payment:62f88b36-a9d5-4fa6-aa26-e040c3dbf26d:locked".into()
+        }
+    );
     assert!(matches!(
-        dedup.claim(&paid).await.unwrap(),
-        Claim::Acquired(_)
+        deliver(locked.clone()).await.unwrap(),
+        Outcome::Duplicate { .. }
     ));
+
+    // A new status is a new event; a failed handler releases it for the redelivery.
+    fail_next.store(true, Ordering::SeqCst);
+    let err = deliver(with_status("paid", true)).await.unwrap_err();
+    assert!(matches!(err, ProcessError::Handler { .. }), "{err}");
+    assert!(matches!(
+        deliver(with_status("paid", true)).await.unwrap(),
+        Outcome::Processed { .. }
+    ));
+
+    // `process` arriving after `paid` (its own first delivery had failed) is superseded;
+    // `locked` replayed is a duplicate.
+    let late = deliver(with_status("process", false)).await.unwrap();
+    assert!(matches!(late, Outcome::Superseded { .. }), "{late:?}");
+    assert!(matches!(
+        deliver(locked).await.unwrap(),
+        Outcome::Duplicate { .. }
+    ));
+    assert_eq!(*seen.lock().unwrap(), ["locked", "paid"]);
+
+    // Forged: refused, 401, never handled.
+    let mut forged = with_status("paid", true);
+    let at = forged.len() - 5;
+    forged[at] ^= 1;
+    let err = deliver(forged).await.unwrap_err();
+    assert_eq!(err.status().as_u16(), 401, "{err}");
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -312,12 +353,23 @@ proptest! {
     ) {
         let mut body = signed_webhook_object(&fields, key_for(kind));
         let i = index.index(body.len());
+        // Whitespace inside the `sign` member itself (`"sign" :` or `: "`) leaves the signed
+        // bytes as they are: the member is cut out whole. Every other change must fail.
+        let member = body.len() - r#""sign":"0123456789abcdef0123456789abcdef"}"#.len();
+        let harmless = insert
+            && matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+            && (i == member + 6 || i == member + 7);
         if insert {
             body.insert(i, byte);
         } else {
             body.remove(i);
         }
-        prop_assert!(verifier().verify_signature(&body).is_err());
+        let verdict = verifier().verify_signature(&body);
+        if harmless {
+            prop_assert!(verdict.is_ok(), "{verdict:?}");
+        } else {
+            prop_assert!(verdict.is_err());
+        }
     }
 
     #[test]

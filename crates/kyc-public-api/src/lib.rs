@@ -22,6 +22,7 @@ pub use applicant::{
 pub use client::{KycClient, KycClientBuilder};
 pub use compliance_core::http::{HeaderMap, HttpClientBuilder};
 pub use compliance_core::secret::{ExposeSecret, SecretString};
+pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
 pub use crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings};
 pub use crypto_aml::{
     Blockchain, CryptoAmlRef, CryptoAmlReport, CryptoAmlSearch, CryptoAmlType, SearchTarget,
@@ -29,4 +30,6 @@ pub use crypto_aml::{
 pub use error::{ApiError, Error};
 pub use questionnaire::Questionnaire;
 pub use token::{TokenRequest, VerificationToken};
-pub use webhook::{ApplicantEvent, EventType, WebhookEvent, WebhookReceiver};
+#[cfg(feature = "axum")]
+pub use webhook::WebhookReceiver;
+pub use webhook::{ApplicantEvent, EventType, WebhookEvent, WebhookProcessor, WebhookVerifier};

@@ -1,15 +1,18 @@
 //! Keeping an [`ApplicantStore`] in step with elKYC, from responses and webhooks alike.
 //!
-//! Webhooks arrive late, twice and out of order, concurrently with polling. [`apply`]
-//! writes an [`ApplicantUpdate`] only if it is newer than what the store holds (by the
-//! provider's time), using the record's optimistic version; when another writer got there
-//! first it re-reads and decides again.
+//! Webhooks arrive late, twice and out of order, concurrently with polling, and their
+//! envelope `time` is not authenticated (a replay can carry any `time`). So a webhook is
+//! only news that an applicant changed: [`refresh`] fetches the applicant (the source of
+//! truth) and [`apply`]s what the API says, ordered by the applicant's own `updatedAt`.
+//! [`apply`] writes an [`ApplicantUpdate`] only if it is newer than what the store holds,
+//! using the record's optimistic version; when another writer got there first it re-reads
+//! and decides again.
 
 use compliance_core::store::{ApplicantKey, ApplicantRecord, ApplicantStore, Expected, StoreError};
 use compliance_core::time::Timestamp;
 
 use crate::applicant::{Applicant, ApplicantStatus, ApplicantStatusInfo};
-use crate::webhook::WebhookEvent;
+use crate::client::KycClient;
 
 /// The provider name used in [`ApplicantKey`]s.
 pub const PROVIDER: &str = "elkyc";
@@ -68,18 +71,6 @@ impl ApplicantUpdate {
             fetched_at,
         ))
     }
-
-    /// From a verified webhook (the envelope's `time`). `None` for events that do not
-    /// announce a status (step passed, duplicates, expired document...).
-    pub fn from_webhook(webhook: &WebhookEvent) -> Option<Self> {
-        let event = &webhook.event;
-        Some(Self {
-            applicant_id: event.applicant_id.clone()?,
-            external_user_id: event.external_user_id.clone(),
-            status: event.event.as_ref()?.applicant_status()?,
-            at: webhook.time,
-        })
-    }
 }
 
 /// What [`apply`] did.
@@ -90,7 +81,7 @@ pub enum Applied {
     Inserted(ApplicantRecord),
     /// The record was updated.
     Updated(ApplicantRecord),
-    /// The store already holds this or newer news; nothing was written.
+    /// The store already holds this news or newer; nothing was written.
     Stale(ApplicantRecord),
 }
 
@@ -105,6 +96,11 @@ impl Applied {
 
 /// Applies `update` to `store` unless the store already holds the same or newer news
 /// (by [`ApplicantRecord::provider_updated_at`]). `now` stamps the write.
+///
+/// A different status stamped with the same provider time as the stored one is applied:
+/// the provider writes times to the millisecond, two distinct changes can share one, and
+/// dropping the second would lose it. (Fed by [`refresh`], the later write is the later
+/// fetch.) The same status at the same time is the same news: stale.
 pub async fn apply<S: ApplicantStore + ?Sized>(
     store: &S,
     update: &ApplicantUpdate,
@@ -117,9 +113,10 @@ pub async fn apply<S: ApplicantStore + ?Sized>(
         let current = store.get(&key).await?;
         let (record, expected) = match &current {
             Some(existing) => {
+                let same_news = existing.provider_status == update.status.as_str();
                 if existing
                     .provider_updated_at
-                    .is_some_and(|stored| stored >= update.at)
+                    .is_some_and(|stored| stored > update.at || (stored == update.at && same_news))
                 {
                     return Ok(Applied::Stale(existing.clone()));
                 }
@@ -154,4 +151,47 @@ pub async fn apply<S: ApplicantStore + ?Sized>(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Why [`refresh`] could not bring the store in step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// Fetching the applicant failed ([`crate::Error::is_retryable`] tells whether to retry).
+    #[error("could not fetch the applicant: {0}")]
+    Fetch(#[from] crate::Error),
+    /// The provider's answer has no applicant id or no status.
+    #[error("the provider's applicant has no {0}")]
+    Incomplete(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Fetches the applicant (by its id or your external id) and [`apply`]s it: what a webhook
+/// handler calls. The provider's answer is the source of truth, ordered by its `updatedAt`;
+/// a late or replayed webhook therefore never writes older state over newer.
+///
+/// ```no_run
+/// # async fn demo(client: kyc_public_api::KycClient, store: compliance_core::MemoryApplicantStore,
+/// #   webhook: kyc_public_api::WebhookEvent) -> Result<(), kyc_public_api::store::RefreshError> {
+/// use compliance_core::Timestamp;
+/// if let Some(id) = &webhook.event.applicant_id {
+///     kyc_public_api::store::refresh(&client, &store, id, Timestamp::now()).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn refresh<S: ApplicantStore + ?Sized>(
+    client: &KycClient,
+    store: &S,
+    applicant_id: &str,
+    now: Timestamp,
+) -> Result<Applied, RefreshError> {
+    let applicant = client.get_applicant(applicant_id).await?;
+    if applicant.id.is_none() {
+        return Err(RefreshError::Incomplete("id"));
+    }
+    let update = ApplicantUpdate::from_applicant(&applicant, now)
+        .ok_or(RefreshError::Incomplete("status"))?;
+    Ok(apply(store, &update, now).await?)
 }

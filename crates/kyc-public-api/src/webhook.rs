@@ -1,10 +1,19 @@
-//! Webhooks: raw headers and body in, a verified, fresh, deduplicated [`ApplicantEvent`] out.
+//! Webhooks: raw headers and body in, a verified [`ApplicantEvent`] and its deduplication key
+//! out.
 //!
 //! The provider posts the usual envelope with `data` encrypted under the application's
 //! keys and the HMAC or GCM tag in `x-allpass-signature`. It expects HTTP 200; anything
 //! else is retried after 30 s with exponential back-off, 10 attempts, so a delivery can
-//! arrive more than once and handlers must be idempotent: [`WebhookReceiver::handle`]
-//! deduplicates through a [`compliance_core::Inbox`].
+//! arrive more than once: [`WebhookProcessor`] (the shared pipeline of
+//! [`compliance_core::webhook`]) runs your handler once per event.
+//!
+//! Only `data` is authenticated (by the signature or the GCM tag). The envelope's `time` is
+//! not: anyone holding one captured delivery can resend it with any `time`. So the
+//! deduplication key is computed from the decrypted payload alone, and `time` orders
+//! nothing: to keep applicant state in order, re-fetch the applicant (the API is the source
+//! of truth) with [`store::refresh`](crate::store::refresh). The freshness window on `time`
+//! (default [`DEFAULT_TOLERANCE`], wide enough for the provider's whole retry schedule)
+//! only turns away deliveries whose clock is far off; it is no defence against replays.
 //!
 //! A webhook without encryption cannot be authenticated and is refused.
 
@@ -13,9 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compliance_core::http::HeaderMap;
-use compliance_core::inbox::{Claim, Inbox, InboxError};
 use compliance_core::time::Timestamp;
-use compliance_core::webhook::{Clock, Freshness, FreshnessError, SystemClock};
+use compliance_core::webhook::{
+    Clock, Freshness, FreshnessError, Processor, Rejection, RejectionKind, RequestInfo,
+    SystemClock, Verified, Verifier,
+};
 use compliance_core::{Error as CoreError, json};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -25,8 +36,13 @@ use crate::crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings, SIGN
 use crate::de;
 use crate::envelope::{Data, RawEnvelope, open_encrypted};
 
-/// The default freshness window for the envelope's `time`: 5 minutes either way.
-pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+/// The default freshness window for the envelope's `time`: 12 hours either way.
+///
+/// The provider retries a refused delivery 10 times with exponential back-off from 30 s
+/// (30 s · (2¹⁰ − 1) ≈ 8.5 h in all); if a retry keeps the first attempt's `time`, a
+/// narrower window would refuse the provider's own late retries after an outage, and the
+/// event would be lost. 12 h covers the schedule with room for queueing and clock skew.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(12 * 3600);
 
 compliance_core::open_enum! {
     /// A webhook or timeline event name.
@@ -121,16 +137,19 @@ pub struct ApplicantEvent {
     pub aml_id: Option<String>,
 }
 
-/// A verified, fresh webhook.
+/// A verified webhook.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WebhookEvent {
-    /// The envelope's `time`.
-    pub time: Timestamp,
-    /// The payload.
+    /// The envelope's `time`, as sent. **Not authenticated**: it passed the freshness
+    /// window, but a replayed delivery can carry any `time`. Never order or deduplicate by
+    /// it.
+    pub envelope_time: Timestamp,
+    /// The payload (authenticated).
     pub event: ApplicantEvent,
-    /// The deduplication key: `elkyc:` and the SHA-256 of `time` and the decrypted payload,
-    /// so a redelivery of the same webhook has the same key.
+    /// The deduplication key: `elkyc:` and the SHA-256 of the decrypted payload, so every
+    /// redelivery and replay of the event has the same key whatever its `time`. (The
+    /// payload carries no event id.)
     pub dedup_key: String,
 }
 
@@ -158,58 +177,19 @@ pub enum WebhookError {
     /// The decrypted payload is not an applicant event.
     #[error("webhook payload cannot be decoded: {0}")]
     Payload(#[source] CoreError),
-    /// The inbox failed.
-    #[error(transparent)]
-    Inbox(#[from] InboxError),
 }
 
-/// What [`WebhookReceiver::handle`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Handled {
-    /// The handler ran and succeeded; answer 200.
-    Processed,
-    /// Already processed before; answer 200 without doing anything.
-    Duplicate,
-    /// Another worker is processing this delivery right now; answer 409 so the provider
-    /// retries later.
-    InProgress,
-}
-
-impl Handled {
-    /// The HTTP status to answer the provider with.
-    pub fn http_status(self) -> u16 {
-        match self {
-            Self::Processed | Self::Duplicate => 200,
-            Self::InProgress => 409,
-        }
-    }
-}
-
-/// Why [`WebhookReceiver::handle`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HandleError<E> {
-    /// The webhook was refused (or the inbox failed); nothing was processed.
-    #[error(transparent)]
-    Rejected(#[from] WebhookError),
-    /// The handler failed; the delivery was released so the provider's retry is processed.
-    /// Answer 500.
-    #[error("webhook handler failed: {0}")]
-    Handler(E),
-}
-
-/// Builds a [`WebhookReceiver`].
-pub struct WebhookReceiverBuilder {
+/// Builds a [`WebhookVerifier`].
+pub struct WebhookVerifierBuilder {
     settings: EncryptionSettings,
     options: CryptoOptions,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
 }
 
-impl fmt::Debug for WebhookReceiverBuilder {
+impl fmt::Debug for WebhookVerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookReceiverBuilder")
+        f.debug_struct("WebhookVerifierBuilder")
             .field("settings", &self.settings)
             .field("options", &self.options)
             .field("tolerance", &self.tolerance)
@@ -217,14 +197,15 @@ impl fmt::Debug for WebhookReceiverBuilder {
     }
 }
 
-impl WebhookReceiverBuilder {
+impl WebhookVerifierBuilder {
     /// The unconfirmed encryption details (defaults per the provider notes).
     pub fn crypto_options(mut self, options: CryptoOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// How far `time` may be from now, either way (default [`DEFAULT_TOLERANCE`]).
+    /// How far the envelope's `time` may be from now, either way (default
+    /// [`DEFAULT_TOLERANCE`]). Keep it wider than the provider's retry schedule.
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
@@ -238,8 +219,8 @@ impl WebhookReceiverBuilder {
     }
 
     /// Validates the keys and builds the receiver.
-    pub fn build(self) -> Result<WebhookReceiver, CryptoError> {
-        Ok(WebhookReceiver {
+    pub fn build(self) -> Result<WebhookVerifier, CryptoError> {
+        Ok(WebhookVerifier {
             cipher: Cipher::with_options(&self.settings, self.options)?,
             freshness: Freshness::new(self.tolerance),
             clock: self.clock,
@@ -247,17 +228,18 @@ impl WebhookReceiverBuilder {
     }
 }
 
-/// Verifies, decrypts and deduplicates webhooks. Cheap to clone; build once.
+/// Verifies and decrypts webhooks, and names their deduplication key. Cheap to clone;
+/// build once. It is the [`Verifier`] of [`WebhookProcessor`].
 #[derive(Clone)]
-pub struct WebhookReceiver {
+pub struct WebhookVerifier {
     cipher: Cipher,
     freshness: Freshness,
     clock: Arc<dyn Clock>,
 }
 
-impl fmt::Debug for WebhookReceiver {
+impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookReceiver")
+        f.debug_struct("WebhookVerifier")
             .field("cipher", &self.cipher)
             .field("tolerance", &self.freshness.tolerance())
             .field("clock", &self.clock)
@@ -265,10 +247,10 @@ impl fmt::Debug for WebhookReceiver {
     }
 }
 
-impl WebhookReceiver {
+impl WebhookVerifier {
     /// Starts building a receiver for an application with these keys.
-    pub fn builder(settings: EncryptionSettings) -> WebhookReceiverBuilder {
-        WebhookReceiverBuilder {
+    pub fn builder(settings: EncryptionSettings) -> WebhookVerifierBuilder {
+        WebhookVerifierBuilder {
             settings,
             options: CryptoOptions::default(),
             tolerance: DEFAULT_TOLERANCE,
@@ -277,7 +259,7 @@ impl WebhookReceiver {
     }
 
     /// Verifies the signature, decrypts, checks `time` against the window and parses the
-    /// event. Does not deduplicate (see [`handle`](Self::handle)).
+    /// event. Does not deduplicate (a [`WebhookProcessor`] does).
     ///
     /// `body` is read whole: cap request bodies before calling (an applicant event is a few
     /// KiB; a 64 KiB limit in the HTTP server is ample).
@@ -306,73 +288,53 @@ impl WebhookReceiver {
         self.freshness.check(time, self.clock.as_ref())?;
         let event: ApplicantEvent =
             json::decode("webhook `data`", &plaintext).map_err(WebhookError::Payload)?;
-        let mut hasher = Sha256::new();
-        hasher.update(time.to_string().as_bytes());
-        hasher.update([0u8]);
-        hasher.update(&plaintext);
-        let dedup_key = format!("elkyc:{}", hex::encode(hasher.finalize()));
+        let dedup_key = format!("elkyc:{}", hex::encode(Sha256::digest(&plaintext)));
         Ok(WebhookEvent {
-            time,
+            envelope_time: time,
             event,
             dedup_key,
         })
     }
+}
 
-    /// Verifies the webhook, then runs `handler` exactly once per delivery: a duplicate is
-    /// acknowledged without running it, a failed handler releases the claim so the
-    /// provider's retry runs it again.
-    ///
-    /// ```no_run
-    /// # async fn demo(receiver: kyc_public_api::WebhookReceiver,
-    /// #   headers: kyc_public_api::HeaderMap, body: Vec<u8>) {
-    /// use compliance_core::MemoryInbox;
-    /// let inbox = MemoryInbox::new();
-    /// let outcome = receiver
-    ///     .handle(&headers, &body, &inbox, async |webhook| {
-    ///         println!("{:?} for {:?}", webhook.event.event, webhook.event.external_user_id);
-    ///         Ok::<(), std::io::Error>(())
-    ///     })
-    ///     .await;
-    /// let status = match outcome {
-    ///     Ok(handled) => handled.http_status(),
-    ///     Err(kyc_public_api::webhook::HandleError::Rejected(_)) => 400,
-    ///     Err(_) => 500,
-    /// };
-    /// # let _ = status; }
-    /// ```
-    pub async fn handle<I, F, E>(
+/// Turns the provider's retried deliveries into exactly-once calls of your handler: a
+/// [`compliance_core::webhook::Processor`] with elKYC's [`WebhookVerifier`].
+pub type WebhookProcessor = Processor<WebhookVerifier>;
+
+/// The HTTP receiver for elKYC's webhooks (feature `axum`): mount its
+/// [`method_router`](compliance_core::webhook::Receiver::method_router) at the
+/// application's webhook URL.
+#[cfg(feature = "axum")]
+pub type WebhookReceiver = compliance_core::webhook::Receiver<WebhookVerifier>;
+
+impl Verifier for WebhookVerifier {
+    type Event = WebhookEvent;
+    type Error = WebhookError;
+
+    /// A delivery without `x-allpass-signature` is refused before its body is read.
+    fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), WebhookError> {
+        if request.headers().contains_key(SIGNATURE_HEADER) {
+            Ok(())
+        } else {
+            Err(WebhookError::Crypto(CryptoError::MissingSignature))
+        }
+    }
+
+    fn verify_delivery(
         &self,
-        headers: &HeaderMap,
+        request: &RequestInfo<'_>,
         body: &[u8],
-        inbox: &I,
-        handler: F,
-    ) -> Result<Handled, HandleError<E>>
-    where
-        I: Inbox + ?Sized,
-        F: AsyncFnOnce(WebhookEvent) -> Result<(), E>,
-    {
-        let webhook = self.verify(headers, body)?;
-        let key = webhook.dedup_key.clone();
-        let token = match inbox.claim(&key).await.map_err(WebhookError::from)? {
-            Claim::Acquired(token) => token,
-            Claim::AlreadyDone => return Ok(Handled::Duplicate),
-            Claim::InProgress => return Ok(Handled::InProgress),
-            _ => return Ok(Handled::InProgress),
-        };
-        match handler(webhook).await {
-            Ok(()) => {
-                inbox
-                    .complete(&key, &token)
-                    .await
-                    .map_err(WebhookError::from)?;
-                Ok(Handled::Processed)
-            }
-            Err(e) => {
-                // The handler's error is what matters; a failed release only delays the
-                // retry until the lease runs out.
-                let _ = inbox.release(&key, &token).await;
-                Err(HandleError::Handler(e))
-            }
+    ) -> Result<Verified<WebhookEvent>, WebhookError> {
+        let webhook = self.verify(request.headers(), body)?;
+        Ok(Verified::event(webhook.dedup_key.clone(), webhook))
+    }
+}
+
+impl Rejection for WebhookError {
+    fn kind(&self) -> RejectionKind {
+        match self {
+            WebhookError::NotEncrypted | WebhookError::Crypto(_) => RejectionKind::Unauthenticated,
+            _ => RejectionKind::Invalid,
         }
     }
 }

@@ -346,7 +346,7 @@ fn debug_of_client_and_settings_reveals_no_key_or_token() {
         .encryption(settings.clone());
     let builder_debug = format!("{builder:?}");
     let client = builder.build().unwrap();
-    let receiver = kyc_public_api::WebhookReceiver::builder(settings.clone())
+    let receiver = kyc_public_api::WebhookVerifier::builder(settings.clone())
         .build()
         .unwrap();
     for text in [

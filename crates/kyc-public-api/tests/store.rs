@@ -140,3 +140,35 @@ async fn conflicts_are_retried_by_re_reading() {
         Err(StoreError::Conflict { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_distinct_change_stamped_with_the_same_millisecond_is_kept() {
+    let store = MemoryApplicantStore::new();
+    let now = at("2025-07-04T13:00:00Z");
+    let t = at("2025-07-04T12:00:00.123Z");
+    let in_review = ApplicantUpdate::new("a-1", ApplicantStatus::InReview, t);
+    let approved = ApplicantUpdate::new("a-1", ApplicantStatus::Approved, t);
+    assert!(matches!(
+        apply(&store, &in_review, now).await.unwrap(),
+        Applied::Inserted(_)
+    ));
+    // Another status at the same provider time: a second change, not old news.
+    let second = apply(&store, &approved, now).await.unwrap();
+    assert!(matches!(second, Applied::Updated(_)), "{second:?}");
+    assert_eq!(second.record().provider_status, "APPROVED");
+    // The same status at the same time is the same news.
+    assert!(matches!(
+        apply(&store, &approved, now).await.unwrap(),
+        Applied::Stale(_)
+    ));
+    // Older news stays old.
+    let older = ApplicantUpdate::new(
+        "a-1",
+        ApplicantStatus::InProgress,
+        at("2025-07-04T12:00:00.122Z"),
+    );
+    assert!(matches!(
+        apply(&store, &older, now).await.unwrap(),
+        Applied::Stale(_)
+    ));
+}

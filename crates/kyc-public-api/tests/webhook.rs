@@ -4,13 +4,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use compliance_core::MemoryInbox;
 use compliance_core::time::{SignedDuration, Timestamp};
+use compliance_core::webhook::RequestInfo;
 use compliance_core::webhook::{FreshnessError, ManualClock};
 use kyc_public_api::crypto::{Cipher, CryptoError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::envelope::Envelope;
-use kyc_public_api::webhook::{HandleError, Handled, WebhookError};
-use kyc_public_api::{EventType, HeaderMap, WebhookReceiver};
+use kyc_public_api::webhook::{DEFAULT_TOLERANCE, WebhookError};
+use kyc_public_api::{
+    BoxError, EventType, HeaderMap, Outcome, ProcessError, WebhookEvent, WebhookProcessor,
+    WebhookVerifier, handler_fn,
+};
 
 const SECRET_KEY: &str = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
 const HMAC_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -23,9 +26,10 @@ fn settings() -> [EncryptionSettings; 2] {
     ]
 }
 
-fn receiver(settings: &EncryptionSettings) -> (WebhookReceiver, Arc<ManualClock>) {
+fn receiver(settings: &EncryptionSettings) -> (WebhookVerifier, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-    let receiver = WebhookReceiver::builder(settings.clone())
+    let receiver = WebhookVerifier::builder(settings.clone())
+        .tolerance(Duration::from_secs(300))
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -72,7 +76,7 @@ fn a_genuine_webhook_is_verified_decrypted_and_typed() {
         );
         assert_eq!(w.event.external_user_id.as_deref(), Some("user/42 ü"));
         assert_eq!(w.event.warnings, ["LOW_QUALITY_SELFIE"]);
-        assert_eq!(w.time.subsec_millisecond(), 250);
+        assert_eq!(w.envelope_time.subsec_millisecond(), 250);
         assert!(w.dedup_key.starts_with("elkyc:") && w.dedup_key.len() == 6 + 64);
     }
 }
@@ -217,7 +221,7 @@ fn stale_and_future_webhooks_are_rejected() {
     // The window is configurable.
     let s = &settings()[1];
     let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-    let wide = WebhookReceiver::builder(s.clone())
+    let wide = WebhookVerifier::builder(s.clone())
         .tolerance(Duration::from_secs(3600))
         .clock(clock)
         .build()
@@ -234,58 +238,100 @@ fn stale_and_future_webhooks_are_rejected() {
 }
 
 #[tokio::test]
-async fn duplicates_are_processed_once_and_failures_are_retried() {
+async fn duplicates_and_replays_with_a_new_time_are_processed_once() {
     let s = &settings()[0];
-    let (receiver, _) = receiver(s);
-    let inbox = MemoryInbox::new();
-    let runs = AtomicUsize::new(0);
+    let (verifier, clock) = receiver(s);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let fail_next = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let processor = WebhookProcessor::builder(verifier)
+        .handler(handler_fn({
+            let (runs, fail_next) = (runs.clone(), fail_next.clone());
+            move |w: WebhookEvent| {
+                let (runs, fail_next) = (runs.clone(), fail_next.clone());
+                async move {
+                    if fail_next.swap(false, Ordering::SeqCst) {
+                        return Err::<(), BoxError>("database down".into());
+                    }
+                    assert_eq!(w.event.event, Some(EventType::ApplicantApproved));
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            }
+        }))
+        .build()
+        .unwrap();
+    let deliver = |h: HeaderMap, b: Vec<u8>| {
+        let processor = processor.clone();
+        async move { processor.process(&RequestInfo::new(&h, None), &b).await }
+    };
     let (h, b) = webhook(s, approved(), NOW);
 
     // The handler fails: released, so the provider's retry runs it again.
-    let failed = receiver
-        .handle(&h, &b, &inbox, async |_| Err::<(), _>("database down"))
-        .await;
-    assert!(matches!(failed, Err(HandleError::Handler("database down"))));
+    let failed = deliver(h.clone(), b.clone()).await.unwrap_err();
+    assert!(matches!(failed, ProcessError::Handler { .. }), "{failed}");
+    assert!(matches!(
+        deliver(h.clone(), b.clone()).await.unwrap(),
+        Outcome::Processed { .. }
+    ));
+    assert!(matches!(
+        deliver(h.clone(), b.clone()).await.unwrap(),
+        Outcome::Duplicate { .. }
+    ));
 
-    let ok = async |w: kyc_public_api::WebhookEvent| {
-        assert_eq!(w.event.event, Some(EventType::ApplicantApproved));
-        runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<(), &str>(())
-    };
-    assert_eq!(
-        receiver.handle(&h, &b, &inbox, ok).await.unwrap(),
-        Handled::Processed
-    );
-    for _ in 0..3 {
-        let again = receiver
-            .handle(&h, &b, &inbox, async |_| -> Result<(), &str> {
-                panic!("a duplicate must not reach the handler")
-            })
-            .await
-            .unwrap();
-        assert_eq!(again, Handled::Duplicate);
-        assert_eq!(again.http_status(), 200);
-    }
+    // The same captured delivery with a new envelope `time` (not covered by the signature)
+    // is the same event: the key comes from the decrypted payload only.
+    clock.advance(SignedDuration::from_secs(3 * 3600));
+    let later = String::from_utf8(b.clone())
+        .unwrap()
+        .replace("2025-07-04T12:00:00.000Z", "2025-07-04T15:00:00.000Z");
+    assert_ne!(later.as_bytes(), b.as_slice(), "the time was rewritten");
+    let replay = deliver(h.clone(), later.into_bytes()).await.unwrap();
+    assert!(matches!(replay, Outcome::Duplicate { .. }), "{replay:?}");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 
     // A different event for the same applicant is new.
     let (h2, b2) = webhook(
         s,
-        serde_json::json!({"type": "applicantOnHold", "id": "a"}),
-        NOW,
+        serde_json::json!({"type": "applicantApproved", "id": "another"}),
+        "2025-07-04T15:00:00Z",
     );
-    assert_eq!(
-        receiver
-            .handle(&h2, &b2, &inbox, async |_| Ok::<(), &str>(()))
-            .await
-            .unwrap(),
-        Handled::Processed
-    );
+    assert!(matches!(
+        deliver(h2, b2).await.unwrap(),
+        Outcome::Processed { .. }
+    ));
 
-    // A forged webhook never reaches the inbox.
-    let forged = receiver
-        .handle(&HeaderMap::new(), &b, &inbox, async |_| Ok::<(), &str>(()))
-        .await;
-    assert!(matches!(forged, Err(HandleError::Rejected(_))));
-    assert_eq!(inbox.len(), 2);
+    // Without the signature header: refused before the body is read, never processed.
+    let forged = deliver(HeaderMap::new(), b).await.unwrap_err();
+    assert_eq!(forged.status().as_u16(), 401);
+    assert_eq!(
+        processor.inbox().lease(),
+        compliance_core::inbox::DEFAULT_LEASE
+    );
+}
+
+#[test]
+fn the_default_window_covers_the_providers_whole_retry_schedule() {
+    // 10 attempts, 30 s doubling: the last retry comes 30 s · (2^10 - 1) after the first.
+    let schedule = Duration::from_secs(30 * ((1 << 10) - 1));
+    assert!(
+        DEFAULT_TOLERANCE > schedule,
+        "{DEFAULT_TOLERANCE:?} vs {schedule:?}"
+    );
+    let s = &settings()[1];
+    let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
+    let verifier = WebhookVerifier::builder(s.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let (h, b) = webhook(s, approved(), NOW);
+    clock.advance(SignedDuration::try_from(schedule).unwrap());
+    assert!(
+        verifier.verify(&h, &b).is_ok(),
+        "the last retry is accepted"
+    );
+    clock.advance(SignedDuration::from_secs(4 * 3600));
+    assert!(matches!(
+        verifier.verify(&h, &b),
+        Err(WebhookError::NotFresh(FreshnessError::Stale { .. }))
+    ));
 }

@@ -1,19 +1,10 @@
-//! Helpers every webhook verifier needs: constant-time comparison and timestamp freshness
-//! with an injectable clock.
+//! Timestamp freshness with an injectable clock.
 
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
-
 use crate::time::{SignedDuration, Timestamp};
-
-/// Compares two byte strings in time that depends only on their lengths, never on where
-/// they differ. Use it for every signature, MAC and shared-secret comparison.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && bool::from(a.ct_eq(b))
-}
 
 /// A source of the current time, injectable so freshness checks can be tested.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -136,14 +127,6 @@ impl Freshness {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_eq_is_eq() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        assert!(constant_time_eq(b"", b""));
-    }
 
     #[test]
     fn freshness_both_directions() {

@@ -1,0 +1,85 @@
+//! One exactly-once webhook pipeline for every provider.
+//!
+//! A provider crate implements [`Verifier`] (raw headers and body in, a verified event and
+//! its deduplication key out, or a typed [`Rejection`]). A [`Processor`] does the rest, the
+//! same way for every provider:
+//!
+//! 1. claim the key in an [`Inbox`](crate::Inbox) (only one delivery of an event runs the
+//!    handler at a time, and none after it succeeded);
+//! 2. run your [`Handler`], catching panics, while a heartbeat renews the claim every third
+//!    of the lease (a long handler never lets a redelivery run beside it);
+//! 3. mark the key done, or release it when the handler failed, panicked, or its future was
+//!    dropped (a drop guard), so the provider's redelivery is processed.
+//!
+//! Events of a sequence whose last state is final (a payment's statuses) can be placed in
+//! it ([`Verified::in_sequence`]): they are then processed one at a time, and an
+//! intermediate state that arrives after the final one is acknowledged without running the
+//! handler ([`Outcome::Superseded`]).
+//!
+//! With the `axum` feature, [`Receiver`] puts it on HTTP: it authenticates from the headers
+//! before reading the body, reads the raw body with a size cap and a read timeout, and
+//! answers by the table below. Its logging of refused requests is rate-limited, so a flood
+//! of forged requests cannot flood the logs.
+//!
+//! # The outcome → status table
+//!
+//! Every provider crate answers, and documents, the same:
+//!
+#![doc = include_str!("table.md")]
+//!
+//! Why 503 and not 200 for a concurrent duplicate: the first attempt may still fail. If the
+//! duplicate were acknowledged and the first attempt then failed, its answer might never
+//! reach the provider (which timed out on it, often the very reason for the duplicate), and
+//! the event would be lost. 503 with `Retry-After` costs one more delivery, which is then a
+//! duplicate (200) or, if the first attempt failed, processed.
+//!
+//! Why 200 when the handler succeeded but the inbox could not record it: the work is done;
+//! asking for a redelivery would run it a second time. The failure is logged.
+//!
+//! Also here: [`constant_time_eq`] for every signature comparison, and [`Freshness`] with
+//! an injectable [`Clock`] for providers that stamp their deliveries.
+
+mod clock;
+mod lease;
+#[cfg(feature = "axum")]
+mod log;
+mod outcome;
+mod processor;
+#[cfg(feature = "axum")]
+mod receiver;
+mod verifier;
+
+use subtle::ConstantTimeEq;
+
+pub use clock::{Clock, Freshness, FreshnessError, ManualClock, SystemClock};
+#[cfg(feature = "tokio")]
+pub use lease::TokioRuntime;
+pub use lease::{BoxFuture, ManualRuntime, Runtime};
+pub use outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
+pub use processor::{Handler, HandlerFn, Processor, ProcessorBuilder, handler_fn};
+#[cfg(feature = "axum")]
+pub use receiver::{DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, Receiver};
+pub use verifier::{Rejection, RejectionKind, RequestInfo, Stage, Verified, Verifier};
+
+/// An error a handler returns. Anything that implements `std::error::Error` converts into
+/// it with `?` or `.into()`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Compares two byte strings in time that depends only on their lengths, never on where
+/// they differ. Use it for every signature, MAC and shared-secret comparison.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_is_eq() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

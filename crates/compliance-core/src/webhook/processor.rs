@@ -1,0 +1,416 @@
+//! The one exactly-once pipeline: claim → handler (with heartbeat and panic capture) →
+//! complete, or release.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::BoxError;
+use super::lease::{ClaimGuard, Orphans, Runtime, catch_panic, heartbeat, until};
+use super::outcome::{Outcome, ProcessError};
+use super::verifier::{RequestInfo, Stage, Verified, Verifier};
+use crate::inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
+
+/// Your code that acts on a verified event.
+///
+/// It runs at most once to success per deduplication key (as long as the inbox works). An
+/// error or a panic releases the key, so the provider's next delivery runs the handler
+/// again: return an error only when nothing was done, or when doing it again is harmless.
+/// The handler may also be stopped at any `.await` (the delivery's future was dropped, or
+/// its claim was lost); the key is then released the same way.
+///
+/// For a closure use [`handler_fn`].
+#[async_trait]
+pub trait Handler<E>: Send + Sync {
+    /// Acts on one event.
+    async fn handle(&self, event: E) -> Result<(), BoxError>;
+}
+
+#[async_trait]
+impl<E: Send + 'static, H: Handler<E> + ?Sized> Handler<E> for Arc<H> {
+    async fn handle(&self, event: E) -> Result<(), BoxError> {
+        (**self).handle(event).await
+    }
+}
+
+#[async_trait]
+impl<E: Send + 'static, H: Handler<E> + ?Sized> Handler<E> for Box<H> {
+    async fn handle(&self, event: E) -> Result<(), BoxError> {
+        (**self).handle(event).await
+    }
+}
+
+/// A [`Handler`] made from an async closure; see [`handler_fn`].
+#[derive(Clone)]
+pub struct HandlerFn<F>(F);
+
+impl<F> fmt::Debug for HandlerFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HandlerFn")
+    }
+}
+
+/// Makes a [`Handler`] from `|event| async { ... Ok::<_, E>(()) }`.
+///
+/// ```
+/// use compliance_core::webhook::{BoxError, handler_fn};
+/// let handler = handler_fn(|event: String| async move {
+///     println!("handling {event}");
+///     Ok::<_, BoxError>(())
+/// });
+/// ```
+pub fn handler_fn<F>(f: F) -> HandlerFn<F> {
+    HandlerFn(f)
+}
+
+#[async_trait]
+impl<E, F, Fut, Er> Handler<E> for HandlerFn<F>
+where
+    E: Send + 'static,
+    F: Fn(E) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), Er>> + Send,
+    Er: Into<BoxError>,
+{
+    async fn handle(&self, event: E) -> Result<(), BoxError> {
+        (self.0)(event).await.map_err(Into::into)
+    }
+}
+
+/// How many times a successful handler's completion is attempted before giving up.
+const COMPLETE_ATTEMPTS: u32 = 3;
+
+struct Inner<V: Verifier> {
+    verifier: V,
+    inbox: Arc<dyn Inbox>,
+    handler: Box<dyn Handler<V::Event>>,
+    runtime: Arc<dyn Runtime>,
+    orphans: Arc<Orphans>,
+}
+
+/// Turns a provider's at-least-once deliveries into exactly-once calls of your
+/// [`Handler`], for any [`Verifier`] and any [`Inbox`].
+///
+/// For each delivery: verify → claim the key in the inbox → run the handler (its claim
+/// renewed by a heartbeat every third of the lease, a panic caught) → mark the key done.
+/// A failure, a panic or a dropped future releases the claim, so the provider's redelivery
+/// is processed; a duplicate is acknowledged without running the handler. The module docs
+/// hold the [outcome → HTTP status table](super#the-outcome--status-table).
+///
+/// Cheap to clone (an `Arc` inside); build it once and share it.
+pub struct Processor<V: Verifier> {
+    inner: Arc<Inner<V>>,
+}
+
+impl<V: Verifier> Clone for Processor<V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<V: Verifier> fmt::Debug for Processor<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Processor")
+            .field("verifier", &std::any::type_name::<V>())
+            .field("lease", &self.inner.inbox.lease())
+            .field("runtime", &self.inner.runtime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: Verifier> Processor<V> {
+    /// Starts building a processor around `verifier`.
+    pub fn builder(verifier: V) -> ProcessorBuilder<V> {
+        ProcessorBuilder {
+            verifier,
+            inbox: None,
+            handler: None,
+            runtime: None,
+        }
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &V {
+        &self.inner.verifier
+    }
+
+    /// The inbox.
+    pub fn inbox(&self) -> &Arc<dyn Inbox> {
+        &self.inner.inbox
+    }
+
+    /// Runs the verifier's header check alone. Receivers call it before reading the body.
+    pub fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), V::Error> {
+        self.inner.verifier.authenticate(request)
+    }
+
+    /// Processes one delivery: [authenticate](Self::authenticate), then as
+    /// [`process_authenticated`](Self::process_authenticated).
+    pub async fn process(
+        &self,
+        request: &RequestInfo<'_>,
+        body: &[u8],
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        self.authenticate(request).map_err(ProcessError::Rejected)?;
+        self.process_authenticated(request, body).await
+    }
+
+    /// Verifies and processes a delivery whose headers were already checked with
+    /// [`authenticate`](Self::authenticate), or that comes from a source authenticated
+    /// another way (a message broker: pass [`RequestInfo::empty`]).
+    pub async fn process_authenticated(
+        &self,
+        request: &RequestInfo<'_>,
+        body: &[u8],
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let verified = self
+            .inner
+            .verifier
+            .verify_delivery(request, body)
+            .map_err(ProcessError::Rejected)?;
+        self.process_verified(verified).await
+    }
+
+    /// Deduplicates and handles an already verified delivery.
+    pub async fn process_verified(
+        &self,
+        verified: Verified<V::Event>,
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let inner = &*self.inner;
+        inner.orphans.release_all(inner.inbox.as_ref()).await;
+        let (key, event, sequence) = match verified {
+            Verified::Event {
+                key,
+                event,
+                sequence,
+            } => (key, event, sequence),
+            Verified::Ignored { key, reason } => {
+                tracing::warn!(key = %key, reason = %reason, "acknowledging a webhook without processing it");
+                return Ok(Outcome::Ignored { key, reason });
+            }
+        };
+
+        let token = match self.claim(&key).await? {
+            Ok(token) => token,
+            Err(outcome) => return Ok(outcome),
+        };
+        let mut guard = ClaimGuard::new(
+            inner.inbox.clone(),
+            inner.runtime.clone(),
+            inner.orphans.clone(),
+        );
+        guard.hold(key.clone(), token);
+
+        // A sequence (a payment's statuses) is processed one event at a time, under the
+        // claim of its marker key; a done marker means its final event was processed.
+        let mut marker = None;
+        if let Some((sequence, stage)) = sequence {
+            let marker_key = format!("{sequence}#final");
+            match inner.inbox.claim(&marker_key).await {
+                Ok(Claim::Acquired(token)) => {
+                    guard.hold(marker_key.clone(), token);
+                    marker = Some((marker_key, stage));
+                }
+                Ok(Claim::AlreadyDone) if stage == Stage::Provisional => {
+                    self.complete(&mut guard, &key).await;
+                    tracing::info!(key = %key, sequence = %sequence, "acknowledging an intermediate state that arrived after the final one");
+                    return Ok(Outcome::Superseded { key });
+                }
+                // Another final state after a final one: processed, in the order it came.
+                Ok(Claim::AlreadyDone) => {}
+                Ok(_) => {
+                    guard.release_all().await;
+                    return Ok(Outcome::InProgress { key });
+                }
+                Err(source) => {
+                    guard.release_all().await;
+                    return Err(ProcessError::Inbox { key, source });
+                }
+            }
+        }
+
+        match self.run(&guard, event).await {
+            Ok(()) => {}
+            Err(Stopped::Failed(source)) => {
+                guard.release_all().await;
+                tracing::warn!(key = %key, error = %source, "webhook handler failed; released for redelivery");
+                return Err(ProcessError::Handler { key, source });
+            }
+            Err(Stopped::LeaseLost(lost)) => {
+                guard.release_all().await;
+                tracing::error!(key = %key, lost = %lost, "a claim was taken over while the handler ran; stopped it");
+                return Err(ProcessError::LeaseLost { key });
+            }
+        }
+
+        if let Some((marker_key, stage)) = marker {
+            let token = guard.token(&marker_key).cloned().expect("marker held");
+            let settled = match stage {
+                Stage::Final => inner.inbox.complete(&marker_key, &token).await,
+                _ => inner.inbox.release(&marker_key, &token).await,
+            };
+            guard.forget(&marker_key);
+            if let Err(source) = settled {
+                if stage == Stage::Final {
+                    // Unrecorded, a late intermediate state could overwrite this final one:
+                    // have the provider deliver it again, and record it then.
+                    guard.release_all().await;
+                    tracing::error!(key = %key, error = %source, "could not record a final state; asking for redelivery");
+                    return Err(ProcessError::Inbox { key, source });
+                }
+                tracing::warn!(key = %marker_key, error = %source, "could not release a sequence marker; it frees when its lease runs out");
+            }
+        }
+        self.complete(&mut guard, &key).await;
+        Ok(Outcome::Processed { key })
+    }
+
+    /// Claims `key`: the token, or the outcome when it is not ours to process.
+    async fn claim(
+        &self,
+        key: &str,
+    ) -> Result<Result<ClaimToken, Outcome>, ProcessError<V::Error>> {
+        let key = key.to_owned();
+        Ok(match self.inner.inbox.claim(&key).await {
+            Ok(Claim::Acquired(token)) => Ok(token),
+            Ok(Claim::AlreadyDone) => Err(Outcome::Duplicate { key }),
+            Ok(Claim::InProgress) => Err(Outcome::InProgress { key }),
+            Err(source) => return Err(ProcessError::Inbox { key, source }),
+        })
+    }
+
+    /// Runs the handler under the heartbeat, catching panics.
+    async fn run(&self, guard: &ClaimGuard, event: V::Event) -> Result<(), Stopped> {
+        let inner = &*self.inner;
+        let handler = catch_panic(|| inner.handler.handle(event));
+        let interval = (inner.inbox.lease() / 3).max(Duration::from_millis(1));
+        let beat = heartbeat(
+            inner.inbox.clone(),
+            inner.runtime.clone(),
+            guard.held().to_vec(),
+            interval,
+        );
+        match until(handler, beat).await {
+            Ok(result) => result.map_err(Stopped::Failed),
+            Err(lost) => Err(Stopped::LeaseLost(lost)),
+        }
+    }
+
+    /// Marks `key` done after the handler succeeded. A failure is logged, not returned:
+    /// the work is done, and asking for a redelivery would run it again.
+    async fn complete(&self, guard: &mut ClaimGuard, key: &str) {
+        let inner = &*self.inner;
+        let Some(token) = guard.token(key).cloned() else {
+            return;
+        };
+        let mut attempt = 0;
+        let error = loop {
+            attempt += 1;
+            match inner.inbox.complete(key, &token).await {
+                Ok(()) => break None,
+                Err(e @ InboxError::NotHeld { .. }) => break Some(e),
+                Err(e) if attempt >= COMPLETE_ATTEMPTS => break Some(e),
+                Err(_) => {
+                    let backoff = Duration::from_millis(50 << attempt);
+                    inner.runtime.sleep(backoff).await;
+                }
+            }
+        };
+        guard.forget(key);
+        if let Some(e) = error {
+            tracing::error!(
+                key = %key,
+                error = %e,
+                "handler succeeded but the inbox could not mark the key done; a later redelivery may run it again"
+            );
+        }
+    }
+}
+
+enum Stopped {
+    Failed(BoxError),
+    LeaseLost(String),
+}
+
+/// Builds a [`Processor`]. A handler is required; the inbox defaults to a [`MemoryInbox`]
+/// and the runtime to [`TokioRuntime`](super::TokioRuntime) (feature `tokio`).
+pub struct ProcessorBuilder<V: Verifier> {
+    verifier: V,
+    inbox: Option<Arc<dyn Inbox>>,
+    handler: Option<Box<dyn Handler<V::Event>>>,
+    runtime: Option<Arc<dyn Runtime>>,
+}
+
+impl<V: Verifier> fmt::Debug for ProcessorBuilder<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessorBuilder")
+            .field("verifier", &std::any::type_name::<V>())
+            .field("inbox", &self.inbox.is_some())
+            .field("handler", &self.handler.is_some())
+            .field("runtime", &self.runtime)
+            .finish()
+    }
+}
+
+impl<V: Verifier> ProcessorBuilder<V> {
+    /// Where processed keys are remembered. Default: a [`MemoryInbox`], right for one
+    /// process; use a persistent inbox (`compliance-store`) when several processes receive
+    /// the same webhooks or duplicates must be caught across restarts. An
+    /// `Arc<dyn Inbox>` shares one inbox between processors.
+    pub fn inbox(mut self, inbox: impl Inbox + 'static) -> Self {
+        self.inbox = Some(Arc::new(inbox));
+        self
+    }
+
+    /// What to do with each verified event (required).
+    pub fn handler(mut self, handler: impl Handler<V::Event> + 'static) -> Self {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// The timer and spawner for the lease heartbeat and the drop guard. Default:
+    /// [`TokioRuntime`](super::TokioRuntime).
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Builds the processor. Fails with [`Error::Config`](crate::Error::Config) without a
+    /// handler, or without a runtime when the `tokio` feature is off.
+    pub fn build(self) -> Result<Processor<V>, crate::Error> {
+        let handler = self
+            .handler
+            .ok_or_else(|| crate::Error::Config("a webhook handler is required".into()))?;
+        let runtime = match self.runtime {
+            Some(runtime) => runtime,
+            None => default_runtime()?,
+        };
+        Ok(Processor {
+            inner: Arc::new(Inner {
+                verifier: self.verifier,
+                inbox: self.inbox.unwrap_or_else(|| Arc::new(MemoryInbox::new())),
+                handler,
+                runtime,
+                orphans: Arc::new(Orphans::default()),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "tokio")]
+fn default_runtime() -> Result<Arc<dyn Runtime>, crate::Error> {
+    Ok(Arc::new(super::TokioRuntime))
+}
+
+#[cfg(not(feature = "tokio"))]
+fn default_runtime() -> Result<Arc<dyn Runtime>, crate::Error> {
+    Err(crate::Error::Config(
+        "a runtime is needed for the lease heartbeat: enable the `tokio` feature or pass \
+         ProcessorBuilder::runtime"
+            .into(),
+    ))
+}
