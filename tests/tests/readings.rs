@@ -21,7 +21,8 @@ use kyc_public_api::crypto::{
     SignatureEncoding as ClientEncoding,
 };
 use kyc_public_api::{
-    CreateApplicant, EncryptionSettings, Error as KycError, EventType, KycClient, WebhookReceiver,
+    CreateApplicant, EncryptionSettings, Error as KycError, EventType, KycClient,
+    WebhookVerifier as ElkycVerifier,
 };
 
 // ── elKYC ─────────────────────────────────────────────────────────────────────────────
@@ -147,14 +148,14 @@ async fn the_client_works_under_every_encryption_reading_it_supports() {
                 .unwrap_or_else(|e| panic!("{r:?}: {e}"));
             assert_eq!(moved.id, created.id);
         }
-        let receiver = WebhookReceiver::builder(settings(&sandbox))
+        let verifier = ElkycVerifier::builder(settings(&sandbox))
             .crypto_options(r.client)
             .build()
             .unwrap();
         let received = received.lock().unwrap().clone();
         assert_eq!(received.len(), 2, "{r:?}");
         for (headers, body) in &received {
-            let event = receiver
+            let event = verifier
                 .verify(headers, body)
                 .unwrap_or_else(|e| panic!("{r:?}: {e}"));
             assert_eq!(
@@ -225,11 +226,9 @@ async fn webhook_events_are_read_under_every_field_name() {
             .create_applicant(&CreateApplicant::new("field-1", "basic-kyc"))
             .await
             .unwrap();
-        let receiver = WebhookReceiver::builder(settings(&sandbox))
-            .build()
-            .unwrap();
+        let verifier = ElkycVerifier::builder(settings(&sandbox)).build().unwrap();
         let (headers, body) = received.lock().unwrap()[0].clone();
-        let event = receiver.verify(&headers, &body).unwrap();
+        let event = verifier.verify(&headers, &body).unwrap();
         assert_eq!(
             event.event.event,
             Some(EventType::ApplicantCreated),
@@ -240,7 +239,7 @@ async fn webhook_events_are_read_under_every_field_name() {
 
 /// A deliberately wrong option (HMAC input, HMAC hash, GCM nonce length or placement) makes
 /// the end-to-end call fail with the exact error, on the answer the client reads, on the
-/// request the sandbox checks, and on the webhook the receiver checks.
+/// request the sandbox checks, and on the webhook the verifier checks.
 #[tokio::test]
 async fn a_mismatched_encryption_option_is_caught() {
     let cases = [
@@ -300,13 +299,13 @@ async fn a_mismatched_encryption_option_is_caught() {
             "{mode:?} {wrong:?}"
         );
 
-        // The webhook: sent by the sandbox, refused by the receiver.
-        let receiver = WebhookReceiver::builder(settings(&sandbox))
+        // The webhook: sent by the sandbox, refused by the verifier.
+        let verifier = ElkycVerifier::builder(settings(&sandbox))
             .crypto_options(wrong)
             .build()
             .unwrap();
         let (headers, body) = received.lock().unwrap()[0].clone();
-        let refused = receiver.verify(&headers, &body).unwrap_err();
+        let refused = verifier.verify(&headers, &body).unwrap_err();
         assert!(
             matches!(
                 refused,

@@ -11,7 +11,7 @@ use compliance_sandbox::{
     Attempt, InstantSleeper, NewPayment, Provider, RetrySchedule, Sandbox, SandboxConfig,
 };
 use heleket_aml::{HeleketWebhook, PaymentStatus, WebhookVerifier};
-use kyc_public_api::{CreateApplicant, EventType, KycClient, WebhookReceiver};
+use kyc_public_api::{CreateApplicant, EventType, KycClient, WebhookVerifier as ElkycVerifier};
 
 fn secs(s: &[u64]) -> Vec<Duration> {
     s.iter().map(|s| Duration::from_secs(*s)).collect()
@@ -67,11 +67,11 @@ async fn elkyc_retries_on_its_schedule_until_the_receiver_answers() {
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 4);
     assert!(received.iter().all(|(_, body)| body == &received[0].1));
-    let receiver = WebhookReceiver::builder(compliance_e2e::elkyc_settings(&creds).unwrap())
+    let verifier = ElkycVerifier::builder(compliance_e2e::elkyc_settings(&creds).unwrap())
         .build()
         .unwrap();
     let (headers, body) = &received[3];
-    let event = receiver.verify(headers, body).unwrap();
+    let event = verifier.verify(headers, body).unwrap();
     assert_eq!(event.event.event, Some(EventType::ApplicantCreated));
 }
 

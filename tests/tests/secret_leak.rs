@@ -22,8 +22,9 @@ use compliance_sandbox::{
     ElkycConfig, EncryptionMode, NewPayment, Provider, Sandbox, SandboxConfig,
 };
 use heleket_aml::{HeleketClient, PaymentRef, TestWebhook, WebhookKind, WebhookVerifier};
+use kyc_public_api::WebhookVerifier as KycWebhookVerifier;
 use kyc_public_api::crypto::{Cipher, EncryptionSettings};
-use kyc_public_api::{CreateApplicant, KycClient, TokenRequest, WebhookReceiver};
+use kyc_public_api::{CreateApplicant, KycClient, TokenRequest};
 
 /// Everything logged, by every test of this binary.
 fn captured() -> String {
@@ -625,14 +626,14 @@ async fn every_error_path_leaks_nothing() {
             .await
             .unwrap_err(),
     );
-    let receiver = WebhookReceiver::builder(settings).build().unwrap();
+    let verifier = KycWebhookVerifier::builder(settings).build().unwrap();
     let mut headers = axum::http::HeaderMap::new();
     headers.insert("x-allpass-signature", "0".repeat(32).parse().unwrap());
     let body = format!(
         r#"{{"status":true,"statusCode":200,"data":"{}","time":"2024-01-01T00:00:00.000Z"}}"#,
         sealed.data
     );
-    check.error(&receiver.verify(&headers, body.as_bytes()).unwrap_err());
+    check.error(&verifier.verify(&headers, body.as_bytes()).unwrap_err());
 
     // Heleket: a links answer that does not decode, a refused signature, a forged webhook.
     let mut server = mockito::Server::new_async().await;

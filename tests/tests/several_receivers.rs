@@ -16,7 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aml_events::auth::SharedSecretHeader;
-use aml_events::{AmlEvent, BoxError, EventProcessor, SecretString, handler_fn};
+use aml_events::{
+    AmlEvent, BoxError, Handler, SecretString, WebhookProcessor, WebhookReceiver, WebhookVerifier,
+    handler_fn,
+};
 use compliance_core::Inbox;
 use compliance_store::PostgresStore;
 use compliance_store::test_util::TempPostgres;
@@ -25,18 +28,20 @@ use tokio::runtime::Runtime;
 const HEADER: &str = "x-tuum-secret";
 const SECRET: &str = "shared-with-tuum";
 
-/// The receiver under test, built in this one place: a Tuum receiver over `inbox`.
+/// The receiver under test, built in this one place: the shared pipeline's HTTP receiver
+/// with Tuum's verifier, over `inbox`.
 fn receiver_router(
     inbox: Arc<dyn Inbox>,
-    handler: impl aml_events::Handler + 'static,
+    handler: impl Handler<AmlEvent> + 'static,
 ) -> axum::Router {
-    let processor = EventProcessor::builder()
-        .authenticator(SharedSecretHeader::new(HEADER, SecretString::from(SECRET)).unwrap())
+    let verifier =
+        WebhookVerifier::new(SharedSecretHeader::new(HEADER, SecretString::from(SECRET)).unwrap());
+    let processor = WebhookProcessor::builder(verifier)
         .inbox(inbox)
         .handler(handler)
         .build()
         .unwrap();
-    aml_events::server::router(processor)
+    WebhookReceiver::new(processor).router()
 }
 
 /// What the handlers of every instance did, per notification.
@@ -58,7 +63,7 @@ impl Runs {
 fn handler(
     runs: Arc<Runs>,
     hang_on: Option<(String, SyncSender<()>)>,
-) -> impl aml_events::Handler + 'static {
+) -> impl Handler<AmlEvent> + 'static {
     handler_fn(move |event: AmlEvent| {
         let (runs, hang_on) = (runs.clone(), hang_on.clone());
         async move {
@@ -85,7 +90,7 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(database: &str, lease: Duration, handler: impl aml_events::Handler + 'static) -> Self {
+    fn start(database: &str, lease: Duration, handler: impl Handler<AmlEvent> + 'static) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -263,8 +263,9 @@ pub struct ElkycDecryptArgs {
     /// of now) and the applicant event in `data`.
     #[arg(long)]
     pub webhook: bool,
-    /// With --webhook: how far `time` may be from now.
-    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    /// With --webhook: how far `time` may be from now (the receiver's default: wider than
+    /// elKYC's 8.5-hour retry schedule).
+    #[arg(long, value_parser = parse_duration, default_value = "12h", value_name = "DURATION")]
     pub tolerance: Duration,
     /// The application's encryption.
     #[command(flatten)]

@@ -1,5 +1,5 @@
 //! Every call into `kyc-public-api`: the application's cipher and its options, the
-//! envelope, the webhook receiver's checks, and the client behind `state elkyc`.
+//! envelope, the webhook verifier's checks, and the client behind `state elkyc`.
 
 use compliance_core::aml::{AmlError, AmlProvider};
 use compliance_core::time::Timestamp;
@@ -9,7 +9,7 @@ use kyc_public_api::crypto::{
 };
 use kyc_public_api::envelope::Envelope;
 use kyc_public_api::webhook::WebhookError;
-use kyc_public_api::{HeaderMap, KycClient, WebhookReceiver};
+use kyc_public_api::{HeaderMap, KycClient, WebhookVerifier};
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -50,14 +50,15 @@ pub fn decrypt(args: &ElkycDecryptArgs, out: &Output) -> Result<Outcome, Failure
     }
 }
 
-/// `elkyc decrypt --webhook`: what the webhook receiver would decide.
+/// `elkyc decrypt --webhook`: what the webhook verifier would decide (before deduplication,
+/// which needs the receiver's inbox).
 fn check_webhook(
     args: &ElkycDecryptArgs,
     body: &[u8],
     settings: EncryptionSettings,
     options: CryptoOptions,
 ) -> Result<Outcome, Failure> {
-    let receiver = WebhookReceiver::builder(settings)
+    let verifier = WebhookVerifier::builder(settings)
         .crypto_options(options)
         .tolerance(args.tolerance)
         .build()
@@ -68,21 +69,21 @@ fn check_webhook(
         .parse()
         .map_err(|_| Failure::usage("--signature is not a valid header value"))?;
     headers.insert(SIGNATURE_HEADER, value);
-    match receiver.verify(&headers, body) {
+    match verifier.verify(&headers, body) {
         Ok(webhook) => {
             let event = webhook.event.event.as_ref().map(|e| e.as_str().to_owned());
             let text = format!(
-                "verified: elKYC webhook {}\n  applicant  {}\n  external   {}\n  time       {}\n  dedup key  {}",
+                "verified: elKYC webhook {}\n  applicant  {}\n  external   {}\n  time       {} (not signed)\n  dedup key  {}",
                 event.as_deref().unwrap_or("(no event)"),
                 webhook.event.applicant_id.as_deref().unwrap_or("-"),
                 webhook.event.external_user_id.as_deref().unwrap_or("-"),
-                webhook.time,
+                webhook.envelope_time,
                 webhook.dedup_key,
             );
             Ok(Outcome::ok(
                 json!({
                     "verdict": "verified",
-                    "time": webhook.time,
+                    "time": webhook.envelope_time,
                     "dedup_key": webhook.dedup_key,
                     "event": webhook.event,
                 }),

@@ -168,7 +168,7 @@ fn webhook_mode_checks_time_and_the_event() {
     assert_eq!(json["event"]["type"], "applicantApproved");
     assert!(json["dedup_key"].as_str().unwrap().starts_with("elkyc:"));
 
-    // An hour old: the receiver's freshness window refuses it; a wider window accepts it.
+    // Years old: the freshness window refuses it; a wider window accepts it.
     let (signature, body) = sealed(&["--time", "2020-01-01T00:00:00Z"]);
     let run = compliance(&["elkyc", "decrypt", "--webhook", "--signature", &signature])
         .elkyc_keys()

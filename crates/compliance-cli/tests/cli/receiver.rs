@@ -1,20 +1,25 @@
-//! A local receiver built from the provider crates' own verifiers, for `trigger` to send to:
-//! `/heleket` (`heleket_aml::WebhookVerifier`), `/elkyc/cbc` and `/elkyc/gcm`
-//! (`kyc_public_api::WebhookReceiver`), `/tuum` (the `aml-events` axum receiver with a
-//! shared-secret header). Every call into those crates' webhook APIs in the tests is here.
+//! A local receiver built from the provider crates' own webhook APIs, for `trigger` to send
+//! to: `/heleket` (`heleket_aml::WebhookVerifier`), `/elkyc/cbc` and `/elkyc/gcm`
+//! (`kyc_public_api::WebhookVerifier`), both answering 400 with the verifier's reason so
+//! that the command's printing of a refusal is tested, and `/tuum` (the shared pipeline's
+//! receiver, `aml_events::WebhookReceiver`, with a shared-secret header). Every call into
+//! those crates' webhook APIs in the tests is here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aml_events::auth::SharedSecretHeader;
-use aml_events::{AmlEvent, BoxError, EventProcessor, SecretString, handler_fn};
+use aml_events::{
+    AmlEvent, BoxError, SecretString, WebhookProcessor, WebhookReceiver,
+    WebhookVerifier as TuumVerifier, handler_fn,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use heleket_aml::WebhookVerifier;
-use kyc_public_api::WebhookReceiver;
+use kyc_public_api::WebhookVerifier as ElkycVerifier;
 use kyc_public_api::crypto::EncryptionSettings;
 use serde_json::{Value, json};
 
@@ -26,8 +31,8 @@ pub const TUUM_HEADER: &str = "x-webhook-token";
 #[derive(Clone)]
 struct Shared {
     heleket: WebhookVerifier,
-    elkyc_cbc: WebhookReceiver,
-    elkyc_gcm: WebhookReceiver,
+    elkyc_cbc: ElkycVerifier,
+    elkyc_gcm: ElkycVerifier,
     seen: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -45,39 +50,38 @@ impl Receiver {
         let fail_next = Arc::new(AtomicUsize::new(0));
         let shared = Shared {
             heleket: WebhookVerifier::new(PAYMENT_KEY).with_payout_key(PAYOUT_KEY),
-            elkyc_cbc: WebhookReceiver::builder(EncryptionSettings::cbc(ELKYC_SECRET, ELKYC_HMAC))
+            elkyc_cbc: ElkycVerifier::builder(EncryptionSettings::cbc(ELKYC_SECRET, ELKYC_HMAC))
                 .build()
                 .unwrap(),
-            elkyc_gcm: WebhookReceiver::builder(EncryptionSettings::gcm(ELKYC_SECRET))
+            elkyc_gcm: ElkycVerifier::builder(EncryptionSettings::gcm(ELKYC_SECRET))
                 .build()
                 .unwrap(),
             seen: seen.clone(),
         };
         let tuum_seen = seen.clone();
-        let processor = EventProcessor::builder()
-            .authenticator(
-                SharedSecretHeader::new(TUUM_HEADER, SecretString::from(TUUM_SECRET)).unwrap(),
-            )
-            .handler(handler_fn(move |event: AmlEvent| {
-                let seen = tuum_seen.clone();
-                async move {
-                    seen.lock().unwrap().push(json!({
-                        "provider": "tuum",
-                        "notification_id": event.notification_id(),
-                        "type": event.event_type().as_str(),
-                    }));
-                    Ok::<_, BoxError>(())
-                }
-            }))
-            .build()
-            .unwrap();
+        let processor = WebhookProcessor::builder(TuumVerifier::new(
+            SharedSecretHeader::new(TUUM_HEADER, SecretString::from(TUUM_SECRET)).unwrap(),
+        ))
+        .handler(handler_fn(move |event: AmlEvent| {
+            let seen = tuum_seen.clone();
+            async move {
+                seen.lock().unwrap().push(json!({
+                    "provider": "tuum",
+                    "notification_id": event.notification_id(),
+                    "type": event.event_type().as_str(),
+                }));
+                Ok::<_, BoxError>(())
+            }
+        }))
+        .build()
+        .unwrap();
         let flaky = fail_next.clone();
         let app = Router::new()
             .route("/heleket", post(heleket))
             .route("/elkyc/cbc", post(elkyc_cbc))
             .route("/elkyc/gcm", post(elkyc_gcm))
             .with_state(shared)
-            .nest("/tuum", aml_events::server::router(processor))
+            .route("/tuum", WebhookReceiver::new(processor).method_router())
             .layer(axum::middleware::from_fn(
                 move |request, next: axum::middleware::Next| {
                     let flaky = flaky.clone();
@@ -159,11 +163,11 @@ async fn elkyc_gcm(
 
 fn elkyc(
     s: &Shared,
-    receiver: &WebhookReceiver,
+    verifier: &ElkycVerifier,
     headers: &HeaderMap,
     body: &[u8],
 ) -> (StatusCode, String) {
-    match receiver.verify(headers, body) {
+    match verifier.verify(headers, body) {
         Ok(webhook) => {
             let seen = json!({
                 "provider": "elkyc",
