@@ -10,7 +10,7 @@
 use crate::error::Error;
 
 /// The schema version this crate creates and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The table recording applied migrations.
 pub(crate) const MIGRATIONS_TABLE: &str = "compliance_store_migrations";

@@ -80,7 +80,7 @@ async fn instances_connecting_at_once_apply_each_migration_once() {
     }
     assert_eq!(
         recorded_versions(&admin(&url).await).await,
-        vec![SCHEMA_VERSION]
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
     );
     let inbox = stores[0].inbox("tuum");
     let Claim::Acquired(token) = inbox.claim("k").await.unwrap() else {
@@ -116,7 +116,7 @@ async fn a_newer_schema_is_refused_and_left_as_it_is() {
     );
     assert_eq!(
         recorded_versions(&admin).await,
-        vec![SCHEMA_VERSION, SCHEMA_VERSION + 1]
+        (1..=SCHEMA_VERSION + 1).collect::<Vec<_>>()
     );
 }
 
@@ -150,6 +150,99 @@ async fn a_connection_lost_mid_completion_is_an_error_and_the_claim_stays() {
     assert_eq!(inbox.claim("k").await.unwrap(), Claim::InProgress);
     inbox.complete("k", &token).await.unwrap();
     assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+}
+
+/// A purge that finds an abandoned claim while another instance is taking the key over must
+/// not delete the new claim: the takeover's row lock makes the purge wait, and the purge
+/// then sees the row's new lease and leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_racing_a_takeover_keeps_the_new_claim() {
+    let Some(url) = database().await else { return };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let inbox = store.inbox("tuum").with_lease(Duration::from_millis(50));
+    let Claim::Acquired(abandoned) = inbox.claim("k").await.unwrap() else {
+        panic!()
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Another instance takes the key over with the store's own statement, its transaction
+    // not yet committed...
+    let other = admin(&url).await;
+    other.batch_execute("BEGIN").await.unwrap();
+    let lease_micros: i64 = 3_600_000_000;
+    let taken = other
+        .query_opt(
+            compliance_store::postgres::sql::CLAIM,
+            &[&"tuum", &"k", &"token-of-the-new-holder", &lease_micros],
+        )
+        .await
+        .unwrap();
+    assert!(taken.is_some(), "the takeover acquires the expired claim");
+    // ...while a purge of claims abandoned for a second waits for the row...
+    let purging = {
+        let inbox = inbox.clone();
+        tokio::spawn(async move { inbox.purge(Duration::from_secs(1)).await })
+    };
+    let observer = admin(&url).await;
+    waiting_store_backend(&observer).await;
+    // ...until the takeover commits.
+    other.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(purging.await.unwrap().unwrap(), 0, "the new claim is live");
+
+    let row = observer
+        .query_one(
+            "SELECT token, lease_until > clock_timestamp() FROM compliance_inbox \
+             WHERE inbox = 'tuum' AND key = 'k'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "token-of-the-new-holder");
+    assert!(row.get::<_, bool>(1));
+    assert!(matches!(
+        inbox.complete("k", &abandoned).await,
+        Err(InboxError::NotHeld { .. })
+    ));
+}
+
+/// A database created by schema version 1 (compliance-store 0.1.0) is brought up to date
+/// when a newer store connects, its keys kept.
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    let Some(url) = database().await else { return };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let Claim::Acquired(token) = store.inbox("tuum").claim("k").await.unwrap() else {
+        panic!()
+    };
+    store.inbox("tuum").complete("k", &token).await.unwrap();
+    drop(store);
+    let admin = admin(&url).await;
+    admin
+        .batch_execute(
+            "DROP INDEX compliance_inbox_claimed; \
+             DELETE FROM compliance_store_migrations WHERE version > 1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded_versions(&admin).await, vec![1]);
+
+    let store = PostgresStore::connect(&url).await.unwrap();
+    assert_eq!(
+        recorded_versions(&admin).await,
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
+    let index = admin
+        .query_opt(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'compliance_inbox_claimed'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(index.is_some());
+    assert_eq!(
+        store.inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

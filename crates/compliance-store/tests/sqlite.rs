@@ -72,7 +72,10 @@ async fn opening_twice_migrates_once_and_uses_wal() {
     assert_eq!(store.path(), Some(dir.db().as_path()));
     drop(store);
     SqliteStore::open(dir.db()).await.unwrap();
-    assert_eq!(recorded_versions(&dir.db()), vec![SCHEMA_VERSION]);
+    assert_eq!(
+        recorded_versions(&dir.db()),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
     let conn = Connection::open(dir.db()).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
@@ -94,7 +97,10 @@ async fn instances_opening_a_new_file_at_once_apply_each_migration_once() {
     for open in opens {
         stores.push(open.await.unwrap().expect("every instance opens"));
     }
-    assert_eq!(recorded_versions(&path), vec![SCHEMA_VERSION]);
+    assert_eq!(
+        recorded_versions(&path),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
     // And they share one inbox.
     let token = acquire(&stores[0].inbox("tuum"), "k").await;
     assert_eq!(
@@ -104,6 +110,45 @@ async fn instances_opening_a_new_file_at_once_apply_each_migration_once() {
     stores[3].inbox("tuum").complete("k", &token).await.unwrap();
     assert_eq!(
         stores[5].inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
+}
+
+/// A file created by schema version 1 (compliance-store 0.1.0) is brought up to date when
+/// a newer store opens it, its keys kept.
+#[tokio::test]
+async fn a_version_1_file_is_upgraded_in_place() {
+    let dir = Dir::new();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    let token = acquire(&store.inbox("tuum"), "k").await;
+    store.inbox("tuum").complete("k", &token).await.unwrap();
+    drop(store);
+    Connection::open(dir.db())
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX compliance_inbox_claimed; \
+             DELETE FROM compliance_store_migrations WHERE version > 1",
+        )
+        .unwrap();
+    assert_eq!(recorded_versions(&dir.db()), vec![1]);
+
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(
+        recorded_versions(&dir.db()),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
+    let indexes: i64 = Connection::open(dir.db())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master \
+             WHERE type = 'index' AND name = 'compliance_inbox_claimed'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 1);
+    assert_eq!(
+        store.inbox("tuum").claim("k").await.unwrap(),
         Claim::AlreadyDone
     );
 }
@@ -135,7 +180,7 @@ async fn a_newer_schema_is_refused_and_left_as_it_is() {
     );
     assert_eq!(
         recorded_versions(&dir.db()),
-        vec![SCHEMA_VERSION, SCHEMA_VERSION + 1]
+        (1..=SCHEMA_VERSION + 1).collect::<Vec<_>>()
     );
     let kept: i64 = Connection::open(dir.db())
         .unwrap()

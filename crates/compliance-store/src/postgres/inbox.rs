@@ -144,22 +144,27 @@ impl Inbox for PostgresInbox {
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
         let age = micros(older_than);
         let mut total = 0;
-        loop {
-            // One pooled connection per batch, so claims are not starved by a long purge.
-            let deleted = self
-                .store
-                .with_client(async |client| {
-                    let stmt = client.prepare_cached(sql::PURGE).await.map_err(db)?;
-                    client
-                        .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
-                        .await
-                        .map_err(db)
-                })
-                .await?;
-            total += deleted;
-            if deleted < PURGE_BATCH as u64 {
-                return Ok(total);
+        // Completed keys, then claims abandoned by a holder that died.
+        for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
+            loop {
+                // One pooled connection per batch, so claims are not starved by a long
+                // purge.
+                let deleted = self
+                    .store
+                    .with_client(async |client| {
+                        let stmt = client.prepare_cached(statement).await.map_err(db)?;
+                        client
+                            .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
+                            .await
+                            .map_err(db)
+                    })
+                    .await?;
+                total += deleted;
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 }

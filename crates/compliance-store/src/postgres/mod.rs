@@ -44,11 +44,18 @@ pub use inbox::PostgresInbox;
 pub use tokio_postgres;
 
 /// The embedded migrations.
-static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    description: "inbox and applicants",
-    sql: include_str!("0001_initial.sql"),
-}];
+static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        description: "inbox and applicants",
+        sql: include_str!("0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "index of claimed keys, for purging abandoned claims",
+        sql: include_str!("0002_abandoned_claims.sql"),
+    },
+];
 
 /// The transaction-scoped advisory lock held while migrating (the bytes of `complstr`):
 /// instances starting at once take turns, and each migration is applied once.

@@ -41,6 +41,21 @@ pub const PURGE: &str = "DELETE FROM compliance_inbox WHERE (inbox, key) IN ( \
      AND completed_at < clock_timestamp() - $2::bigint * interval '1 microsecond' \
      LIMIT $3::bigint)";
 
+/// Deletes up to `$3` claims of inbox `$1` whose lease ran out more than `$2` µs ago:
+/// abandoned by a holder that died, for a delivery that never came again.
+///
+/// The condition is checked again on the row being deleted, not only in the subquery: a
+/// claim that takes the key over while the purge waits for its row lock gives the row a new
+/// lease, and PostgreSQL re-evaluates only the outer condition on the row's new version.
+pub const PURGE_ABANDONED: &str = "DELETE FROM compliance_inbox \
+     WHERE inbox = $1 AND state = 'in_progress' \
+     AND lease_until < clock_timestamp() - $2::bigint * interval '1 microsecond' \
+     AND (inbox, key) IN ( \
+     SELECT inbox, key FROM compliance_inbox \
+     WHERE inbox = $1 AND state = 'in_progress' \
+     AND lease_until < clock_timestamp() - $2::bigint * interval '1 microsecond' \
+     LIMIT $3::bigint)";
+
 /// The columns of a record, in [`crate::record::Columns`] order, then the version.
 macro_rules! applicant_columns {
     () => {

@@ -138,22 +138,26 @@ impl Inbox for SqliteInbox {
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
         let age = micros(older_than);
         let mut total = 0u64;
-        loop {
-            // Each batch is its own statement (and transaction) and takes the connection
-            // anew, so claims interleave with a long purge.
-            let name = self.name.clone();
-            let deleted = self
-                .store
-                .run(move |conn| {
-                    let before = now_micros().saturating_sub(age);
-                    let mut stmt = conn.prepare_cached(sql::PURGE).map_err(db)?;
-                    stmt.execute((&*name, before, PURGE_BATCH)).map_err(db)
-                })
-                .await?;
-            total += deleted as u64;
-            if (deleted as i64) < PURGE_BATCH {
-                return Ok(total);
+        // Completed keys, then claims abandoned by a holder that died.
+        for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
+            loop {
+                // Each batch is its own statement (and transaction) and takes the
+                // connection anew, so claims interleave with a long purge.
+                let name = self.name.clone();
+                let deleted = self
+                    .store
+                    .run(move |conn| {
+                        let before = now_micros().saturating_sub(age);
+                        let mut stmt = conn.prepare_cached(statement).map_err(db)?;
+                        stmt.execute((&*name, before, PURGE_BATCH)).map_err(db)
+                    })
+                    .await?;
+                total += deleted as u64;
+                if (deleted as i64) < PURGE_BATCH {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 }

@@ -33,11 +33,18 @@ pub use inbox::SqliteInbox;
 pub use rusqlite;
 
 /// The embedded migrations.
-static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    description: "inbox and applicants",
-    sql: include_str!("0001_initial.sql"),
-}];
+static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        description: "inbox and applicants",
+        sql: include_str!("0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "index of claimed keys, for purging abandoned claims",
+        sql: include_str!("0002_abandoned_claims.sql"),
+    },
+];
 
 /// How long a statement waits for another connection's write lock by default: 5 seconds.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

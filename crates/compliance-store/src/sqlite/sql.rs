@@ -36,6 +36,12 @@ pub const PURGE: &str = "DELETE FROM compliance_inbox WHERE (inbox, key) IN ( \
      SELECT inbox, key FROM compliance_inbox \
      WHERE inbox = ?1 AND state = 'done' AND completed_at < ?2 LIMIT ?3)";
 
+/// Deletes up to `?3` claims of inbox `?1` whose lease ran out before `?2` (Unix µs):
+/// abandoned by a holder that died, for a delivery that never came again.
+pub const PURGE_ABANDONED: &str = "DELETE FROM compliance_inbox WHERE (inbox, key) IN ( \
+     SELECT inbox, key FROM compliance_inbox \
+     WHERE inbox = ?1 AND state = 'in_progress' AND lease_until < ?2 LIMIT ?3)";
+
 /// The columns of a record, in [`crate::record::Columns`] order, then the version.
 macro_rules! applicant_columns {
     () => {

@@ -185,7 +185,7 @@ pub async fn renewal_holds_the_key_past_its_first_lease<B: Backend>(backend: B) 
     inbox.complete("renewed", &renewed).await.unwrap();
 }
 
-pub async fn purge_forgets_old_completed_keys_only<B: Backend>(backend: B) {
+pub async fn purge_forgets_old_completed_keys_and_keeps_live_claims<B: Backend>(backend: B) {
     let inbox = backend.inbox("tuum", LONG).await;
     let other = backend.inbox("heleket", LONG).await;
     let old = acquire(&*inbox, "old").await;
@@ -216,6 +216,50 @@ pub async fn purge_forgets_old_completed_keys_only<B: Backend>(backend: B) {
         Claim::Acquired(_)
     ));
     assert_eq!(other.claim("old").await.unwrap(), Claim::AlreadyDone);
+}
+
+/// The contract's last row, second half: a claim whose lease ran out more than `age` ago
+/// (its holder died and the delivery never came again) is forgotten too; a claim that ran
+/// out less than `age` ago, or was renewed, is kept and its token still holds it.
+pub async fn purge_forgets_claims_abandoned_longer_than_its_age<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", SHORT).await;
+    let other = backend.inbox("heleket", SHORT).await;
+    let abandoned = acquire(&*inbox, "abandoned").await;
+    let renewed = acquire(&*inbox, "renewed").await;
+    let other_abandoned = acquire(&*other, "abandoned").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Every lease ran out about 2.45 s ago; one holder is alive after all and renews, and a
+    // new claim is taken whose lease will run out in a moment.
+    inbox.renew("renewed", &renewed).await.unwrap();
+    let lapsed = acquire(&*inbox, "lapsed").await;
+
+    // Only "abandoned" in this inbox ran out more than two seconds ago.
+    assert_eq!(inbox.purge(Duration::from_secs(2)).await.unwrap(), 1);
+    // Gone: its holder, should it wake up, holds nothing, and the next delivery claims it.
+    assert_not_held(
+        inbox.complete("abandoned", &abandoned).await,
+        "complete of a purged claim",
+    );
+    let again = acquire(&*inbox, "abandoned").await;
+    assert_ne!(again, abandoned);
+    // Kept: their tokens still settle them.
+    inbox.complete("renewed", &renewed).await.unwrap();
+    inbox.release("lapsed", &lapsed).await.unwrap();
+    other.complete("abandoned", &other_abandoned).await.unwrap();
+
+    tokio::time::sleep(PAST_SHORT).await;
+    // Both kinds count: the claim taken again above (its short lease has run out) and the
+    // completed "renewed". "lapsed" was released; the other inbox is untouched.
+    assert_eq!(inbox.purge(Duration::ZERO).await.unwrap(), 2);
+    assert_not_held(
+        inbox.release("abandoned", &again).await,
+        "release after purge",
+    );
+    assert!(matches!(
+        inbox.claim("renewed").await.unwrap(),
+        Claim::Acquired(_)
+    ));
+    assert_eq!(other.claim("abandoned").await.unwrap(), Claim::AlreadyDone);
 }
 
 pub async fn inboxes_with_different_names_are_independent<B: Backend>(backend: B) {
