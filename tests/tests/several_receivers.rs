@@ -6,6 +6,11 @@
 //! run their own tokio runtime, so one instance can be killed the way a crash kills a
 //! process (every task dropped where it stands, nothing released).
 //!
+//! The instances run the shared pipeline's receiver (`aml_events::WebhookReceiver`): a
+//! claim is renewed in the database while a handler runs, so a handler longer than the lease
+//! is never run a second time by another instance, while a crashed instance's claim runs
+//! out and the redelivery is processed.
+//!
 //! 1,000 concurrent deliveries need about 2,000 file descriptors in this one process
 //! (both ends of every connection).
 
@@ -333,4 +338,74 @@ fn an_instance_crashing_mid_handler_loses_nothing_and_the_redelivery_runs_once()
         (2, 1),
         "A's run died; exactly one ran to the end"
     );
+}
+
+#[test]
+fn a_handler_running_three_leases_long_keeps_its_claim_across_instances() {
+    let provider = provider_runtime();
+    let Some(database) = database(&provider) else {
+        return;
+    };
+    // The processor renews every third of the lease, in the database, by the server's clock.
+    let lease = Duration::from_secs(2);
+    let id = "NTF-LONG";
+    let runs = Arc::new(Runs::default());
+    let slow = {
+        let runs = runs.clone();
+        handler_fn(move |event: AmlEvent| {
+            let runs = runs.clone();
+            async move {
+                let id = event.notification_id().to_owned();
+                *runs.started.lock().unwrap().entry(id.clone()).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(6500)).await;
+                *runs.finished.lock().unwrap().entry(id).or_default() += 1;
+                Ok::<_, BoxError>(())
+            }
+        })
+    };
+    let a = Instance::start(&database, lease, slow);
+    let b = Instance::start(&database, lease, handler(runs.clone(), None));
+    let client = provider.block_on(async { client() });
+
+    let first = {
+        let (client, url) = (client.clone(), a.url.clone());
+        provider.spawn(async move { deliver(&client, &url, id).await })
+    };
+    provider.block_on(async {
+        while runs.started.lock().unwrap().get(id).is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Redeliveries to the other instance while A's handler runs, well past its first
+        // lease: every one finds the claim held.
+        let mut answers = Vec::new();
+        while runs.finished.lock().unwrap().get(id).is_none() {
+            answers.push(deliver(&client, &b.url, id).await);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        // Deliveries went on until the handler finished, 3.25 leases after it started.
+        assert!(answers.len() >= 4, "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|a| *a == Some((503, "in_progress".to_owned()))
+                    || *a == Some((200, "duplicate".to_owned()))),
+            "{answers:?}"
+        );
+        assert!(
+            answers[..answers.len() - 1]
+                .iter()
+                .all(|a| *a == Some((503, "in_progress".to_owned()))),
+            "{answers:?}"
+        );
+    });
+    assert_eq!(
+        provider.block_on(first).unwrap(),
+        Some((200, "processed".to_owned()))
+    );
+    assert_eq!(
+        provider.block_on(async { deliver(&client, &b.url, id).await }),
+        Some((200, "duplicate".to_owned()))
+    );
+    assert_eq!(Runs::count(&runs.started), (1, 1), "one run, on A");
+    assert_eq!(Runs::count(&runs.finished), (1, 1));
 }
