@@ -280,7 +280,12 @@ async fn the_compliance_day_walkthrough_leaks_nothing() {
             .map(|(_, t)| t.url.clone())
             .unwrap_or_else(|| sandbox.endpoint(p).url())
     };
-    let result = compliance_day::run(&sandbox, &url).await;
+    let state = compliance_day::State::new(
+        compliance_store::SqliteStore::open_in_memory()
+            .await
+            .unwrap(),
+    );
+    let result = compliance_day::run(&sandbox, &url, &state).await;
     if let Err(e) = &result {
         check.error(e);
     }

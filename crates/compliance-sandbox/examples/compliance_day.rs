@@ -1,20 +1,31 @@
 //! A day in a compliance team, offline: every client in the workspace against the sandbox.
 //!
-//! Run with `cargo run -p compliance-sandbox --example compliance_day`.
+//! Run with `cargo run -p compliance-sandbox --example compliance_day`; add `-- --fresh` to
+//! forget the previous runs.
+//!
+//! The receivers' state (which deliveries were processed, and the applicant records) lives
+//! in a SQLite file (`compliance-store`), printed at the start: run the day twice and the
+//! second run recognises every delivery as already processed, as a receiver restarted in
+//! production would. Set `COMPLIANCE_DAY_STATE` to choose the file.
 //!
 //! The walkthrough is [`run`], against a running sandbox; the workspace's secret-leak test
 //! (`tests/tests/secret_leak.rs`) runs it too, with every API call going through a tap.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aml_events::auth::SharedSecretHeader;
 use aml_events::{AmlEvent, EventBody};
 use amld5_verify::{BtcDirectClient, UserContext};
+use async_trait::async_trait;
 use axum::Router;
+use compliance_core::inbox::{Claim, ClaimToken, Inbox, InboxError};
 use compliance_core::webhook::{BoxError, Processor, Receiver, handler_fn};
 use compliance_core::{
-    AmlProvider, AmlState, AmlStatus, MemoryApplicantStore, RequiredAction, SecretString, Subject,
+    AmlProvider, AmlState, AmlStatus, ApplicantStore, RequiredAction, SecretString, Subject,
     SubjectRef, Timestamp,
 };
 use compliance_sandbox::elkyc::risk_score;
@@ -22,6 +33,7 @@ use compliance_sandbox::{
     ApplicantStatus, DeliveryOptions, EncryptionMode, LinkStatus, NewPayment, Provider, Sandbox,
     SandboxConfig, TuumEvent,
 };
+use compliance_store::SqliteStore;
 use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef};
 use kyc_public_api::store as kyc_store;
 use kyc_public_api::{CreateApplicant, EncryptionSettings, KycClient, TokenRequest, WebhookEvent};
@@ -75,6 +87,75 @@ fn describe(state: &AmlState) -> String {
     }
 }
 
+/// An inbox that counts the deliveries it recognised as already processed, to show it.
+struct Counting<I> {
+    inner: I,
+    already_done: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl<I: Inbox> Inbox for Counting<I> {
+    fn lease(&self) -> Duration {
+        self.inner.lease()
+    }
+    async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+        let claim = self.inner.claim(key).await?;
+        if claim == Claim::AlreadyDone {
+            self.already_done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(claim)
+    }
+    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.inner.renew(key, token).await
+    }
+    async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.inner.complete(key, token).await
+    }
+    async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.inner.release(key, token).await
+    }
+    async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
+        self.inner.purge(older_than).await
+    }
+}
+
+/// The walkthrough's state: the store and how many deliveries it recognised.
+pub struct State {
+    store: SqliteStore,
+    already_done: Arc<AtomicUsize>,
+}
+
+impl State {
+    /// State in `store` (a file, or memory for tests).
+    pub fn new(store: SqliteStore) -> Self {
+        Self {
+            store,
+            already_done: Arc::default(),
+        }
+    }
+
+    /// How many deliveries were recognised as already processed so far.
+    pub fn recognised(&self) -> usize {
+        self.already_done.load(Ordering::Relaxed)
+    }
+
+    /// The inbox of one webhook source.
+    fn inbox(&self, name: &str) -> Counting<compliance_store::SqliteInbox> {
+        Counting {
+            inner: self.store.inbox(name),
+            already_done: self.already_done.clone(),
+        }
+    }
+}
+
+/// Where the state file lives: `$COMPLIANCE_DAY_STATE`, or `compliance-day.sqlite3` in the
+/// system's temporary directory.
+fn state_path() -> PathBuf {
+    std::env::var_os("COMPLIANCE_DAY_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("compliance-day.sqlite3"))
+}
+
 /// The sandbox the walkthrough runs against: seed 2026, Tuum signing its deliveries with a
 /// shared secret.
 pub fn sandbox_config() -> SandboxConfig {
@@ -85,17 +166,46 @@ pub fn sandbox_config() -> SandboxConfig {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let path = state_path();
+    if std::env::args().any(|a| a == "--fresh") {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+    }
+    let state = State::new(SqliteStore::open(&path).await?);
     let sandbox = Sandbox::start(sandbox_config()).await?;
-    run(&sandbox, &|provider| sandbox.endpoint(provider).url()).await
+    run(
+        &sandbox,
+        &|provider| sandbox.endpoint(provider).url(),
+        &state,
+    )
+    .await
 }
 
 /// The day, against `sandbox`; every client reaches its provider's API at
-/// `api_url(provider)` (the sandbox's own URL, or a proxy in front of it).
-pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Result<(), Error> {
+/// `api_url(provider)` (the sandbox's own URL, or a proxy in front of it), and the receivers
+/// keep their state in `state`.
+pub async fn run(
+    sandbox: &Sandbox,
+    api_url: &dyn Fn(Provider) -> String,
+    state: &State,
+) -> Result<(), Error> {
     let started = std::time::Instant::now();
     println!(
-        "Compliance day — every provider simulated locally (seed 2026), no credentials, no network\n"
+        "Compliance day — every provider simulated locally (seed 2026), no credentials, no network"
     );
+    match state.store.path() {
+        Some(path) => println!(
+            "Receivers' state (processed deliveries, applicants): {} (`-- --fresh` forgets it)\n",
+            path.display()
+        ),
+        None => println!("Receivers' state: in memory\n"),
+    }
 
     // ── Heleket ───────────────────────────────────────────────────────────────────────
     println!("Heleket: a crypto payment held by the AML programme");
@@ -109,6 +219,7 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
     // One pipeline for every provider: verify the raw bytes, then the handler once per event.
     let released = Arc::new(Mutex::new(Vec::<String>::new()));
     let processor = Processor::builder(heleket.webhook_verifier().clone())
+        .inbox(state.inbox("heleket"))
         .handler(handler_fn({
             let released = released.clone();
             move |webhook: HeleketWebhook| {
@@ -178,10 +289,11 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
         .api_key(e.api_key.clone())
         .encryption(settings.clone())
         .build()?;
-    let store = Arc::new(MemoryApplicantStore::new());
+    let store = Arc::new(state.store.clone());
     // Signature and decryption, deduplication on the payload, then the applicant re-fetched
     // from the API (the source of truth) into the store.
     let processor = Processor::builder(kyc_public_api::WebhookVerifier::builder(settings).build()?)
+        .inbox(state.inbox("elkyc"))
         .handler(handler_fn({
             let (kyc, store) = (kyc.clone(), store.clone());
             move |event: WebhookEvent| {
@@ -229,7 +341,10 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
         .elkyc()
         .set_status("customer-5522", ApplicantStatus::InReview)
         .await?;
-    for record in store.all() {
+    for external in ["customer-5521", "customer-5522"] {
+        let Some(record) = store.find_by_external_id("elkyc", external).await? else {
+            continue;
+        };
         step(format!(
             "store: {} is {} ({}), version {}",
             record.external_user_id.unwrap_or_default(),
@@ -281,6 +396,7 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
         "x-tuum-secret",
         SecretString::from("agreed-out-of-band"),
     )?))
+    .inbox(state.inbox("tuum"))
     .handler(aml_events::handler_fn(move |event: AmlEvent| {
         let seen = seen.clone();
         async move {
@@ -333,8 +449,9 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
     ));
     let processed = processed.lock().unwrap().clone();
     step(format!(
-        "{deliveries} deliveries, {} processed exactly once:",
-        processed.len()
+        "{deliveries} deliveries, {} handled now (each event once, across runs){}",
+        processed.len(),
+        if processed.is_empty() { "" } else { ":" }
     ));
     for line in &processed {
         step(format!("  {line}"));
@@ -388,6 +505,13 @@ pub async fn run(sandbox: &Sandbox, api_url: &dyn Fn(Provider) -> String) -> Res
                 describe(&state)
             );
         }
+    }
+    let recognised = state.recognised();
+    if recognised > 0 {
+        println!(
+            "\n{recognised} deliveries were recognised as already processed, by an earlier run or \
+             as duplicates in this one: their handlers did not run again."
+        );
     }
     println!("\nDone in {:.1?}.", started.elapsed());
     Ok(())
