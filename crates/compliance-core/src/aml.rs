@@ -5,6 +5,7 @@
 //! [supports](AmlProvider::supports), getting one [`AmlState`] shape back whatever the
 //! provider.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -268,8 +269,10 @@ pub struct Risk {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AmlState {
-    /// Which provider answered ("heleket", "elkyc", "btcdirect").
-    pub provider: &'static str,
+    /// Which provider answered ("heleket", "elkyc", "btcdirect"). Borrowed from the provider
+    /// crate's constant when built; owned when deserialised, so a stored state reads back
+    /// from any bytes.
+    pub provider: Cow<'static, str>,
     /// The subject asked about.
     pub subject: Subject,
     /// The neutral status.
@@ -285,13 +288,13 @@ pub struct AmlState {
 impl AmlState {
     /// A state with no risk and no update time.
     pub fn new(
-        provider: &'static str,
+        provider: impl Into<Cow<'static, str>>,
         subject: Subject,
         status: AmlStatus,
         provider_status: impl Into<String>,
     ) -> Self {
         Self {
-            provider,
+            provider: provider.into(),
             subject,
             status,
             risk: None,
@@ -432,5 +435,23 @@ mod tests {
             ));
         }
         assert_eq!(pay.to_string(), "payment o-1");
+    }
+
+    #[test]
+    fn states_read_back_from_borrowed_bytes() {
+        let state = AmlState::new(
+            "fixed",
+            Subject::Payment {
+                reference: SubjectRef::ProviderId("u".into()),
+            },
+            AmlStatus::Clear,
+            "paid",
+        );
+        // A buffer that does not live for `'static`: the provider is owned once read.
+        let json = serde_json::to_string(&state).unwrap();
+        let back: AmlState = serde_json::from_str(&json).unwrap();
+        drop(json);
+        assert_eq!(back, state);
+        assert_eq!(back.provider, "fixed");
     }
 }

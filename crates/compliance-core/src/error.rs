@@ -1,9 +1,16 @@
 //! The error taxonomy every provider crate builds on.
 //!
-//! Each variant answers "what should the caller do?": retry later ([`Error::Transport`],
-//! [`Error::Timeout`], [`Error::RateLimited`], a 5xx [`Error::Provider`]), fix the request (a
-//! 4xx [`Error::Provider`], [`Error::InvalidRequest`]), fix the configuration or credentials
-//! ([`Error::Config`], [`Error::Authenticity`]), or report a provider change ([`Error::Decode`]).
+//! Each variant answers "what should the caller do?", and [`Error::next_step`] says it as a
+//! [`NextStep`]: retry later ([`Error::Transport`], [`Error::Timeout`],
+//! [`Error::RateLimited`], a 408 or 5xx [`Error::Provider`]), fix the request (a 4xx
+//! [`Error::Provider`], [`Error::InvalidRequest`]), fix the credentials (a 401 or 403), fix the
+//! configuration ([`Error::Config`], [`Error::BodyTooLarge`]), distrust the data
+//! ([`Error::Authenticity`]), or report a provider change ([`Error::Decode`]).
+//!
+//! Every provider crate's error has the same three helpers, `next_step()`, `is_retryable()`
+//! and `status()`, and delegates to these for the failures the core reports. The one
+//! status → next-step mapping ([`NextStep::for_status`]) is here too, so a 503 means "retry
+//! later" in every crate.
 
 use std::fmt;
 use std::sync::Arc;
@@ -338,6 +345,79 @@ pub enum Error {
     Authenticity(String),
 }
 
+/// What the caller should do about an error: the answer every error of every crate in this
+/// workspace gives through its `next_step()`.
+///
+/// ```
+/// use compliance_core::{Error, NextStep};
+///
+/// let e = Error::invalid_request("order_id", "must not be empty");
+/// assert_eq!(e.next_step(), NextStep::FixRequest);
+/// assert!(!e.is_retryable());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Try again later (after the provider's `Retry-After`, if it sent one). For a request
+    /// that is not safe to repeat, look the resource up first: it may have been acted on.
+    RetryLater,
+    /// Fix the request: a field, an id, an answer, a locale.
+    FixRequest,
+    /// Fix the credentials (a key, a password, a merchant id): the provider refused them.
+    FixCredentials,
+    /// Ask the end user to log in again: their session cannot be renewed.
+    LogInUserAgain,
+    /// Fix the client's configuration (base URL, key format, size limits).
+    FixConfiguration,
+    /// Do not act on the data: it failed an authenticity check (answer a webhook with 4xx;
+    /// for a response, check the keys).
+    DoNotTrust,
+    /// Contact the provider's support: sending the same request again will not help.
+    ContactProvider,
+    /// The provider sent something this crate cannot read: report it (the provider changed
+    /// its API, or is broken).
+    ReportProviderChange,
+}
+
+impl NextStep {
+    /// The next step for an unsuccessful HTTP status whose body says nothing more: 408,
+    /// 429 and 5xx retry later, 401 and 403 fix the credentials, other 4xx fix the request,
+    /// 3xx (never followed) fix the configuration, anything else report a provider change.
+    pub fn for_status(status: StatusCode) -> Self {
+        if is_retryable_status(status) {
+            NextStep::RetryLater
+        } else if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            NextStep::FixCredentials
+        } else if status.is_client_error() {
+            NextStep::FixRequest
+        } else if status.is_redirection() {
+            NextStep::FixConfiguration
+        } else {
+            NextStep::ReportProviderChange
+        }
+    }
+
+    /// Whether this step is "try again later".
+    pub fn is_retry(self) -> bool {
+        self == NextStep::RetryLater
+    }
+}
+
+impl fmt::Display for NextStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NextStep::RetryLater => "retry later",
+            NextStep::FixRequest => "fix the request",
+            NextStep::FixCredentials => "fix the credentials",
+            NextStep::LogInUserAgain => "ask the user to log in again",
+            NextStep::FixConfiguration => "fix the configuration",
+            NextStep::DoNotTrust => "do not trust the data",
+            NextStep::ContactProvider => "contact the provider",
+            NextStep::ReportProviderChange => "report a provider change",
+        })
+    }
+}
+
 fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
     match retry_after {
         Some(d) => format!(" (retry after {}s)", d.as_secs_f64()),
@@ -346,16 +426,27 @@ fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
 }
 
 impl Error {
-    /// Whether sending the same request again later may succeed.
+    /// What to do about this error.
+    pub fn next_step(&self) -> NextStep {
+        match self {
+            Error::Transport(_) | Error::Timeout { .. } | Error::RateLimited { .. } => {
+                NextStep::RetryLater
+            }
+            Error::Provider { status, .. } => NextStep::for_status(*status),
+            Error::Decode { .. } => NextStep::ReportProviderChange,
+            Error::BodyTooLarge { .. } | Error::Config(_) => NextStep::FixConfiguration,
+            Error::InvalidRequest { .. } => NextStep::FixRequest,
+            Error::Authenticity(_) => NextStep::DoNotTrust,
+        }
+    }
+
+    /// Whether sending the same request again later may succeed: the
+    /// [next step](Self::next_step) is [`NextStep::RetryLater`].
     ///
     /// True for transport failures, timeouts, rate limiting, 408 and 5xx. For a request that
     /// is not safe to repeat, a retryable error still leaves its outcome unknown.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Transport(_) | Error::Timeout { .. } | Error::RateLimited { .. } => true,
-            Error::Provider { status, .. } => is_retryable_status(*status),
-            _ => false,
-        }
+        self.next_step().is_retry()
     }
 
     /// The HTTP status of the provider's answer, when there was one.
@@ -468,5 +559,44 @@ mod tests {
         assert!(!p(400).is_retryable());
         assert_eq!(p(404).status(), Some(StatusCode::NOT_FOUND));
         assert!(!Error::Config("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn next_steps() {
+        let p = |s: u16| {
+            Error::Provider {
+                status: StatusCode::from_u16(s).unwrap(),
+                body: BodySnippet::new(b""),
+            }
+            .next_step()
+        };
+        assert_eq!(p(503), NextStep::RetryLater);
+        assert_eq!(p(429), NextStep::RetryLater);
+        assert_eq!(p(408), NextStep::RetryLater);
+        assert_eq!(p(401), NextStep::FixCredentials);
+        assert_eq!(p(403), NextStep::FixCredentials);
+        assert_eq!(p(404), NextStep::FixRequest);
+        assert_eq!(p(302), NextStep::FixConfiguration);
+        assert_eq!(p(200), NextStep::ReportProviderChange);
+        let timeout = Error::Timeout {
+            kind: TimeoutKind::Deadline,
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(timeout.next_step(), NextStep::RetryLater);
+        assert!(timeout.is_retryable());
+        assert_eq!(
+            Error::decode("x", ".", "m", b"{}").next_step(),
+            NextStep::ReportProviderChange
+        );
+        assert_eq!(
+            Error::BodyTooLarge { limit: 1 }.next_step(),
+            NextStep::FixConfiguration
+        );
+        assert_eq!(
+            Error::Authenticity("x".into()).next_step(),
+            NextStep::DoNotTrust
+        );
+        assert!(!Error::Authenticity("x".into()).is_retryable());
+        assert_eq!(NextStep::RetryLater.to_string(), "retry later");
     }
 }

@@ -2,13 +2,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod aml;
+pub mod de;
 pub mod error;
 pub mod inbox;
 pub mod json;
 pub mod lenient;
 pub mod money;
 pub mod open_enum;
-#[cfg(feature = "recorded-fixtures")]
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod recorded;
 pub mod secret;
 pub mod store;
@@ -16,19 +18,21 @@ pub mod time;
 pub mod webhook;
 
 #[cfg(feature = "transport")]
+#[cfg_attr(docsrs, doc(cfg(feature = "transport")))]
 pub mod http;
 
 pub use aml::{
     AmlError, AmlProvider, AmlState, AmlStatus, Question, RequiredAction, Risk, RiskLevel, Subject,
     SubjectKind, SubjectRef,
 };
-pub use error::{BodySnippet, Error, TimeoutKind};
+pub use error::{BodySnippet, Error, NextStep, TimeoutKind};
 pub use inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
 pub use lenient::Lenient;
 pub use money::{Decimal, Money};
 pub use secret::{ExposeSecret, SecretString};
 pub use store::{
-    ApplicantKey, ApplicantRecord, ApplicantStore, Expected, MemoryApplicantStore, StoreError,
+    ApplicantKey, ApplicantNews, ApplicantRecord, ApplicantStore, Applied, Expected,
+    MemoryApplicantStore, StoreError, apply_newer,
 };
 pub use time::{Date, Timestamp};
 

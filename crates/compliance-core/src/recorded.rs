@@ -1,4 +1,4 @@
-//! Reading the fixtures `cargo xtask fixtures record` writes (feature `recorded-fixtures`).
+//! Reading the fixtures `cargo xtask fixtures record` writes (feature `test-util`).
 //!
 //! Each provider crate keeps recorded exchanges in `tests/fixtures/recorded/` (from the
 //! sandbox) and, when someone recorded a live account, `tests/fixtures/recorded-live/`; each

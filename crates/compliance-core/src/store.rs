@@ -235,6 +235,146 @@ impl ApplicantStore for MemoryApplicantStore {
     }
 }
 
+/// One observation of an applicant at the provider: its status, and when the provider was
+/// in it (the provider's own time, which orders observations).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApplicantNews {
+    /// Which applicant.
+    pub key: ApplicantKey,
+    /// Your id for the person, if known.
+    pub external_user_id: Option<String>,
+    /// The provider's status, verbatim.
+    pub provider_status: String,
+    /// Its provider-neutral reading.
+    pub aml_status: AmlStatus,
+    /// When the provider was in this state.
+    pub at: Timestamp,
+}
+
+impl ApplicantNews {
+    /// News of `key` in `provider_status` at `at`.
+    pub fn new(
+        key: ApplicantKey,
+        provider_status: impl Into<String>,
+        aml_status: AmlStatus,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            key,
+            external_user_id: None,
+            provider_status: provider_status.into(),
+            aml_status,
+            at,
+        }
+    }
+
+    /// Sets the external user id.
+    pub fn with_external_user_id(mut self, id: impl Into<String>) -> Self {
+        self.external_user_id = Some(id.into());
+        self
+    }
+}
+
+/// What [`apply_newer`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Applied {
+    /// A new record was stored.
+    Inserted(ApplicantRecord),
+    /// The record was updated.
+    Updated(ApplicantRecord),
+    /// The store already holds this news or newer; nothing was written.
+    Stale(ApplicantRecord),
+}
+
+impl Applied {
+    /// The record as it now stands.
+    pub fn record(&self) -> &ApplicantRecord {
+        match self {
+            Self::Inserted(r) | Self::Updated(r) | Self::Stale(r) => r,
+        }
+    }
+}
+
+/// How many times [`apply_newer`] re-reads after a conflicting write before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Writes `news` to `store` unless the store already holds the same or newer news (by
+/// [`ApplicantRecord::provider_updated_at`]). `now` stamps the write. When another writer
+/// got there first ([`StoreError::Conflict`]) it re-reads and decides again, up to eight
+/// times.
+///
+/// A different status stamped with the same provider time as the stored one is applied:
+/// providers write times to the millisecond, two distinct changes can share one, and
+/// dropping the second would lose it. The same status at the same time is the same news:
+/// stale.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use compliance_core::store::{ApplicantKey, ApplicantNews, Applied, MemoryApplicantStore, apply_newer};
+/// use compliance_core::{AmlStatus, Timestamp};
+///
+/// let store = MemoryApplicantStore::new();
+/// let key = ApplicantKey::new("elkyc", "a-1");
+/// let approved = ApplicantNews::new(key.clone(), "APPROVED", AmlStatus::Clear, "2025-07-04T12:00:02Z".parse()?);
+/// let late = ApplicantNews::new(key, "IN_REVIEW", AmlStatus::UnderReview, "2025-07-04T12:00:01Z".parse()?);
+/// let now = Timestamp::now();
+/// assert!(matches!(apply_newer(&store, &approved, now).await?, Applied::Inserted(_)));
+/// assert!(matches!(apply_newer(&store, &late, now).await?, Applied::Stale(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+pub async fn apply_newer<S: ApplicantStore + ?Sized>(
+    store: &S,
+    news: &ApplicantNews,
+    now: Timestamp,
+) -> Result<Applied, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = store.get(&news.key).await?;
+        let (record, expected) = match &current {
+            Some(existing) => {
+                let same_news = existing.provider_status == news.provider_status;
+                if existing
+                    .provider_updated_at
+                    .is_some_and(|stored| stored > news.at || (stored == news.at && same_news))
+                {
+                    return Ok(Applied::Stale(existing.clone()));
+                }
+                let mut record = existing.clone();
+                record.provider_status = news.provider_status.clone();
+                record.aml_status = news.aml_status.clone();
+                record.provider_updated_at = Some(news.at);
+                record.updated_at = now;
+                if let Some(id) = &news.external_user_id {
+                    record.external_user_id = Some(id.clone());
+                }
+                (record, Expected::Version(existing.version))
+            }
+            None => {
+                let mut record = ApplicantRecord::new(
+                    news.key.clone(),
+                    news.provider_status.clone(),
+                    news.aml_status.clone(),
+                    now,
+                )
+                .with_provider_updated_at(Some(news.at));
+                if let Some(id) = &news.external_user_id {
+                    record = record.with_external_user_id(id.clone());
+                }
+                (record, Expected::Absent)
+            }
+        };
+        match store.put(record, expected).await {
+            Ok(stored) if current.is_some() => return Ok(Applied::Updated(stored)),
+            Ok(stored) => return Ok(Applied::Inserted(stored)),
+            Err(StoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +453,101 @@ mod tests {
                 .version,
             2
         );
+    }
+
+    /// A store where another writer bumps the record just before each of our first
+    /// `conflicts` writes.
+    struct Contended {
+        inner: MemoryApplicantStore,
+        conflicts: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl ApplicantStore for Contended {
+        async fn get(&self, key: &ApplicantKey) -> Result<Option<ApplicantRecord>, StoreError> {
+            self.inner.get(key).await
+        }
+        async fn find_by_external_id(
+            &self,
+            provider: &str,
+            id: &str,
+        ) -> Result<Option<ApplicantRecord>, StoreError> {
+            self.inner.find_by_external_id(provider, id).await
+        }
+        async fn put(
+            &self,
+            record: ApplicantRecord,
+            expected: Expected,
+        ) -> Result<ApplicantRecord, StoreError> {
+            let interfere = {
+                let mut left = self.conflicts.lock().unwrap();
+                let go = *left > 0;
+                *left = left.saturating_sub(1);
+                go
+            };
+            if interfere && let Some(current) = self.inner.get(&record.key).await? {
+                let version = current.version;
+                self.inner.put(current, Expected::Version(version)).await?;
+            }
+            self.inner.put(record, expected).await
+        }
+    }
+
+    fn news(status: &str, at: &str) -> ApplicantNews {
+        ApplicantNews::new(
+            ApplicantKey::new("elkyc", "a-1"),
+            status,
+            AmlStatus::Pending,
+            at.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn newer_news_wins_and_older_news_is_stale() {
+        block_on(async {
+            let store = MemoryApplicantStore::new();
+            let now = Timestamp::UNIX_EPOCH;
+            let first = news("APPROVED", "2025-07-04T12:00:02Z").with_external_user_id("u-1");
+            assert!(matches!(
+                apply_newer(&store, &first, now).await.unwrap(),
+                Applied::Inserted(_)
+            ));
+            for stale in [first.clone(), news("IN_REVIEW", "2025-07-04T12:00:01Z")] {
+                let r = apply_newer(&store, &stale, now).await.unwrap();
+                assert!(matches!(r, Applied::Stale(_)), "{r:?}");
+                assert_eq!(r.record().provider_status, "APPROVED");
+            }
+            // Another status at the same millisecond is news.
+            let same_time = news("REJECTED", "2025-07-04T12:00:02Z");
+            let r = apply_newer(&store, &same_time, now).await.unwrap();
+            assert!(matches!(r, Applied::Updated(_)), "{r:?}");
+            assert_eq!(r.record().version, 2);
+            assert_eq!(r.record().external_user_id.as_deref(), Some("u-1"));
+        });
+    }
+
+    #[test]
+    fn conflicts_are_re_read_then_given_up() {
+        block_on(async {
+            let store = Contended {
+                inner: MemoryApplicantStore::new(),
+                conflicts: Mutex::new(0),
+            };
+            let now = Timestamp::UNIX_EPOCH;
+            apply_newer(&store, &news("INIT", "2025-07-04T12:00:00Z"), now)
+                .await
+                .unwrap();
+            *store.conflicts.lock().unwrap() = 3;
+            let r = apply_newer(&store, &news("APPROVED", "2025-07-04T12:00:01Z"), now)
+                .await
+                .unwrap();
+            assert!(matches!(r, Applied::Updated(_)), "{r:?}");
+            assert_eq!(r.record().version, 5);
+            *store.conflicts.lock().unwrap() = MAX_ATTEMPTS;
+            let err = apply_newer(&store, &news("REJECTED", "2025-07-04T12:00:02Z"), now)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        });
     }
 }

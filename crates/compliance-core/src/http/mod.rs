@@ -22,6 +22,7 @@
 //! [`Response`] bytes themselves.
 
 mod auth;
+mod client_options;
 mod request;
 mod response;
 mod retry;
@@ -29,6 +30,7 @@ mod token_cache;
 mod transport;
 
 pub use auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
+pub use client_options::ClientOptions;
 pub use request::{Request, encode_path_segment};
 pub use response::Response;
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
@@ -36,9 +38,10 @@ pub use token_cache::TokenCache;
 pub use transport::{Transport, TransportBuilder, TransportConfig};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-/// A plain HTTP client, for code that is not a provider client (a sandbox's outbound
-/// webhooks, a recording proxy). Provider clients take an [`HttpClientBuilder`].
-pub use reqwest::Client as HttpClient;
 /// What a custom HTTP client is passed as (see [`TransportBuilder::http_client`]): the
 /// transport finishes it, so redirects stay off.
+///
+/// The one `reqwest` type in the public API, on purpose: it is how proxies, TLS roots and
+/// pool settings are configured, and wrapping all of it would only hide reqwest's own
+/// documentation. reqwest's errors never appear (see [`TransportError`](crate::error::TransportError)).
 pub use reqwest::ClientBuilder as HttpClientBuilder;

@@ -93,6 +93,15 @@ impl Response {
         }
     }
 
+    /// [`Error::RateLimited`] for a 429, whatever the body says; `None` otherwise.
+    ///
+    /// Every provider crate asks this first, before reading its own error shapes: a
+    /// provider's "too many requests" is one error with one meaning (retry after
+    /// `Retry-After`) in every crate.
+    pub fn rate_limit_error(&self) -> Option<Error> {
+        (self.status == StatusCode::TOO_MANY_REQUESTS).then(|| self.to_error())
+    }
+
     /// `Ok(self)` for 2xx, otherwise [`Response::to_error`].
     pub fn error_for_status(self) -> Result<Self, Error> {
         if self.is_success() {
