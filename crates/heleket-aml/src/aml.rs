@@ -23,10 +23,8 @@ use compliance_core::time::Timestamp;
 use crate::aml_links::{AmlLink, AmlLinkStatus};
 use crate::client::HeleketClient;
 use crate::error::Error;
+use crate::PROVIDER;
 use crate::payment::{Payment, PaymentRef, PaymentStatus};
-
-/// The provider name in [`AmlState::provider`].
-pub const PROVIDER: &str = "heleket";
 
 #[async_trait]
 impl AmlProvider for HeleketClient {

@@ -2,9 +2,8 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use compliance_core::http::{HttpClientBuilder, Request, Transport, TransportConfig};
+use compliance_core::http::{ClientOptions, Request, Transport};
 use compliance_core::webhook::{Clock, SystemClock};
 use compliance_core::{Error as CoreError, SecretString};
 use serde::Serialize;
@@ -20,9 +19,6 @@ use crate::webhook::WebhookVerifier;
 
 /// Heleket's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.heleket.com";
-
-/// The default limit for one attempt. Heleket routinely takes 5–10 s to answer.
-pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A Heleket API client for one merchant.
 ///
@@ -176,14 +172,15 @@ impl HeleketClient {
 }
 
 /// Builds a [`HeleketClient`]. The merchant uuid and the payment key are required.
+///
+/// Besides Heleket's own settings it has the setters every client builder of this
+/// workspace has: `base_url`, `http_client`, `transport_config`, `user_agent`.
 #[derive(Default)]
 pub struct HeleketClientBuilder {
     merchant: Option<String>,
     payment_key: Option<SecretString>,
     payout_key: Option<SecretString>,
-    base_url: Option<String>,
-    http_client: Option<HttpClientBuilder>,
-    config: Option<TransportConfig>,
+    options: ClientOptions,
     clock: Option<Arc<dyn Clock>>,
 }
 
@@ -199,10 +196,8 @@ impl fmt::Debug for HeleketClientBuilder {
                 "payout_key",
                 &self.payout_key.as_ref().map(|_| "[redacted]"),
             )
-            .field("base_url", &self.base_url)
-            .field("http_client", &self.http_client.is_some())
-            .field("config", &self.config)
-            .finish()
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -226,26 +221,7 @@ impl HeleketClientBuilder {
         self
     }
 
-    /// Another base URL (a sandbox, a test server). Default [`DEFAULT_BASE_URL`].
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
-    }
-
-    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
-    /// redirects off (they would carry the signed request elsewhere) and sets the connect
-    /// timeout from the transport configuration.
-    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    /// Time limits, retries and the response-size cap. The default is the core's default
-    /// with a [`DEFAULT_ATTEMPT_TIMEOUT`] per attempt.
-    pub fn transport_config(mut self, config: TransportConfig) -> Self {
-        self.config = Some(config);
-        self
-    }
+    compliance_core::client_options_setters!(options);
 
     /// The clock the AML view compares links' `expired_at` with (default the system clock;
     /// tests use [`ManualClock`](compliance_core::webhook::ManualClock)).
@@ -273,23 +249,14 @@ impl HeleketClientBuilder {
         if let Some(key) = self.payout_key {
             verifier = verifier.with_payout_key(key);
         }
-        let config = self
-            .config
-            .unwrap_or_else(|| TransportConfig::default().attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT));
-        let mut transport =
-            Transport::builder(self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
-                .user_agent(concat!(
-                    env!("CARGO_PKG_NAME"),
-                    "/",
-                    env!("CARGO_PKG_VERSION")
-                ))
-                .config(config);
-        if let Some(client) = self.http_client {
-            transport = transport.http_client(client);
-        }
+        let transport = self.options.build_transport(
+            concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
+            Some(DEFAULT_BASE_URL),
+            "HeleketClientBuilder",
+        )?;
         Ok(HeleketClient {
             inner: Arc::new(Inner {
-                transport: transport.build()?,
+                transport,
                 merchant,
                 payment: Arc::new(payment),
                 payout: payout.map(Arc::new),
@@ -327,9 +294,10 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+        // Heleket takes 5–10 s at times: the core's 30 s per attempt covers it.
         assert_eq!(
-            client.inner.transport.config().attempt_timeout,
-            DEFAULT_ATTEMPT_TIMEOUT
+            client.inner.transport.config(),
+            &crate::TransportConfig::default()
         );
         let clone = client.clone();
         assert!(Arc::ptr_eq(&client.inner, &clone.inner));

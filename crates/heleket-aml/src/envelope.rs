@@ -52,7 +52,11 @@ pub(crate) fn read<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     let status = response.status();
     let body = response.body();
-    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+    if let Some(rate_limited) = response.rate_limit_error() {
+        return Err(rate_limited.into());
+    }
+    // Heleket's 5xx bodies are its web server's, never its envelope.
+    if status.is_server_error() {
         return Err(response.to_error().into());
     }
     let probe = match serde_json::from_slice::<Probe<'_>>(body) {

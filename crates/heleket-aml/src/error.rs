@@ -2,20 +2,22 @@
 
 use std::collections::BTreeMap;
 
+use compliance_core::NextStep;
 use compliance_core::http::StatusCode;
 
 use crate::sign::KeyKind;
 use crate::webhook::WebhookError;
 
 /// Everything that can go wrong talking to Heleket or reading its webhooks.
+/// [`next_step`](Error::next_step) says what to do:
 ///
-/// | variant | what to do |
+/// | variant | [`NextStep`] |
 /// |---|---|
-/// | [`SignatureRejected`](Error::SignatureRejected), [`Forbidden`](Error::Forbidden) | fix the credentials (merchant uuid and the named key) |
-/// | [`Validation`](Error::Validation) | fix the request: the fields and rules are listed |
-/// | [`Business`](Error::Business) | read the message (`Payment not found`...) |
-/// | [`Core`](Error::Core) | transport, timeouts, rate limits, 5xx, undecodable responses, local validation: see [`compliance_core::Error`] |
-/// | [`Webhook`](Error::Webhook) | do not trust the delivery: see [`WebhookError`] |
+/// | [`SignatureRejected`](Error::SignatureRejected), [`Forbidden`](Error::Forbidden) | `FixCredentials` (merchant uuid and the named key) |
+/// | [`Validation`](Error::Validation) | `FixRequest`: the fields and rules are listed |
+/// | [`Business`](Error::Business) | `FixRequest`: read the message (`Payment not found`...) |
+/// | [`Core`](Error::Core) | transport, timeouts, rate limits, 5xx, undecodable responses, local validation: the core's [`next_step`](compliance_core::Error::next_step) |
+/// | [`Webhook`](Error::Webhook) | `DoNotTrust` the delivery (see [`WebhookError::next_step`]) |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -101,13 +103,20 @@ fn fmt_validation(message: &Option<String>, errors: &BTreeMap<String, Vec<String
 }
 
 impl Error {
-    /// Whether sending the same request again later may succeed (transport failures,
-    /// timeouts, rate limits, 5xx).
-    pub fn is_retryable(&self) -> bool {
+    /// What to do about this error.
+    pub fn next_step(&self) -> NextStep {
         match self {
-            Error::Core(e) => e.is_retryable(),
-            _ => false,
+            Error::SignatureRejected { .. } | Error::Forbidden { .. } => NextStep::FixCredentials,
+            Error::Validation { .. } | Error::Business { .. } => NextStep::FixRequest,
+            Error::Core(e) => e.next_step(),
+            Error::Webhook(e) => e.next_step(),
         }
+    }
+
+    /// Whether sending the same request again later may succeed (transport failures,
+    /// timeouts, rate limits, 5xx): the next step is [`NextStep::RetryLater`].
+    pub fn is_retryable(&self) -> bool {
+        self.next_step().is_retry()
     }
 
     /// The HTTP status of Heleket's answer, when there was one.
@@ -127,6 +136,58 @@ impl Error {
         match self {
             Error::Validation { errors, .. } => errors.get(field).map(Vec::as_slice),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compliance_core::BodySnippet;
+
+    #[test]
+    fn next_steps_follow_the_variant_and_the_core() {
+        let status = StatusCode::UNAUTHORIZED;
+        let message = String::from("Invalid Sign.");
+        let key = KeyKind::Payment;
+        for (error, step) in [
+            (
+                Error::SignatureRejected {
+                    key,
+                    status,
+                    message: message.clone(),
+                },
+                NextStep::FixCredentials,
+            ),
+            (
+                Error::Forbidden {
+                    key,
+                    status,
+                    message,
+                },
+                NextStep::FixCredentials,
+            ),
+            (
+                Error::Business {
+                    status: StatusCode::OK,
+                    message: None,
+                },
+                NextStep::FixRequest,
+            ),
+            (
+                Error::Core(compliance_core::Error::Provider {
+                    status: StatusCode::BAD_GATEWAY,
+                    body: BodySnippet::new(b""),
+                }),
+                NextStep::RetryLater,
+            ),
+            (
+                Error::Webhook(WebhookError::MissingSign),
+                NextStep::DoNotTrust,
+            ),
+        ] {
+            assert_eq!(error.next_step(), step, "{error:?}");
+            assert_eq!(error.is_retryable(), step == NextStep::RetryLater);
         }
     }
 }

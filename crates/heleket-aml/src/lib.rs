@@ -16,25 +16,35 @@ pub mod webhook;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
-pub use aml::PROVIDER;
+/// The provider's name in [`AmlState::provider`], [`ApplicantKey`](compliance_core::ApplicantKey)s
+/// and deduplication keys: `"heleket"`.
+pub const PROVIDER: &str = "heleket";
+
 pub use aml_links::{AmlLink, AmlLinkStatus};
-pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, HeleketClient, HeleketClientBuilder};
+pub use client::{DEFAULT_BASE_URL, HeleketClient, HeleketClientBuilder};
 pub use error::Error;
 pub use payment::{Convert, Payment, PaymentRef, PaymentStatus};
 pub use payout::PayoutStatus;
 pub use sign::KeyKind;
 pub use test_webhook::TestWebhook;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use webhook::WebhookReceiver;
 pub use webhook::{
     HeleketWebhook, MismatchCause, PaymentWebhook, PayoutWebhook, WebhookError, WebhookKind,
     WebhookProcessor, WebhookVerifier,
 };
-
-/// The shared core this crate builds on (errors, AML trait, inbox, money, time).
-pub use compliance_core;
-pub use compliance_core::http::HttpClientBuilder;
-pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
-pub use compliance_core::{Decimal, SecretString, Timestamp};
 /// The URL type of [`AmlLink::link`].
 pub use url::Url;
+
+// What this crate's API and README use from the shared core, so that a user of this crate
+// never names `compliance_core` (the workspace's re-export rule, in its root README).
+pub use compliance_core::Error as CoreError;
+pub use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
+pub use compliance_core::webhook::{
+    BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,
+};
+pub use compliance_core::{
+    AmlError, AmlProvider, AmlState, AmlStatus, Decimal, ExposeSecret, Inbox, MemoryInbox,
+    NextStep, RequiredAction, SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
+};

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use compliance_core::http::{Auth, AuthContext, HeaderName, HeaderValue};
 use compliance_core::secret::sensitive_header;
-use compliance_core::webhook::constant_time_eq;
 use compliance_core::{Error, ExposeSecret, SecretString};
 use md5::{Digest, Md5};
 
@@ -72,20 +71,11 @@ pub fn sign(body: &[u8], key: &str) -> String {
     hex::encode(md5.finalize())
 }
 
-/// Whether `signature` is Heleket's signature of `body` with `key`, compared in constant
-/// time. The comparison is exact: Heleket sends lowercase hex, and so must anyone else.
-///
-/// This is what a server that receives signed requests (a sandbox) checks against the
-/// `sign` header.
-pub fn verify(body: &[u8], key: &str, signature: &[u8]) -> bool {
-    constant_time_eq(sign(body, key).as_bytes(), signature)
-}
-
 /// The request signer: a [`compliance_core::http::Auth`] whose identity is fixed (the
 /// merchant and one key) and whose signing step adds the `merchant` header and a `sign`
 /// header (marked sensitive) computed over the exact bytes of each attempt's body. Heleket's
 /// answers are read by the client, so it classifies nothing.
-pub struct RequestSigner {
+pub(crate) struct RequestSigner {
     merchant: HeaderValue,
     key: SecretString,
     kind: KeyKind,
@@ -96,7 +86,7 @@ impl RequestSigner {
     ///
     /// Fails with a configuration error if the merchant uuid cannot be a header value or
     /// the key is empty.
-    pub fn new(merchant: &str, key: SecretString, kind: KeyKind) -> Result<Self, Error> {
+    pub(crate) fn new(merchant: &str, key: SecretString, kind: KeyKind) -> Result<Self, Error> {
         if merchant.trim().is_empty() {
             return Err(Error::Config("the merchant uuid is empty".into()));
         }
@@ -125,10 +115,6 @@ impl RequestSigner {
         ])
     }
 
-    /// Which key this signer uses.
-    pub fn key_kind(&self) -> KeyKind {
-        self.kind
-    }
 }
 
 impl fmt::Debug for RequestSigner {
@@ -191,15 +177,6 @@ mod tests {
     #[test]
     fn slash_escaping_changes_the_signature() {
         assert_ne!(sign(br#"{"u":"a/b"}"#, KEY), sign(br#"{"u":"a\/b"}"#, KEY));
-    }
-
-    #[test]
-    fn verify_is_exact() {
-        let body = br#"{"order_id":"order-42"}"#;
-        assert!(verify(body, KEY, b"dcbb5d7c669c5daeec167f953afb7171"));
-        assert!(!verify(body, KEY, b"DCBB5D7C669C5DAEEC167F953AFB7171"));
-        assert!(!verify(body, KEY, b"dcbb5d7c669c5daeec167f953afb717"));
-        assert!(!verify(body, "other", b"dcbb5d7c669c5daeec167f953afb7171"));
     }
 
     #[test]

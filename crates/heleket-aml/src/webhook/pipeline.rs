@@ -45,7 +45,7 @@ impl Verifier for WebhookVerifier {
     ) -> Result<Verified<HeleketWebhook>, WebhookError> {
         let webhook = self.verify(body)?;
         let key = webhook.dedup_key();
-        let sequence = format!("heleket:{}:{}", webhook.kind(), webhook.uuid());
+        let sequence = format!("{}:{}:{}", crate::PROVIDER, webhook.kind(), webhook.uuid());
         Ok(match stage(&webhook) {
             Some(stage) => Verified::event(key, webhook).in_sequence(sequence, stage),
             None => Verified::event(key, webhook),
