@@ -20,10 +20,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use compliance_core::aml::{AmlError, AmlProvider, AmlState, AmlStatus, Subject, SubjectKind};
 
+use crate::PROVIDER;
 use crate::client::KycClient;
 use crate::crypto_aml::{Blockchain, CryptoAmlSearch, CryptoAmlType, SearchTarget};
 use crate::error::Error;
-use crate::store::PROVIDER;
 
 #[async_trait]
 impl AmlProvider for KycClient {

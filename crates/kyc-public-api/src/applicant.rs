@@ -102,10 +102,10 @@ compliance_core::open_enum! {
 #[non_exhaustive]
 pub struct Applicant {
     /// The provider's id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Your id for the person.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub external_user_id: Option<String>,
     /// Current status.
     #[serde(default)]
@@ -159,13 +159,13 @@ pub struct Applicant {
     #[serde(default)]
     pub client_key: Option<String>,
     /// The flow's id (a number on the wire, kept as text).
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub flow_id: Option<String>,
     /// The review.
     #[serde(default)]
     pub review: Option<Review>,
     /// One entry per step the person went through.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub services_data: Vec<ServiceData>,
     /// The application the applicant belongs to.
     #[serde(default)]
@@ -208,7 +208,7 @@ impl Applicant {
 #[non_exhaustive]
 pub struct Review {
     /// Review id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Review version (increments on change).
     #[serde(default)]
@@ -232,13 +232,13 @@ pub struct Review {
     #[serde(default)]
     pub details: Option<serde_json::Value>,
     /// Reviewer's id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub reviewer_id: Option<String>,
     /// Reviewer's name.
     #[serde(default)]
     pub reviewer_full_name: Option<String>,
     /// Who set the status (id).
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub status_set_by_id: Option<String>,
     /// Who set the status (name).
     #[serde(default)]
@@ -280,7 +280,7 @@ pub struct ServiceData {
 #[non_exhaustive]
 pub struct StepResult {
     /// Result id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// The step.
     #[serde(default)]
@@ -301,13 +301,13 @@ pub struct StepResult {
     #[serde(default)]
     pub created_at: Option<Lenient<Timestamp>>,
     /// Recognised document types.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub types: Vec<DocumentType>,
     /// Image fields, grouped by field type.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub graphics: Vec<FieldGroup<GraphicField>>,
     /// Text fields, grouped by field type.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub fields: Vec<FieldGroup<TextField>>,
     /// Every other field of the result, as sent: other step types (liveness, face match,
     /// future ones) report their own fields.
@@ -321,10 +321,10 @@ pub struct StepResult {
 #[non_exhaustive]
 pub struct DocumentType {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Document id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub doc_id: Option<String>,
     /// Name.
     #[serde(default)]
@@ -361,7 +361,10 @@ pub struct FieldGroup<T> {
     #[serde(default)]
     pub field_type: Option<i64>,
     /// The fields.
-    #[serde(default = "Vec::new", deserialize_with = "de::list")]
+    #[serde(
+        default = "Vec::new",
+        deserialize_with = "compliance_core::de::null_as_empty"
+    )]
     pub data: Vec<T>,
 }
 
@@ -371,10 +374,10 @@ pub struct FieldGroup<T> {
 #[non_exhaustive]
 pub struct GraphicField {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Document id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub doc_id: Option<String>,
     /// Field type code.
     #[serde(default)]
@@ -402,10 +405,10 @@ pub struct GraphicField {
 #[non_exhaustive]
 pub struct TextField {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Document id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub doc_id: Option<String>,
     /// Field type code.
     #[serde(default)]
@@ -458,7 +461,7 @@ pub struct Flow {
     #[serde(default)]
     pub name: Option<String>,
     /// Id (what move-to-flow takes as `flowId`).
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// How it is triggered.
     #[serde(default, rename = "type")]
@@ -470,7 +473,7 @@ pub struct Flow {
     #[serde(default)]
     pub unique_face_match: Option<bool>,
     /// The steps.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub services: Vec<StepType>,
 }
 
@@ -480,13 +483,13 @@ pub struct Flow {
 #[non_exhaustive]
 pub struct AmlMonitoring {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub applicant_id: Option<String>,
     /// External id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub external_id: Option<String>,
     /// How often it runs.
     #[serde(default)]
@@ -532,7 +535,7 @@ pub struct Device {
     #[serde(default)]
     pub metro: Option<i64>,
     /// Latitude and longitude.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub ll: Vec<f64>,
     /// Accuracy radius (km).
     #[serde(default)]
@@ -650,7 +653,7 @@ pub(crate) struct MoveToFlow<'a> {
 #[non_exhaustive]
 pub struct ApplicantStatusInfo {
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Its status.
     #[serde(default)]
@@ -663,7 +666,7 @@ pub struct ApplicantStatusInfo {
 #[non_exhaustive]
 pub struct ScheduledDeletion {
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// When it will be deleted.
     #[serde(default)]
@@ -676,7 +679,7 @@ pub struct ScheduledDeletion {
 #[non_exhaustive]
 pub struct RestoredApplicant {
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
 }
 

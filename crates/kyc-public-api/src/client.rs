@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use compliance_core::http::{
-    HeaderName, HeaderValue, HttpClientBuilder, Method, Request, Response, StatusCode, Transport,
-    TransportConfig, encode_path_segment,
+    ClientOptions, HeaderName, HeaderValue, Method, Request, Response, Transport,
+    encode_path_segment,
 };
 use compliance_core::json;
 use compliance_core::secret::{ExposeSecret, SecretString, sensitive_header};
@@ -17,8 +17,8 @@ use crate::applicant::{
     Applicant, ApplicantStatusInfo, CreateApplicant, MoveToFlow, RestoredApplicant,
     ScheduledDeletion,
 };
-use crate::crypto::{Cipher, CryptoOptions, EncryptionSettings, SIGNATURE_HEADER};
 use crate::crypto_aml::{CryptoAmlRef, CryptoAmlReport, CryptoAmlSearch, CryptoAmlType};
+use crate::encryption::{Cipher, EncryptionOptions, EncryptionSettings, SIGNATURE_HEADER};
 use crate::envelope::{Data, RawEnvelope, open_encrypted};
 use crate::error::{ApiError, Error};
 use crate::questionnaire::Questionnaire;
@@ -27,46 +27,39 @@ use crate::token::{TokenRequest, VerificationToken};
 /// The API key header.
 pub const API_KEY_HEADER: &str = "x-private-app-key";
 
-const PROVIDER_UA: &str = concat!("kyc-public-api/", env!("CARGO_PKG_VERSION"));
-
-/// Builds a [`KycClient`].
+/// Builds a [`KycClient`]. The base URL and the API key are required.
+///
+/// Besides elKYC's own settings it has the setters every client builder of this workspace
+/// has: `base_url`, `http_client`, `transport_config`, `user_agent`.
 #[derive(Default)]
 pub struct KycClientBuilder {
-    base_url: Option<String>,
     api_key: Option<SecretString>,
     encryption: Option<EncryptionSettings>,
-    options: CryptoOptions,
+    encryption_options: EncryptionOptions,
     encrypt_requests: bool,
     screening: Screening,
-    config: TransportConfig,
-    http_client: Option<HttpClientBuilder>,
+    options: ClientOptions,
 }
 
 impl fmt::Debug for KycClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KycClientBuilder")
-            .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("encryption", &self.encryption)
-            .field("options", &self.options)
+            .field("encryption_options", &self.encryption_options)
             .field("encrypt_requests", &self.encrypt_requests)
             .field("screening", &self.screening)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+            .field("options", &self.options)
+            .finish()
     }
 }
 
 impl KycClientBuilder {
-    /// The API's base URL (required: the provider publishes none), e.g.
-    /// `https://kyc.example.com`. Paths such as `/api/public/applicant` are appended.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
+    compliance_core::client_options_setters!(options);
 
     /// The application's private key, sent as `x-private-app-key` (required).
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(SecretString::from(key.into()));
+    pub fn api_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.api_key = Some(key.into());
         self
     }
 
@@ -80,8 +73,8 @@ impl KycClientBuilder {
     }
 
     /// The unconfirmed encryption details (defaults per the provider notes).
-    pub fn crypto_options(mut self, options: CryptoOptions) -> Self {
-        self.options = options;
+    pub fn encryption_options(mut self, options: EncryptionOptions) -> Self {
+        self.encryption_options = options;
         self
     }
 
@@ -101,28 +94,14 @@ impl KycClientBuilder {
         self
     }
 
-    /// Time limits, retries and the response-size cap.
-    pub fn transport(mut self, config: TransportConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
-    /// redirects off (they would carry `x-private-app-key` elsewhere) and sets the connect
-    /// timeout from the transport configuration.
-    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
     /// Validates the configuration (base URL, API key, hex keys) and builds the client.
     pub fn build(self) -> Result<KycClient, Error> {
-        let base_url = self.base_url.ok_or_else(|| {
-            compliance_core::Error::Config(
-                "base URL is required: the provider publishes none (KycClientBuilder::base_url)"
-                    .into(),
-            )
-        })?;
+        // The provider publishes no base URL: `build_transport` requires one.
+        let transport = self.options.build_transport(
+            concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
+            None,
+            "KycClientBuilder",
+        )?;
         let api_key = self.api_key.ok_or_else(|| {
             compliance_core::Error::Config("API key is required (KycClientBuilder::api_key)".into())
         })?;
@@ -133,7 +112,7 @@ impl KycClientBuilder {
         let cipher = self
             .encryption
             .as_ref()
-            .map(|s| Cipher::with_options(s, self.options))
+            .map(|s| Cipher::with_options(s, self.encryption_options))
             .transpose()
             .map_err(|e| compliance_core::Error::Config(e.to_string()))?;
         if self.encrypt_requests && cipher.is_none() {
@@ -142,15 +121,9 @@ impl KycClientBuilder {
             )
             .into());
         }
-        let mut transport = Transport::builder(base_url)
-            .config(self.config)
-            .user_agent(PROVIDER_UA);
-        if let Some(client) = self.http_client {
-            transport = transport.http_client(client);
-        }
         Ok(KycClient {
             inner: Arc::new(Inner {
-                transport: transport.build()?,
+                transport,
                 api_key,
                 cipher,
                 encrypt_requests: self.encrypt_requests,
@@ -203,11 +176,6 @@ impl KycClient {
     /// The base URL in use.
     pub fn base_url(&self) -> &str {
         self.inner.transport.base_url()
-    }
-
-    /// The cipher built from the encryption settings, if any.
-    pub fn cipher(&self) -> Option<&Cipher> {
-        self.inner.cipher.as_ref()
     }
 
     pub(crate) fn screening(&self) -> Screening {
@@ -350,7 +318,7 @@ impl KycClient {
             })?;
             let json = match (&self.inner.cipher, self.inner.encrypt_requests) {
                 (Some(cipher), true) => {
-                    let sealed = cipher.encrypt(&json)?;
+                    let sealed = cipher.seal(&json)?;
                     let signature = HeaderValue::from_str(&sealed.signature)
                         .map_err(|_| compliance_core::Error::Config("bad signature".into()))?;
                     req = req.header(HeaderName::from_static(SIGNATURE_HEADER), signature);
@@ -373,8 +341,8 @@ impl KycClient {
     /// Turns a response into `T` or an error: envelope, `status: false`, encrypted `data`.
     fn read<T: DeserializeOwned>(&self, response: &Response) -> Result<T, Error> {
         let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(response.to_error().into());
+        if let Some(rate_limited) = response.rate_limit_error() {
+            return Err(rate_limited.into());
         }
         if !response.is_success() {
             return Err(ApiError::from_body(status, response.body()).into());

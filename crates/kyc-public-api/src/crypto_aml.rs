@@ -156,7 +156,7 @@ impl CryptoAmlSearch {
 #[non_exhaustive]
 pub struct CryptoAmlRef {
     /// Report id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Report type.
     #[serde(default, rename = "type")]
@@ -172,13 +172,13 @@ pub struct CryptoAmlReport {
     #[serde(default, rename = "type")]
     pub kind: Option<CryptoAmlType>,
     /// Report id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// The provider's key for your organisation.
     #[serde(default)]
     pub client_key: Option<String>,
     /// The applicant the report is attached to, if any.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub applicant_id: Option<String>,
     /// The network.
     #[serde(default)]
@@ -200,16 +200,16 @@ pub struct CryptoAmlReport {
     )]
     pub amount: Option<Lenient<Decimal>>,
     /// Uses of funds (where the money went).
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub uof: Vec<FundsFlow>,
     /// Sources of funds (where the money came from).
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub sof: Vec<FundsFlow>,
     /// About the address.
     #[serde(default)]
     pub address_info: Option<AddressInfo>,
     /// Entities involved, with their scores.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub entities: Vec<Entity>,
     /// Whether the address is monitored.
     #[serde(default)]
@@ -224,10 +224,10 @@ pub struct CryptoAmlReport {
     #[serde(default)]
     pub created_at: Option<Lenient<Timestamp>>,
     /// What happened to the report.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub timelines: Vec<Timeline>,
     /// Reviewer comments.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub comments: Vec<Comment>,
     /// Last change.
     #[serde(default)]
@@ -323,7 +323,7 @@ pub struct FundsFlow {
     #[serde(default, with = "compliance_core::money::decimal::option")]
     pub amount_cur: Option<Decimal>,
     /// Cluster id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub cluster: Option<String>,
     /// Time of the direct transaction (Unix time, as sent).
     #[serde(default)]
@@ -369,7 +369,7 @@ pub struct AddressInfo {
     #[serde(default)]
     pub tx_sent_count: Option<i64>,
     /// Tags, in whatever shape the provider sends.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub tags: Vec<serde_json::Value>,
     /// Balance.
     #[serde(default)]
@@ -402,7 +402,7 @@ pub struct AddressInfo {
     #[serde(default)]
     pub total_tokens_txs: Option<i64>,
     /// Assets held.
-    #[serde(default, deserialize_with = "de::list")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub assets: Vec<Asset>,
 }
 
@@ -412,7 +412,7 @@ pub struct AddressInfo {
 #[non_exhaustive]
 pub struct AddressCategory {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Name.
     #[serde(default)]
@@ -470,7 +470,7 @@ pub struct Asset {
 #[non_exhaustive]
 pub struct Entity {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Score.
     #[serde(default, with = "compliance_core::money::decimal::option")]
@@ -482,7 +482,7 @@ pub struct Entity {
     #[serde(default)]
     pub name: Option<String>,
     /// Score type id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub score_type_id: Option<String>,
 }
 
@@ -492,16 +492,16 @@ pub struct Entity {
 #[non_exhaustive]
 pub struct Timeline {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Request id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub request_unique_id: Option<String>,
     /// What happened (`CRYPTO_AML_STATUS_UPDATED`...).
     #[serde(default)]
     pub event_name: Option<EventType>,
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub applicant_id: Option<String>,
     /// The application.
     #[serde(default)]
@@ -510,10 +510,10 @@ pub struct Timeline {
     #[serde(default)]
     pub data: Option<serde_json::Value>,
     /// The report.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub aml_id: Option<String>,
     /// The dashboard user.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub user_id: Option<String>,
     /// Device data.
     #[serde(default)]
@@ -535,19 +535,19 @@ pub struct Timeline {
 #[non_exhaustive]
 pub struct Comment {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Text.
     #[serde(default)]
     pub content: Option<String>,
     /// The report.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub aml_id: Option<String>,
     /// Author id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub author_id: Option<String>,
     /// Parent comment id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub parent_id: Option<String>,
     /// Author name.
     #[serde(default)]

@@ -1,4 +1,5 @@
-//! Tolerant field decoders for the provider's loosely typed JSON.
+//! Tolerant field decoders for elKYC's loosely typed JSON, beyond the shared ones in
+//! [`compliance_core::de`] (ids sent as integers, lists sent as `null`).
 //!
 //! Every decoder accepts `null` (and, with `#[serde(default)]`, an absent field). None of
 //! them goes through `f64` for amounts.
@@ -8,31 +9,6 @@ use compliance_core::money::{Decimal, parse_decimal_literal};
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serializer};
 use serde_json::value::RawValue;
-
-/// An id sent as a string or as an integer (`flowId: 1`, `reviewerId: 1`), kept as text.
-pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Int(i64),
-        Uint(u64),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::Text(s) => s,
-        Id::Int(n) => n.to_string(),
-        Id::Uint(n) => n.to_string(),
-    }))
-}
-
-/// A list that may be `null`.
-pub(crate) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
 
 /// A list of strings sent as a list, a single string, or `null`.
 pub(crate) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -113,8 +89,6 @@ mod tests {
 
     #[derive(Deserialize, Debug)]
     struct Row {
-        #[serde(default, deserialize_with = "id")]
-        id: Option<String>,
         #[serde(default, deserialize_with = "strings")]
         warnings: Vec<String>,
         #[serde(default, deserialize_with = "amount")]
@@ -126,10 +100,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_warnings_and_amounts_are_tolerant() {
-        assert_eq!(row(r#"{"id":7}"#).id.as_deref(), Some("7"));
-        assert_eq!(row(r#"{"id":"a-1"}"#).id.as_deref(), Some("a-1"));
-        assert_eq!(row(r#"{"id":null}"#).id, None);
+    fn warnings_and_amounts_are_tolerant() {
         assert_eq!(row(r#"{"warnings":"w"}"#).warnings, ["w"]);
         assert_eq!(row(r#"{"warnings":["a",null,"b"]}"#).warnings, ["a", "b"]);
         assert!(row("{}").warnings.is_empty());

@@ -1,21 +1,24 @@
 //! The provider's envelope, `{status, statusCode, data, time}`, around every response and
 //! webhook; `data` is a JSON value, or a hex string when encrypted.
 //!
-//! Reading is done for you by the client and the webhook receiver. [`Envelope`] builds one,
-//! plain or encrypted, for a sandbox server or a test.
+//! Reading is done for you by the client and the webhook receiver. `Envelope` (feature
+//! `test-util`) builds one, plain or encrypted, for a simulator or a test.
 
 use compliance_core::time::Timestamp;
 use compliance_core::{Error as CoreError, Lenient};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+#[cfg(feature = "test-util")]
+use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::crypto::{Cipher, CryptoError, Sealed};
+use crate::encryption::{Cipher, EncryptionError};
 
-/// An envelope to send: what the provider's responses and webhooks look like.
+/// An envelope to send: what the provider's responses and webhooks look like (feature
+/// `test-util`, for tests and simulators that play the provider).
 ///
 /// ```
-/// use kyc_public_api::crypto::{Cipher, EncryptionSettings};
-/// use kyc_public_api::envelope::Envelope;
+/// use kyc_public_api::encryption::{Cipher, EncryptionSettings};
+/// use kyc_public_api::Envelope;
 ///
 /// let cipher = Cipher::new(&EncryptionSettings::gcm("11".repeat(32)))?;
 /// let envelope = Envelope::new(200, serde_json::json!({"id": "a-1", "status": "INIT"}));
@@ -24,6 +27,8 @@ use crate::crypto::{Cipher, CryptoError, Sealed};
 /// assert_eq!(signature.len(), 32);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -36,6 +41,7 @@ pub struct Envelope<T> {
     pub data: T,
 }
 
+#[cfg(feature = "test-util")]
 impl<T: Serialize> Envelope<T> {
     /// A successful envelope.
     pub fn new(status_code: u16, data: T) -> Self {
@@ -66,7 +72,7 @@ impl<T: Serialize> Envelope<T> {
     ) -> Result<(Vec<u8>, String), crate::Error> {
         let plaintext = serde_json::to_vec(&self.data)
             .map_err(|e| CoreError::Config(format!("envelope data cannot be serialised: {e}")))?;
-        let Sealed { data, signature } = cipher.encrypt(&plaintext)?;
+        let crate::encryption::Sealed { data, signature } = cipher.encrypt(&plaintext)?;
         let body = Envelope {
             status: self.status,
             status_code: self.status_code,
@@ -77,6 +83,7 @@ impl<T: Serialize> Envelope<T> {
     }
 }
 
+#[cfg(feature = "test-util")]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire<'a, T> {
@@ -89,6 +96,7 @@ struct Wire<'a, T> {
     time: Timestamp,
 }
 
+#[cfg(feature = "test-util")]
 fn millis<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&format_args!("{t:.3}"))
 }
@@ -153,8 +161,8 @@ pub(crate) fn open_encrypted(
     cipher: &Cipher,
     data: &str,
     signature: Option<&str>,
-) -> Result<Vec<u8>, CryptoError> {
-    let signature = signature.ok_or(CryptoError::MissingSignature)?;
+) -> Result<Vec<u8>, EncryptionError> {
+    let signature = signature.ok_or(EncryptionError::MissingSignature)?;
     cipher.decrypt(data, signature)
 }
 
@@ -178,7 +186,7 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "test-util"))]
 mod time_format_tests {
     use super::*;
 

@@ -2,15 +2,16 @@
 
 use std::fmt;
 
-use compliance_core::BodySnippet;
 use compliance_core::error::bounded_text;
 use compliance_core::http::StatusCode;
+use compliance_core::{BodySnippet, NextStep};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::crypto::CryptoError;
+use crate::encryption::EncryptionError;
 
 /// Everything a [`KycClient`](crate::KycClient) call can fail with.
+/// [`next_step`](Error::next_step) says what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -27,20 +28,30 @@ pub enum Error {
     )]
     EncryptedResponse,
     /// The response's signature did not verify or its `data` did not decrypt. Do not trust
-    /// it; check the configured keys and [`CryptoOptions`](crate::crypto::CryptoOptions).
+    /// it; check the configured keys and
+    /// [`EncryptionOptions`](crate::encryption::EncryptionOptions).
     #[error("response failed verification: {0}")]
-    Crypto(#[from] CryptoError),
+    Encryption(#[from] EncryptionError),
 }
 
 impl Error {
-    /// Whether sending the same request again later may succeed (transport failures,
-    /// timeouts, 408, 429, 5xx).
-    pub fn is_retryable(&self) -> bool {
+    /// What to do about this error: the core's answer for [`Core`](Error::Core), the HTTP
+    /// status's for [`Api`](Error::Api), [`NextStep::FixConfiguration`] for an encrypted
+    /// response without keys, and the encryption error's (usually
+    /// [`NextStep::DoNotTrust`]) for [`Encryption`](Error::Encryption).
+    pub fn next_step(&self) -> NextStep {
         match self {
-            Error::Core(e) => e.is_retryable(),
-            Error::Api(e) => e.is_retryable(),
-            _ => false,
+            Error::Core(e) => e.next_step(),
+            Error::Api(e) => e.next_step(),
+            Error::EncryptedResponse => NextStep::FixConfiguration,
+            Error::Encryption(e) => e.next_step(),
         }
+    }
+
+    /// Whether sending the same request again later may succeed (transport failures,
+    /// timeouts, 408, 429, 5xx): the next step is [`NextStep::RetryLater`].
+    pub fn is_retryable(&self) -> bool {
+        self.next_step().is_retry()
     }
 
     /// The HTTP status of the provider's answer, when there was one.
@@ -105,9 +116,16 @@ impl ApiError {
         }
     }
 
+    /// What to do about it, by the HTTP status ([`NextStep::for_status`]): 408 and 5xx
+    /// retry later, 401 and 403 fix the credentials, other 4xx fix the request. (The body
+    /// shapes are undocumented; nothing in them is more reliable than the status.)
+    pub fn next_step(&self) -> NextStep {
+        NextStep::for_status(self.status)
+    }
+
     /// Whether a later retry may succeed (408 or 5xx).
     pub fn is_retryable(&self) -> bool {
-        compliance_core::error::is_retryable_status(self.status)
+        self.next_step().is_retry()
     }
 
     /// Whether the API key was refused (401 or 403): fix the credentials.

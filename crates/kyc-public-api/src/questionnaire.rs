@@ -4,8 +4,6 @@ use compliance_core::Lenient;
 use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::de;
-
 /// A questionnaire schema. `content` and `version` are free-form JSON in the provider's
 /// docs and are kept as such.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -13,7 +11,7 @@ use crate::de;
 #[non_exhaustive]
 pub struct Questionnaire {
     /// Id.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub id: Option<String>,
     /// Name.
     #[serde(default)]

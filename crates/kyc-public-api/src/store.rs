@@ -6,19 +6,19 @@
 //! truth) and [`apply`]s what the API says, ordered by the applicant's own `updatedAt`.
 //! [`apply`] writes an [`ApplicantUpdate`] only if it is newer than what the store holds,
 //! using the record's optimistic version; when another writer got there first it re-reads
-//! and decides again.
+//! and decides again (the shared loop, [`compliance_core::apply_newer`]).
 
-use compliance_core::store::{ApplicantKey, ApplicantRecord, ApplicantStore, Expected, StoreError};
+use compliance_core::store::{
+    ApplicantKey, ApplicantNews, ApplicantStore, StoreError, apply_newer,
+};
 use compliance_core::time::Timestamp;
 
+use crate::PROVIDER;
 use crate::applicant::{Applicant, ApplicantStatus, ApplicantStatusInfo};
 use crate::client::KycClient;
 
-/// The provider name used in [`ApplicantKey`]s.
-pub const PROVIDER: &str = "elkyc";
-
-/// How many times [`apply`] re-reads after a conflicting write before giving up.
-const MAX_ATTEMPTS: usize = 8;
+/// What [`apply`] did (the shared [`compliance_core::Applied`]).
+pub use compliance_core::store::Applied;
 
 /// One observation of an applicant's status, and when the provider made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,20 @@ impl ApplicantUpdate {
         })
     }
 
+    /// The provider-neutral news this update is: keyed by [`PROVIDER`] and the applicant id.
+    pub fn to_news(&self) -> ApplicantNews {
+        let news = ApplicantNews::new(
+            ApplicantKey::new(PROVIDER, self.applicant_id.clone()),
+            self.status.as_str(),
+            self.status.aml_status(),
+            self.at,
+        );
+        match &self.external_user_id {
+            Some(id) => news.with_external_user_id(id.clone()),
+            None => news,
+        }
+    }
+
     /// From a status answer fetched at `fetched_at` (its time). `None` without an id or a
     /// status.
     pub fn from_status(info: &ApplicantStatusInfo, fetched_at: Timestamp) -> Option<Self> {
@@ -73,29 +87,10 @@ impl ApplicantUpdate {
     }
 }
 
-/// What [`apply`] did.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Applied {
-    /// A new record was stored.
-    Inserted(ApplicantRecord),
-    /// The record was updated.
-    Updated(ApplicantRecord),
-    /// The store already holds this news or newer; nothing was written.
-    Stale(ApplicantRecord),
-}
-
-impl Applied {
-    /// The record as it now stands.
-    pub fn record(&self) -> &ApplicantRecord {
-        match self {
-            Self::Inserted(r) | Self::Updated(r) | Self::Stale(r) => r,
-        }
-    }
-}
-
 /// Applies `update` to `store` unless the store already holds the same or newer news
-/// (by [`ApplicantRecord::provider_updated_at`]). `now` stamps the write.
+/// (by [`ApplicantRecord::provider_updated_at`](compliance_core::ApplicantRecord::provider_updated_at)).
+/// `now` stamps the write. The shared newer-wins loop of
+/// [`compliance_core::apply_newer`], with elKYC's status and its neutral reading.
 ///
 /// A different status stamped with the same provider time as the stored one is applied:
 /// the provider writes times to the millisecond, two distinct changes can share one, and
@@ -106,51 +101,7 @@ pub async fn apply<S: ApplicantStore + ?Sized>(
     update: &ApplicantUpdate,
     now: Timestamp,
 ) -> Result<Applied, StoreError> {
-    let key = ApplicantKey::new(PROVIDER, update.applicant_id.clone());
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = store.get(&key).await?;
-        let (record, expected) = match &current {
-            Some(existing) => {
-                let same_news = existing.provider_status == update.status.as_str();
-                if existing
-                    .provider_updated_at
-                    .is_some_and(|stored| stored > update.at || (stored == update.at && same_news))
-                {
-                    return Ok(Applied::Stale(existing.clone()));
-                }
-                let mut record = existing.clone();
-                record.provider_status = update.status.as_str().to_owned();
-                record.aml_status = update.status.aml_status();
-                record.provider_updated_at = Some(update.at);
-                record.updated_at = now;
-                if let Some(id) = &update.external_user_id {
-                    record.external_user_id = Some(id.clone());
-                }
-                (record, Expected::Version(existing.version))
-            }
-            None => {
-                let mut record = ApplicantRecord::new(
-                    key.clone(),
-                    update.status.as_str(),
-                    update.status.aml_status(),
-                    now,
-                )
-                .with_provider_updated_at(Some(update.at));
-                if let Some(id) = &update.external_user_id {
-                    record = record.with_external_user_id(id.clone());
-                }
-                (record, Expected::Absent)
-            }
-        };
-        match store.put(record, expected).await {
-            Ok(stored) if current.is_some() => return Ok(Applied::Updated(stored)),
-            Ok(stored) => return Ok(Applied::Inserted(stored)),
-            Err(StoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    apply_newer(store, &update.to_news(), now).await
 }
 
 /// Why [`refresh`] could not bring the store in step.
@@ -173,9 +124,9 @@ pub enum RefreshError {
 /// a late or replayed webhook therefore never writes older state over newer.
 ///
 /// ```no_run
-/// # async fn demo(client: kyc_public_api::KycClient, store: compliance_core::MemoryApplicantStore,
+/// # async fn demo(client: kyc_public_api::KycClient, store: kyc_public_api::MemoryApplicantStore,
 /// #   webhook: kyc_public_api::WebhookEvent) -> Result<(), kyc_public_api::store::RefreshError> {
-/// use compliance_core::Timestamp;
+/// use kyc_public_api::Timestamp;
 /// if let Some(id) = &webhook.event.applicant_id {
 ///     kyc_public_api::store::refresh(&client, &store, id, Timestamp::now()).await?;
 /// }

@@ -11,8 +11,6 @@ use compliance_core::time::Timestamp;
 use compliance_core::webhook::constant_time_eq;
 use serde::{Deserialize, Serialize};
 
-use crate::de;
-
 /// The largest `ttl` the provider accepts, in seconds (about 100 years).
 pub const MAX_TOKEN_TTL_SECS: u64 = 3_153_600_000;
 
@@ -101,7 +99,7 @@ impl TokenRequest {
 #[non_exhaustive]
 pub struct VerificationToken {
     /// The transaction this token starts.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub transaction_id: Option<String>,
     /// The token for the browser SDK (a JWT whose `exp` is its expiry).
     #[serde(with = "exposed")]
@@ -110,7 +108,7 @@ pub struct VerificationToken {
     #[serde(default, with = "optional_secret")]
     pub link: Option<SecretString>,
     /// The applicant.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub applicant_id: Option<String>,
     /// Lifetime in seconds.
     #[serde(default)]

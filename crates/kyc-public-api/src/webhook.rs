@@ -27,13 +27,15 @@ use compliance_core::webhook::{
     Clock, Freshness, FreshnessError, Processor, Rejection, RejectionKind, RequestInfo,
     SystemClock, Verified, Verifier,
 };
-use compliance_core::{Error as CoreError, json};
+use compliance_core::{Error as CoreError, NextStep, json};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::applicant::ApplicantStatus;
-use crate::crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings, SIGNATURE_HEADER};
 use crate::de;
+use crate::encryption::{
+    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, SIGNATURE_HEADER,
+};
 use crate::envelope::{Data, RawEnvelope, open_encrypted};
 
 /// The default freshness window for the envelope's `time`: 12 hours either way.
@@ -117,11 +119,11 @@ pub struct ApplicantEvent {
         default,
         rename = "id",
         alias = "applicantId",
-        deserialize_with = "de::id"
+        deserialize_with = "compliance_core::de::optional_id"
     )]
     pub applicant_id: Option<String>,
     /// Your id for the person.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub external_user_id: Option<String>,
     /// The application.
     #[serde(default)]
@@ -133,7 +135,7 @@ pub struct ApplicantEvent {
     #[serde(default)]
     pub step_name: Option<String>,
     /// The crypto-AML report, for `CRYPTO_AML_STATUS_UPDATED` *(unconfirmed field name)*.
-    #[serde(default, deserialize_with = "de::id")]
+    #[serde(default, deserialize_with = "compliance_core::de::optional_id")]
     pub aml_id: Option<String>,
 }
 
@@ -166,7 +168,7 @@ pub enum WebhookError {
     NotEncrypted,
     /// Signature missing or wrong, or `data` does not decrypt.
     #[error("webhook failed verification: {0}")]
-    Crypto(#[from] CryptoError),
+    Encryption(#[from] EncryptionError),
     /// The envelope has no parseable `time`.
     #[error("webhook envelope has no valid `time`")]
     MissingTime,
@@ -179,10 +181,23 @@ pub enum WebhookError {
     Payload(#[source] CoreError),
 }
 
+impl WebhookError {
+    /// What to do about the delivery: [`NextStep::DoNotTrust`] (answer 4xx, do not act on
+    /// it), except [`NextStep::FixConfiguration`] for a malformed configured key and
+    /// [`NextStep::ReportProviderChange`] for an authentic payload that could not be read.
+    pub fn next_step(&self) -> NextStep {
+        match self {
+            WebhookError::Encryption(e) => e.next_step(),
+            WebhookError::Payload(_) => NextStep::ReportProviderChange,
+            _ => NextStep::DoNotTrust,
+        }
+    }
+}
+
 /// Builds a [`WebhookVerifier`].
 pub struct WebhookVerifierBuilder {
     settings: EncryptionSettings,
-    options: CryptoOptions,
+    options: EncryptionOptions,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -199,7 +214,7 @@ impl fmt::Debug for WebhookVerifierBuilder {
 
 impl WebhookVerifierBuilder {
     /// The unconfirmed encryption details (defaults per the provider notes).
-    pub fn crypto_options(mut self, options: CryptoOptions) -> Self {
+    pub fn encryption_options(mut self, options: EncryptionOptions) -> Self {
         self.options = options;
         self
     }
@@ -219,7 +234,7 @@ impl WebhookVerifierBuilder {
     }
 
     /// Validates the keys and builds the receiver.
-    pub fn build(self) -> Result<WebhookVerifier, CryptoError> {
+    pub fn build(self) -> Result<WebhookVerifier, EncryptionError> {
         Ok(WebhookVerifier {
             cipher: Cipher::with_options(&self.settings, self.options)?,
             freshness: Freshness::new(self.tolerance),
@@ -252,7 +267,7 @@ impl WebhookVerifier {
     pub fn builder(settings: EncryptionSettings) -> WebhookVerifierBuilder {
         WebhookVerifierBuilder {
             settings,
-            options: CryptoOptions::default(),
+            options: EncryptionOptions::default(),
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
         }
@@ -273,7 +288,7 @@ impl WebhookVerifier {
         let signature = headers
             .get(SIGNATURE_HEADER)
             .map(|v| {
-                v.to_str().map_err(|_| CryptoError::MalformedSignature {
+                v.to_str().map_err(|_| EncryptionError::MalformedSignature {
                     expected: "visible ASCII".into(),
                 })
             })
@@ -305,6 +320,7 @@ pub type WebhookProcessor = Processor<WebhookVerifier>;
 /// [`method_router`](compliance_core::webhook::Receiver::method_router) at the
 /// application's webhook URL.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub type WebhookReceiver = compliance_core::webhook::Receiver<WebhookVerifier>;
 
 impl Verifier for WebhookVerifier {
@@ -316,7 +332,7 @@ impl Verifier for WebhookVerifier {
         if request.headers().contains_key(SIGNATURE_HEADER) {
             Ok(())
         } else {
-            Err(WebhookError::Crypto(CryptoError::MissingSignature))
+            Err(WebhookError::Encryption(EncryptionError::MissingSignature))
         }
     }
 
@@ -333,7 +349,9 @@ impl Verifier for WebhookVerifier {
 impl Rejection for WebhookError {
     fn kind(&self) -> RejectionKind {
         match self {
-            WebhookError::NotEncrypted | WebhookError::Crypto(_) => RejectionKind::Unauthenticated,
+            WebhookError::NotEncrypted | WebhookError::Encryption(_) => {
+                RejectionKind::Unauthenticated
+            }
             _ => RejectionKind::Invalid,
         }
     }

@@ -2,9 +2,9 @@
 //! (`tests/vectors/generate.py`, Python `cryptography`): every vector decrypts; every
 //! corruption is a typed error, never a panic.
 
-use kyc_public_api::crypto::{
-    Cipher, CryptoError, CryptoOptions, EncryptionSettings, GcmNonceLength, HexProblem, HmacKeyUse,
-    MacAlgorithm, MacInput, NoncePlacement, SignatureEncoding,
+use kyc_public_api::encryption::{
+    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, GcmNonceLength, HexProblem,
+    HmacKeyUse, MacAlgorithm, MacInput, NoncePlacement, SignatureEncoding,
 };
 use serde::Deserialize;
 
@@ -29,9 +29,9 @@ struct Vector {
 }
 
 impl Vector {
-    fn options(&self) -> CryptoOptions {
+    fn options(&self) -> EncryptionOptions {
         let opt = |k: &str| self.options.get(k).and_then(|v| v.as_str()).unwrap_or("");
-        CryptoOptions::default()
+        EncryptionOptions::default()
             .mac(match opt("mac") {
                 "sha512" => MacAlgorithm::HmacSha512,
                 _ => MacAlgorithm::HmacSha256,
@@ -118,7 +118,7 @@ fn every_single_byte_flip_of_data_or_signature_is_rejected() {
             let tampered = String::from_utf8(bytes).unwrap();
             assert_eq!(
                 cipher.decrypt(&tampered, &case.signature),
-                Err(CryptoError::SignatureMismatch),
+                Err(EncryptionError::SignatureMismatch),
                 "{} data[{i}]",
                 case.name
             );
@@ -129,7 +129,7 @@ fn every_single_byte_flip_of_data_or_signature_is_rejected() {
             let tampered = String::from_utf8(bytes).unwrap();
             assert_eq!(
                 cipher.decrypt(&case.data, &tampered),
-                Err(CryptoError::SignatureMismatch),
+                Err(EncryptionError::SignatureMismatch),
                 "{} signature[{i}]",
                 case.name
             );
@@ -148,7 +148,7 @@ fn wrong_keys_are_typed_errors() {
                 .unwrap();
         let result = wrong.decrypt(&case.data, &case.signature);
         match case.mode.as_str() {
-            "gcm" => assert_eq!(result, Err(CryptoError::SignatureMismatch)),
+            "gcm" => assert_eq!(result, Err(EncryptionError::SignatureMismatch)),
             _ => assert_ne!(result.as_deref(), Ok(case.plaintext.as_bytes())),
         }
         if case.mode == "cbc" {
@@ -159,7 +159,7 @@ fn wrong_keys_are_typed_errors() {
             .unwrap();
             assert_eq!(
                 wrong_hmac.decrypt(&case.data, &case.signature),
-                Err(CryptoError::SignatureMismatch)
+                Err(EncryptionError::SignatureMismatch)
             );
         }
     }
@@ -170,7 +170,7 @@ fn bad_padding_is_a_typed_error() {
     for case in vectors().bad_padding {
         assert_eq!(
             case.cipher().decrypt(&case.data, &case.signature),
-            Err(CryptoError::BadPadding),
+            Err(EncryptionError::BadPadding),
             "{}",
             case.name
         );
@@ -184,7 +184,7 @@ fn truncated_odd_and_non_hex_input_are_typed_errors() {
         let c = case.cipher();
         assert_eq!(
             c.decrypt(&case.data[..case.data.len() - 1], &case.signature),
-            Err(CryptoError::DataNotHex(HexProblem::OddLength {
+            Err(EncryptionError::DataNotHex(HexProblem::OddLength {
                 len: case.data.len() - 1
             }))
         );
@@ -192,19 +192,21 @@ fn truncated_odd_and_non_hex_input_are_typed_errors() {
         not_hex.replace_range(4..5, "g");
         assert_eq!(
             c.decrypt(&not_hex, &case.signature),
-            Err(CryptoError::DataNotHex(HexProblem::NotHex { position: 4 }))
+            Err(EncryptionError::DataNotHex(HexProblem::NotHex {
+                position: 4
+            }))
         );
         assert!(matches!(
             c.decrypt(&case.data, &case.signature[..case.signature.len() - 2]),
-            Err(CryptoError::MalformedSignature { .. })
+            Err(EncryptionError::MalformedSignature { .. })
         ));
         assert!(matches!(
             c.decrypt(&case.data, "zz"),
-            Err(CryptoError::MalformedSignature { .. })
+            Err(EncryptionError::MalformedSignature { .. })
         ));
         assert_eq!(
             c.decrypt(&case.data, " "),
-            Err(CryptoError::MissingSignature)
+            Err(EncryptionError::MissingSignature)
         );
     }
     // Truncated but correctly signed: too short for IV + one block, or not block-aligned.
@@ -215,19 +217,22 @@ fn truncated_odd_and_non_hex_input_are_typed_errors() {
         let short = &sealed.data[..cut];
         let sig = resign(short);
         assert!(
-            matches!(c.decrypt(short, &sig), Err(CryptoError::Truncated { .. })),
+            matches!(
+                c.decrypt(short, &sig),
+                Err(EncryptionError::Truncated { .. })
+            ),
             "cut {cut}"
         );
     }
     let gcm = Cipher::new(&EncryptionSettings::gcm("11".repeat(32))).unwrap();
     assert_eq!(
         gcm.decrypt("00112233", &"00".repeat(16)),
-        Err(CryptoError::Truncated { len: 4 })
+        Err(EncryptionError::Truncated { len: 4 })
     );
     // A nonce and an empty ciphertext: authenticates nothing, so the tag fails.
     assert_eq!(
         gcm.decrypt(&"00".repeat(12), &"00".repeat(16)),
-        Err(CryptoError::SignatureMismatch)
+        Err(EncryptionError::SignatureMismatch)
     );
 }
 
@@ -251,7 +256,7 @@ mod properties {
             Cipher::new(&EncryptionSettings::gcm(key)).unwrap(),
             Cipher::with_options(
                 &EncryptionSettings::gcm(key),
-                CryptoOptions::default()
+                EncryptionOptions::default()
                     .gcm_nonce(GcmNonceLength::Bytes16)
                     .nonce_placement(NoncePlacement::Suffix)
                     .signature_encoding(SignatureEncoding::Base64),

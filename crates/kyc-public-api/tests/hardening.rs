@@ -2,7 +2,9 @@
 //! no automatic resend of calls whose lost success a retry would misreport, one error for
 //! every forged CBC payload.
 
-use kyc_public_api::crypto::{Cipher, CryptoError, CryptoOptions, EncryptionSettings, MacInput};
+use kyc_public_api::encryption::{
+    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, MacInput,
+};
 use kyc_public_api::{KycClient, TokenRequest};
 
 const API_KEY: &str = "test-private-app-key-0123456789";
@@ -110,7 +112,7 @@ async fn a_lost_answer_resends_reads_only() {
     let client = KycClient::builder()
         .base_url(&url)
         .api_key(API_KEY)
-        .transport(compliance_core::http::TransportConfig::default().retry(
+        .transport_config(compliance_core::http::TransportConfig::default().retry(
             compliance_core::http::RetryPolicy::default().backoff(
                 std::time::Duration::from_millis(1),
                 std::time::Duration::from_millis(2),
@@ -145,7 +147,7 @@ fn every_forged_cbc_payload_gets_the_same_error_whatever_the_mac_covers() {
     );
     for input in [MacInput::DataString, MacInput::CiphertextBytes] {
         let cipher =
-            Cipher::with_options(&settings, CryptoOptions::default().mac_input(input)).unwrap();
+            Cipher::with_options(&settings, EncryptionOptions::default().mac_input(input)).unwrap();
         let sealed = cipher.encrypt(br#"{"applicantId":"a-1"}"#).unwrap();
         // Flip every hex digit of the last block (what a padding oracle probes).
         let data = sealed.data.as_bytes();
@@ -155,7 +157,7 @@ fn every_forged_cbc_payload_gets_the_same_error_whatever_the_mac_covers() {
             let forged = String::from_utf8(forged).unwrap();
             assert_eq!(
                 cipher.decrypt(&forged, &sealed.signature),
-                Err(CryptoError::SignatureMismatch),
+                Err(EncryptionError::SignatureMismatch),
                 "{input:?} byte {i}"
             );
         }

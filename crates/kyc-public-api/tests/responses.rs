@@ -7,7 +7,7 @@ mod common;
 use common::{API_KEY, Harness, Mode};
 use compliance_core::http::{RetryPolicy, TransportConfig};
 use kyc_public_api::applicant::{FlowType, MonitoringPeriod, ServiceStatus, StepType};
-use kyc_public_api::crypto::{CryptoError, EncryptionSettings, SIGNATURE_HEADER};
+use kyc_public_api::encryption::{EncryptionError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::{
     ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, Error, KycClient, TokenRequest,
 };
@@ -97,7 +97,7 @@ async fn raw_response(status: usize, body: &str, headers: &[(&str, &str)], mode:
     let client = KycClient::builder()
         .base_url(h.server.url())
         .api_key(API_KEY)
-        .transport(TransportConfig::default().retry(RetryPolicy::none()));
+        .transport_config(TransportConfig::default().retry(RetryPolicy::none()));
     let client = match mode.settings() {
         Some(s) => client.encryption(s),
         None => client,
@@ -202,12 +202,12 @@ async fn tampered_or_unsigned_encrypted_responses_are_refused() {
         let tampered = String::from_utf8(tampered).unwrap();
         let err = raw_response(200, &tampered, &[(SIGNATURE_HEADER, &sig)], mode).await;
         assert!(
-            matches!(err, Error::Crypto(CryptoError::SignatureMismatch)),
+            matches!(err, Error::Encryption(EncryptionError::SignatureMismatch)),
             "{mode:?}: {err:?}"
         );
         let err = raw_response(200, &body, &[], mode).await;
         assert!(
-            matches!(err, Error::Crypto(CryptoError::MissingSignature)),
+            matches!(err, Error::Encryption(EncryptionError::MissingSignature)),
             "{mode:?}: {err:?}"
         );
         // The untouched response passes.
@@ -254,7 +254,7 @@ async fn create_is_not_retried_on_5xx() {
     let client = KycClient::builder()
         .base_url(server.url())
         .api_key(API_KEY)
-        .transport(
+        .transport_config(
             TransportConfig::default().retry(
                 RetryPolicy::default()
                     .max_attempts(4)
@@ -354,7 +354,7 @@ fn debug_of_client_and_settings_reveals_no_key_or_token() {
         builder_debug,
         format!("{settings:?}"),
         format!("{receiver:?}"),
-        format!("{:?}", client.cipher().unwrap()),
+        format!("{:?}", kyc_public_api::Cipher::new(&settings).unwrap()),
     ] {
         for needle in [&secret[..12], &hmac[12..24], api_key] {
             assert!(!text.contains(needle), "{needle} leaked in {text}");

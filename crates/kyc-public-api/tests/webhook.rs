@@ -7,8 +7,8 @@ use std::time::Duration;
 use compliance_core::time::{SignedDuration, Timestamp};
 use compliance_core::webhook::RequestInfo;
 use compliance_core::webhook::{FreshnessError, ManualClock};
-use kyc_public_api::crypto::{Cipher, CryptoError, EncryptionSettings, SIGNATURE_HEADER};
-use kyc_public_api::envelope::Envelope;
+use kyc_public_api::Envelope;
+use kyc_public_api::encryption::{Cipher, EncryptionError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::webhook::{DEFAULT_TOLERANCE, WebhookError};
 use kyc_public_api::{
     BoxError, EventType, HeaderMap, Outcome, ProcessError, WebhookEvent, WebhookProcessor,
@@ -158,7 +158,7 @@ fn flipping_any_byte_of_the_body_or_signature_is_rejected() {
             assert!(
                 matches!(
                     receiver.verify(&h, &body),
-                    Err(WebhookError::Crypto(CryptoError::SignatureMismatch))
+                    Err(WebhookError::Encryption(EncryptionError::SignatureMismatch))
                 ),
                 "signature char {i}"
             );
@@ -174,7 +174,7 @@ fn missing_signature_plain_data_and_garbage_are_rejected() {
     headers.remove(SIGNATURE_HEADER);
     assert!(matches!(
         receiver.verify(&headers, &body),
-        Err(WebhookError::Crypto(CryptoError::MissingSignature))
+        Err(WebhookError::Encryption(EncryptionError::MissingSignature))
     ));
     let plain = serde_json::to_vec(&serde_json::json!({
         "status": true, "statusCode": 200, "data": approved(), "time": NOW

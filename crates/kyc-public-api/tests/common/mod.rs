@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use kyc_public_api::KycClient;
-use kyc_public_api::crypto::{Cipher, EncryptionSettings, SIGNATURE_HEADER};
+use kyc_public_api::encryption::{Cipher, EncryptionSettings, SIGNATURE_HEADER};
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::Value;
 use serde_json::value::RawValue;
