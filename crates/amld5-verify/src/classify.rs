@@ -35,10 +35,10 @@ pub(crate) fn classify(
     if response.is_success() {
         return AuthVerdict::Accept;
     }
-    let status = response.status();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return AuthVerdict::Reject(Error::Core(response.to_error()));
+    if let Some(rate_limited) = response.rate_limit_error() {
+        return AuthVerdict::Reject(Error::Core(rate_limited));
     }
+    let status = response.status();
     let errors = ApiErrors::from_body(response.body());
     let expired = errors.as_ref().map_or(CredentialSet::NONE, |e| {
         expired_by_code(identity, e, reading)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use compliance_core::http::{HttpClientBuilder, Request, Response, Transport, TransportConfig};
+use compliance_core::http::{ClientOptions, Request, Response, Transport};
 use compliance_core::secret::SecretString;
 use serde::Serialize;
 
@@ -38,12 +38,13 @@ impl Environment {
     }
 }
 
-/// Builds a [`BtcDirectClient`].
+/// Builds a [`BtcDirectClient`]. Partner authentication is required.
+///
+/// Besides BTC Direct's own settings it has the setters every client builder of this
+/// workspace has: `base_url`, `http_client`, `transport_config`, `user_agent`.
 pub struct BtcDirectClientBuilder {
-    environment: Environment,
     partner: Option<PartnerAuth>,
-    http_client: Option<HttpClientBuilder>,
-    config: TransportConfig,
+    options: ClientOptions,
     policy: TokenPolicy,
     er801: Er801Reading,
     locale: String,
@@ -52,9 +53,8 @@ pub struct BtcDirectClientBuilder {
 impl fmt::Debug for BtcDirectClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BtcDirectClientBuilder")
-            .field("environment", &self.environment)
             .field("partner", &self.partner)
-            .field("config", &self.config)
+            .field("options", &self.options)
             .field("policy", &self.policy)
             .field("er801", &self.er801)
             .field("locale", &self.locale)
@@ -63,20 +63,17 @@ impl fmt::Debug for BtcDirectClientBuilder {
 }
 
 impl BtcDirectClientBuilder {
-    /// Selects the environment. Default [`Environment::Production`].
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
-        self
+    compliance_core::client_options_setters!(options);
+
+    /// Selects the environment. Default [`Environment::Production`]. The same as
+    /// [`base_url`](Self::base_url) with the environment's URL.
+    pub fn environment(self, environment: Environment) -> Self {
+        self.base_url(environment.base_url())
     }
 
-    /// Uses the sandbox.
+    /// Uses the sandbox (`https://api-sandbox.btcdirect.eu`).
     pub fn sandbox(self) -> Self {
         self.environment(Environment::Sandbox)
-    }
-
-    /// Uses another base URL (tests, proxies).
-    pub fn base_url(self, url: impl Into<String>) -> Self {
-        self.environment(Environment::Custom(url.into()))
     }
 
     /// Sets the partner authentication. Required.
@@ -99,20 +96,6 @@ impl BtcDirectClientBuilder {
         self.partner(PartnerAuth::api_key(key))
     }
 
-    /// Builds the HTTP client from `builder` (proxy, custom TLS roots). The client turns
-    /// redirects off (they would carry tokens, and on 307/308 the password body, to another
-    /// host) and sets the connect timeout from the transport configuration.
-    pub fn http_client(mut self, client: HttpClientBuilder) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    /// Sets timeouts, retries and the response-size cap.
-    pub fn transport_config(mut self, config: TransportConfig) -> Self {
-        self.config = config;
-        self
-    }
-
     /// Lifetime assumed for tokens that are not JWTs. Default 1 hour (BTC Direct's
     /// documented lifetime).
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
@@ -133,7 +116,7 @@ impl BtcDirectClientBuilder {
         self
     }
 
-    /// The locale of the questions in [`AmlProvider`](compliance_core::AmlProvider) answers.
+    /// The locale of the questions in [`AmlProvider`](crate::AmlProvider) answers.
     /// Default `en`.
     pub fn locale(mut self, locale: impl Into<String>) -> Self {
         self.locale = locale.into();
@@ -148,20 +131,15 @@ impl BtcDirectClientBuilder {
                     .into(),
             )
         })?;
-        let mut transport = Transport::builder(self.environment.base_url())
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .config(self.config);
-        if let Some(client) = self.http_client {
-            transport = transport.http_client(client);
-        }
+        let transport = self.options.build_transport(
+            concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
+            Some(Environment::Production.base_url()),
+            "BtcDirectClientBuilder",
+        )?;
         Ok(BtcDirectClient {
             shared: Arc::new(Shared {
                 tokens: Arc::new(Tokens::new(
-                    transport.build()?,
+                    transport,
                     partner,
                     self.policy,
                     self.er801,
@@ -207,10 +185,8 @@ impl BtcDirectClient {
     /// Starts building a client.
     pub fn builder() -> BtcDirectClientBuilder {
         BtcDirectClientBuilder {
-            environment: Environment::Production,
             partner: None,
-            http_client: None,
-            config: TransportConfig::default(),
+            options: ClientOptions::default(),
             policy: TokenPolicy::default(),
             er801: Er801Reading::default(),
             locale: "en".into(),

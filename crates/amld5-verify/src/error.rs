@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use compliance_core::NextStep;
 use compliance_core::error::bounded_text;
 use compliance_core::http::{Response, StatusCode};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -242,27 +243,6 @@ impl<'de> Deserialize<'de> for ApiErrors {
     }
 }
 
-/// What the caller should do about an [`Error`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NextStep {
-    /// Fix the request (answers, locale, ids).
-    FixRequest,
-    /// Ask the user to log in again: their session cannot be refreshed.
-    LogInUserAgain,
-    /// Fix the partner credentials (username/password or API key) in the configuration.
-    FixPartnerCredentials,
-    /// Fix the client's configuration (base URL, a secret that cannot be a header value).
-    FixConfiguration,
-    /// Try again later.
-    RetryLater,
-    /// Contact BTC Direct's support (`ER999`, "a general error has occurred"): sending the
-    /// same request again will not help.
-    ContactProvider,
-    /// The provider sent something this crate cannot read: report it.
-    ReportProviderChange,
-}
-
 /// Everything that can go wrong talking to BTC Direct. Cheap to clone: a failed token renewal
 /// reaches every call that waited for it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -320,33 +300,25 @@ pub enum Error {
 }
 
 impl Error {
-    /// What to do about this error.
+    /// What to do about this error: the variant's step, the core's for
+    /// [`Core`](Error::Core).
     pub fn next_step(&self) -> NextStep {
         match self {
             Error::InvalidAnswers(_) | Error::Rejected { .. } => NextStep::FixRequest,
             Error::UserAuth { .. } => NextStep::LogInUserAgain,
-            Error::PartnerAuth { .. } => NextStep::FixPartnerCredentials,
+            Error::PartnerAuth { .. } => NextStep::FixCredentials,
             Error::ProviderFailure { errors, .. } if errors.has(&ErrorCode::Er999) => {
                 NextStep::ContactProvider
             }
             Error::ProviderFailure { .. } => NextStep::RetryLater,
-            Error::Core(e) => match e {
-                compliance_core::Error::Decode { .. } => NextStep::ReportProviderChange,
-                compliance_core::Error::Config(_) => NextStep::FixConfiguration,
-                e if e.is_retryable() => NextStep::RetryLater,
-                _ => NextStep::FixRequest,
-            },
+            Error::Core(e) => e.next_step(),
         }
     }
 
-    /// Whether sending the same request again later may succeed (`ER999` asks to contact
-    /// support: not retryable).
+    /// Whether sending the same request again later may succeed: the next step is
+    /// [`NextStep::RetryLater`] (`ER999` asks to contact support: not retryable).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::ProviderFailure { errors, .. } => !errors.has(&ErrorCode::Er999),
-            Error::Core(e) => e.is_retryable(),
-            _ => false,
-        }
+        self.next_step().is_retry()
     }
 
     /// The HTTP status of BTC Direct's answer, when there was one.
@@ -381,10 +353,10 @@ impl Error {
     /// by code, partner problems first), the core's generic error otherwise. 429 is always
     /// [`compliance_core::Error::RateLimited`].
     pub(crate) fn from_response(response: &Response) -> Self {
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Error::Core(response.to_error());
+        if let Some(rate_limited) = response.rate_limit_error() {
+            return Error::Core(rate_limited);
         }
+        let status = response.status();
         let Some(errors) = ApiErrors::from_body(response.body()) else {
             return Error::Core(response.to_error());
         };
@@ -435,10 +407,10 @@ mod tests {
             ("ER101", NextStep::FixRequest),
             ("ER701", NextStep::LogInUserAgain),
             ("ER709", NextStep::LogInUserAgain),
-            ("ER800", NextStep::FixPartnerCredentials),
-            ("ER803", NextStep::FixPartnerCredentials),
-            ("ER805", NextStep::FixPartnerCredentials),
-            ("ER806", NextStep::FixPartnerCredentials),
+            ("ER800", NextStep::FixCredentials),
+            ("ER803", NextStep::FixCredentials),
+            ("ER805", NextStep::FixCredentials),
+            ("ER806", NextStep::FixCredentials),
             ("ER999", NextStep::ContactProvider),
             ("ER123", NextStep::FixRequest),
             ("XX1", NextStep::FixRequest),

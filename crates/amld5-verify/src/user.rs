@@ -141,7 +141,7 @@ pub struct WalletAddress {
     /// The provider's id (an integer on the wire, kept as a string).
     #[serde(
         default,
-        deserialize_with = "id_string",
+        deserialize_with = "compliance_core::de::optional_id",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
@@ -262,36 +262,6 @@ impl<'de> Deserialize<'de> for Scalar {
             scalar => Ok(Scalar(scalar)),
         }
     }
-}
-
-/// Reads an id sent as an integer or a string.
-fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an id (integer or string)")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_owned()))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(V)
-        }
-    }
-    d.deserialize_any(V)
 }
 
 /// An enabled account (a bank account, a wallet...).

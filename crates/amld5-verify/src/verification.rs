@@ -8,14 +8,12 @@ use compliance_core::aml::{
 use compliance_core::open_enum;
 use serde::{Deserialize, Serialize};
 
+use crate::PROVIDER;
 use crate::amld5::{Amld5Question, Amld5Questions};
 use crate::auth::UserContext;
 use crate::client::BtcDirectClient;
 use crate::error::Error;
 use crate::user::{AccountStatus, Amld5Status, DocumentState, StepStatus, UserStatus};
-
-/// The provider name in [`AmlState::provider`].
-pub const PROVIDER: &str = "btcdirect";
 
 /// `GET /api/v2/user/verification-status`: the steps the user still has to complete. Empty
 /// means fully verified.

@@ -294,9 +294,9 @@ async fn failing(status: usize, body: &str) -> Error {
 #[tokio::test]
 async fn provider_error_codes_map_to_what_to_do() {
     for (code, status, step) in [
-        ("ER803", 400, NextStep::FixPartnerCredentials),
-        ("ER805", 401, NextStep::FixPartnerCredentials),
-        ("ER806", 401, NextStep::FixPartnerCredentials),
+        ("ER803", 400, NextStep::FixCredentials),
+        ("ER805", 401, NextStep::FixCredentials),
+        ("ER806", 401, NextStep::FixCredentials),
         ("ER999", 400, NextStep::ContactProvider),
         ("ER999", 500, NextStep::ContactProvider),
         ("ER099", 400, NextStep::FixRequest),
@@ -329,7 +329,7 @@ async fn multi_code_error_bodies_are_kept_whole() {
             "ER100", "ER101", "ER800", "ER801", "ER802", "ER803", "ER805", "ER806", "ER999"
         ]
     );
-    assert_eq!(err.next_step(), NextStep::FixPartnerCredentials);
+    assert_eq!(err.next_step(), NextStep::FixCredentials);
     let err = failing(
         400,
         r#"{"errors":{"ER100":{"code":"ER100","message":"a","solution":"b"},"ER101":{"code":"ER101","message":"c","solution":"d"}}}"#,

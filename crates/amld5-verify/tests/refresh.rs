@@ -143,7 +143,7 @@ async fn refused_partner_credentials_are_a_configuration_problem() {
     let none = server.mock("GET", INFO).expect(0).create_async().await;
     let err = client(&server).user_info(&user()).await.unwrap_err();
     assert!(matches!(err, Error::PartnerAuth { .. }), "{err:?}");
-    assert_eq!(err.next_step(), NextStep::FixPartnerCredentials);
+    assert_eq!(err.next_step(), NextStep::FixCredentials);
     assert!(!format!("{err:?} {err}").contains(PASSWORD));
     auth.assert_async().await;
     none.assert_async().await;

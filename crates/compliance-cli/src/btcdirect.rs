@@ -45,7 +45,7 @@ pub fn error_code(error: &AmlError) -> Code {
         return Code::Usage;
     };
     match source.downcast_ref::<Error>().map(Error::next_step) {
-        Some(NextStep::FixPartnerCredentials | NextStep::FixConfiguration) => Code::Usage,
+        Some(NextStep::FixCredentials | NextStep::FixConfiguration) => Code::Usage,
         Some(NextStep::FixRequest) => match source.downcast_ref::<Error>() {
             Some(Error::Core(e)) => crate::state::core_code(e),
             _ => Code::Provider,
