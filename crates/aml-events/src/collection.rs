@@ -80,7 +80,7 @@ pub struct CollectionSubprocessCreated {
     #[serde(default)]
     pub request_date: Option<Date>,
     /// Creditor, debtor and any other parties. `null` and an absent field are empty.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "compliance_core::de::null_as_empty")]
     pub collection_parties: Vec<CollectionParty>,
     /// The SEPA direct-debit scheme.
     #[serde(default)]
@@ -184,12 +184,4 @@ pub struct Address {
     /// The kind of address (`R`, presumably registered/residential).
     #[serde(default)]
     pub address_type_code: Option<String>,
-}
-
-fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }

@@ -1,11 +1,12 @@
 //! The crate's error: what went wrong with a delivery, and what to do about it.
 
-use compliance_core::BodySnippet;
+use compliance_core::error::bounded_text;
+use compliance_core::{BodySnippet, NextStep};
 
 use crate::auth::AuthError;
 
-/// How many characters of a decoder message or JSON path an error keeps. Decoder messages
-/// quote the offending value, which a hostile body can make arbitrarily long.
+/// How many bytes of a decoder message or JSON path an error keeps. Decoder messages quote
+/// the offending value, which a hostile body can make arbitrarily long.
 const MAX_DETAIL: usize = 256;
 
 /// Why a delivery was refused, or the configuration is wrong.
@@ -49,17 +50,28 @@ impl From<compliance_core::Error> for Error {
 }
 
 impl Error {
+    /// What to do about it: [`NextStep::DoNotTrust`] an unauthenticated delivery,
+    /// [`NextStep::ReportProviderChange`] for an authentic body that is not a Tuum event
+    /// of the expected shape, [`NextStep::FixConfiguration`] for a configuration error.
+    pub fn next_step(&self) -> NextStep {
+        match self {
+            Error::Unauthenticated(_) => NextStep::DoNotTrust,
+            Error::Parse { .. } => NextStep::ReportProviderChange,
+            Error::Config(_) => NextStep::FixConfiguration,
+        }
+    }
+
     /// Whether the same delivery may succeed later: never for a refusal or a configuration
     /// error (a [`ProcessError`](crate::ProcessError) says it for the rest).
     pub fn is_retryable(&self) -> bool {
-        false
+        self.next_step().is_retry()
     }
 
     /// Builds a [`Error::Parse`] with bounded details.
     pub(crate) fn parse(path: &str, message: &str, body: &[u8]) -> Self {
         Error::Parse {
-            path: bounded(path),
-            message: bounded(message),
+            path: bounded_text(path, MAX_DETAIL),
+            message: bounded_text(message, MAX_DETAIL),
             body: BodySnippet::new(body),
         }
     }
@@ -86,13 +98,6 @@ impl Error {
     }
 }
 
-fn bounded(text: &str) -> String {
-    match text.char_indices().nth(MAX_DETAIL) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +107,8 @@ mod tests {
         let long = "x".repeat(10_000);
         let err = Error::parse(&long, &long, long.as_bytes());
         assert!(err.to_string().len() < 2_000, "{}", err.to_string().len());
+        assert_eq!(err.next_step(), NextStep::ReportProviderChange);
+        assert!(!err.is_retryable());
         let Error::Parse { message, .. } = err else {
             panic!("not a parse error")
         };

@@ -12,6 +12,7 @@ pub mod processor;
 mod raw;
 pub mod result;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod server;
 
 pub use auth::{Authenticator, RequestInfo};
@@ -20,12 +21,20 @@ pub use event::{AmlEvent, EventBody, EventType, Source};
 pub use processor::{WebhookProcessor, WebhookVerifier};
 pub use raw::RawJson;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use server::WebhookReceiver;
 
 /// The attribute for implementing [`Handler`] (and [`Inbox`]) on your own types.
 pub use async_trait::async_trait;
+
+// What this crate's API and README use from the shared core, so that a user of this crate
+// never names `compliance_core` (the workspace's re-export rule, in its root README).
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use compliance_core::axum;
 pub use compliance_core::money::{Decimal, Money};
 pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
 pub use compliance_core::{
-    BodySnippet, Claim, ClaimToken, Date, Inbox, InboxError, MemoryInbox, SecretString, Timestamp,
+    BodySnippet, Claim, ClaimToken, Date, ExposeSecret, Inbox, InboxError, MemoryInbox, NextStep,
+    SecretString, Timestamp,
 };

@@ -6,7 +6,7 @@
 //! (`{"status":"processed","notificationId":"ID-1"}`), a 400 the JSON path that failed
 //! (`{"error":"invalid_event","path":"data.amount.amount","message":"..."}`).
 
-use axum::Router;
+use compliance_core::axum::Router;
 
 use crate::processor::{WebhookProcessor, WebhookVerifier};
 
