@@ -23,10 +23,17 @@ pub use error::{BoxError, Error};
 pub use schema::SCHEMA_VERSION;
 
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SqliteInbox, SqliteOptions, SqliteStore};
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PostgresInbox, PostgresStore};
 
-/// The shared core whose traits this crate implements.
-pub use compliance_core;
+// The traits this crate implements and the types its API and README use, from the shared
+// core, so that a user of this crate never names `compliance_core` (the workspace's
+// re-export rule, in its root README).
+pub use compliance_core::{
+    AmlStatus, ApplicantKey, ApplicantNews, ApplicantRecord, ApplicantStore, Applied, Claim,
+    ClaimToken, Expected, Inbox, InboxError, StoreError, Timestamp, apply_newer,
+};
