@@ -36,6 +36,12 @@ pub use store::{
 };
 pub use time::{Date, Timestamp};
 
+/// The axum the webhook [`Receiver`](webhook::Receiver) is built on (feature `axum`),
+/// re-exported so an application mounts it with the same version: `Router`, `serve`.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use axum;
+
 /// Re-exports used by [`open_enum!`](macro@open_enum). Not part of the public API.
 #[doc(hidden)]
 pub mod __private {

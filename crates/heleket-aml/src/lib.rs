@@ -39,6 +39,9 @@ pub use url::Url;
 
 // What this crate's API and README use from the shared core, so that a user of this crate
 // never names `compliance_core` (the workspace's re-export rule, in its root README).
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use compliance_core::axum;
 pub use compliance_core::Error as CoreError;
 pub use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
 pub use compliance_core::webhook::{
