@@ -428,11 +428,12 @@ pub async fn run(
             DeliveryOptions::default(),
         ),
     ] {
-        for report in tuum.send(event, options).await? {
+        for delivery in tuum.send(event, options).await? {
             deliveries += 1;
             step(format!(
                 "delivery of {} answered {:?}",
-                report.notification_id, report.attempts
+                delivery.sent.notification_id,
+                delivery.statuses()
             ));
         }
     }

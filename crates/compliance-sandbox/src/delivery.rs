@@ -6,12 +6,14 @@
 //! [`Sleeper`]. Tests compress the clock by giving the sandbox a sleeper that does not wait
 //! ([`InstantSleeper`]): the schedule stays the provider's, only the waiting is skipped, and
 //! each attempt records the pause that preceded it.
+//!
+//! Every simulator reports what it sent in one shape, [`Delivery`]: the provider's facts
+//! about the delivery (an event, a status...) and every attempt so far.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use compliance_core::http::HttpClient;
 pub use compliance_core::http::{Sleeper, TokioSleeper};
 use serde::Serialize;
 use tokio::task::JoinHandle;
@@ -133,6 +135,128 @@ impl Attempt {
     }
 }
 
+/// One delivery a simulated provider made (a webhook, an event), with every attempt so far:
+/// the same shape for every provider. `T` is what the provider delivered, in its own terms
+/// ([`HeleketWebhookSent`](crate::HeleketWebhookSent),
+/// [`ElkycWebhookSent`](crate::ElkycWebhookSent), [`TuumEventSent`](crate::TuumEventSent)).
+///
+/// As JSON (the control routes' `GET /sandbox/<provider>/webhooks`), `T`'s fields and
+/// `attempts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Delivery<T> {
+    /// What was delivered.
+    #[serde(flatten)]
+    pub sent: T,
+    /// Every attempt so far, in order (empty when there was nowhere to deliver it).
+    pub attempts: Vec<Attempt>,
+}
+
+impl<T> Delivery<T> {
+    /// The receiver's HTTP status on the latest attempt; `None` before any attempt or when
+    /// nothing answered it.
+    pub fn last_status(&self) -> Option<u16> {
+        self.attempts.last().and_then(|a| a.status)
+    }
+
+    /// The receiver's HTTP status on each attempt, in order (`None`: nothing answered).
+    pub fn statuses(&self) -> Vec<Option<u16>> {
+        self.attempts.iter().map(|a| a.status).collect()
+    }
+
+    /// Whether an attempt got a 2xx (the provider then stops).
+    pub fn delivered(&self) -> bool {
+        self.attempts.iter().any(Attempt::succeeded)
+    }
+}
+
+/// A simulator's record of its deliveries, in the order they were made; cheap to clone.
+#[derive(Debug)]
+pub(crate) struct DeliveryLog<T> {
+    entries: Arc<Mutex<Vec<Delivery<T>>>>,
+}
+
+impl<T> Clone for DeliveryLog<T> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<T> Default for DeliveryLog<T> {
+    fn default() -> Self {
+        Self {
+            entries: Arc::default(),
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> DeliveryLog<T> {
+    /// Every delivery so far.
+    pub(crate) fn all(&self) -> Vec<Delivery<T>> {
+        self.lock().clone()
+    }
+
+    /// Records `sent` and, with somewhere to send it, makes the first attempt while the
+    /// caller waits and the retries in the background. Returns the delivery after its
+    /// first attempt.
+    pub(crate) async fn send(
+        &self,
+        outbox: &Outbox,
+        sent: T,
+        out: Option<Outgoing>,
+        schedule: &RetrySchedule,
+    ) -> Delivery<T> {
+        let index = self.record(sent);
+        if let Some(out) = out {
+            let this = self.clone();
+            outbox
+                .deliver(out, schedule, move |attempt| this.attempted(index, attempt))
+                .await;
+        }
+        self.get(index)
+    }
+
+    /// Records `sent` and makes every attempt while the caller waits.
+    pub(crate) async fn send_inline(
+        &self,
+        outbox: &Outbox,
+        sent: T,
+        out: &Outgoing,
+        schedule: &RetrySchedule,
+    ) -> Delivery<T> {
+        let index = self.record(sent);
+        outbox
+            .deliver_inline(out, schedule, |attempt| self.attempted(index, attempt))
+            .await;
+        self.get(index)
+    }
+
+    fn record(&self, sent: T) -> usize {
+        let mut entries = self.lock();
+        entries.push(Delivery {
+            sent,
+            attempts: Vec::new(),
+        });
+        entries.len() - 1
+    }
+
+    fn attempted(&self, index: usize, attempt: Attempt) {
+        if let Some(d) = self.lock().get_mut(index) {
+            d.attempts.push(attempt);
+        }
+    }
+
+    fn get(&self, index: usize) -> Delivery<T> {
+        self.lock()[index].clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Delivery<T>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// One request to send: a JSON body and its extra headers.
 #[derive(Clone)]
 pub(crate) struct Outgoing {
@@ -144,7 +268,7 @@ pub(crate) struct Outgoing {
 /// Sends deliveries and runs their retries; shared by every simulator of one sandbox.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    client: HttpClient,
+    client: reqwest::Client,
     sleeper: Arc<dyn Sleeper>,
     pending: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
@@ -160,7 +284,7 @@ impl fmt::Debug for Outbox {
 impl Outbox {
     pub(crate) fn new(sleeper: Arc<dyn Sleeper>) -> Self {
         Self {
-            client: HttpClient::new(),
+            client: reqwest::Client::new(),
             sleeper,
             pending: Arc::default(),
         }

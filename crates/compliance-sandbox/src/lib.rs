@@ -1,4 +1,20 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Layout
+//!
+//! One folder per simulator, each laid out the same way, so a reader finds the same thing
+//! in the same file whichever provider it is:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | the settings (`*Config`), the credentials, the state, and the Rust control API (the public handle: [`Heleket`], [`Elkyc`], [`BtcDirect`], [`Tuum`]) |
+//! | `api.rs` | the provider's own API, as documented (none for Tuum, which only sends) |
+//! | `control.rs` | the `/sandbox/<provider>/...` routes: the control API over HTTP, `GET .../webhooks` listing the deliveries |
+//! | `webhook.rs` | what the provider sends, recorded as [`Delivery`]s (none for BTC Direct, which sends nothing) |
+//! | the provider's own concepts | `heleket/sign.rs`, `elkyc/crypto.rs`, `elkyc/report.rs`, `btcdirect/tokens.rs`, `btcdirect/questions.rs`, `btcdirect/user_info.rs`, `tuum/events.rs` |
+//!
+//! Shared by every simulator: [`delivery`] (the outbox, retry schedules, the one
+//! [`Delivery`] shape), [`faults`], the seeded ids and the servers.
 
 pub mod btcdirect;
 pub mod delivery;
@@ -18,17 +34,18 @@ pub use btcdirect::{
     AccountStatus, BtcDirect, BtcDirectConfig, BtcDirectCredentials, ExpiredUserToken,
     UserRefreshAuth,
 };
-pub use delivery::{Attempt, InstantSleeper, RetrySchedule, Sleeper, TokioSleeper};
+pub use delivery::{Attempt, Delivery, InstantSleeper, RetrySchedule, Sleeper, TokioSleeper};
 pub use elkyc::{
-    ApplicantStatus, Elkyc, ElkycConfig, ElkycCredentials, ElkycCrypto, ElkycFlow, EncryptionMode,
-    EventField, RequestEncryption, SandboxApplicant, WebhookDelivery,
+    ApplicantStatus, Elkyc, ElkycConfig, ElkycCredentials, ElkycCrypto, ElkycDelivery, ElkycFlow,
+    ElkycWebhookSent, EncryptionMode, EventField, RequestEncryption, SandboxApplicant,
 };
 pub use faults::{Counters, Faults};
 pub use heleket::{
-    Heleket, HeleketConfig, HeleketCredentials, HeleketDelivery, HeleketKey, LinkStatus, NewPayment,
+    Heleket, HeleketConfig, HeleketCredentials, HeleketDelivery, HeleketKey, HeleketWebhookSent,
+    LinkStatus, NewPayment,
 };
 pub use ids::uuid_from;
-pub use tuum::{DeliveryOptions, DeliveryReport, Tuum, TuumConfig, TuumEvent};
+pub use tuum::{DeliveryOptions, Tuum, TuumConfig, TuumDelivery, TuumEvent, TuumEventSent};
 
 use delivery::Outbox;
 use faults::FaultLayer;
@@ -296,7 +313,8 @@ impl Sandbox {
                 "secret_key": e.secret_key, "hmac_key": e.hmac_key,
                 "flows": e.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
                 "control": ["GET /sandbox/elkyc/credentials", "PUT /sandbox/elkyc/encryption",
-                            "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status"],
+                            "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status",
+                            "GET /sandbox/elkyc/webhooks"],
             },
             "btcdirect": {
                 "url": self.btcdirect_endpoint.url(),
@@ -308,7 +326,7 @@ impl Sandbox {
             "tuum": {
                 "control_url": self.tuum_endpoint.url(),
                 "control": ["POST /sandbox/tuum/subscriptions", "POST /sandbox/tuum/events",
-                            "POST /sandbox/tuum/events/{id}/replay"],
+                            "POST /sandbox/tuum/events/{id}/replay", "GET /sandbox/tuum/webhooks"],
             },
         })
     }

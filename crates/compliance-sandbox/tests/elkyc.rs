@@ -15,7 +15,7 @@ use compliance_sandbox::{
     ApplicantStatus, ElkycConfig, ElkycCredentials, EncryptionMode, Provider, RequestEncryption,
     Sandbox, SandboxConfig,
 };
-use kyc_public_api::crypto::{Cipher, EncryptionSettings};
+use kyc_public_api::encryption::{Cipher, EncryptionSettings};
 use serde_json::{Value, json};
 
 async fn start(mode: EncryptionMode) -> (Sandbox, Transport) {
@@ -584,8 +584,8 @@ async fn status_changes_send_encrypted_webhooks_and_final_statuses_stay_final() 
         .set_status("hook-1", ApplicantStatus::InProgress)
         .await
         .unwrap();
-    assert_eq!(delivery.response_status, Some(200));
-    assert_eq!(delivery.applicant_id, id);
+    assert_eq!(delivery.last_status(), Some(200));
+    assert_eq!(delivery.sent.applicant_id, id);
     elkyc
         .set_status(id, ApplicantStatus::Approved)
         .await
@@ -630,7 +630,7 @@ async fn status_changes_send_encrypted_webhooks_and_final_statuses_stay_final() 
             .all(|e| e["id"] == id && e["externalUserId"] == "hook-1")
     );
     assert_eq!(events[0]["appKey"], elkyc.credentials().app_key.as_str());
-    assert_eq!(elkyc.webhooks_sent().len(), 3);
+    assert_eq!(elkyc.deliveries().len(), 3);
 }
 
 #[tokio::test]
@@ -687,7 +687,7 @@ async fn control_routes_mirror_the_rust_api_and_the_seed_fixes_everything() {
     let delivery = json_of(&r);
     assert_eq!(delivery["event"], "applicantInReview");
     assert_eq!(delivery["encrypted"], false);
-    assert_eq!(delivery["responseStatus"], 200);
+    assert_eq!(delivery["attempts"][0]["status"], 200);
     let r = t
         .send(
             Request::post("/sandbox/elkyc/applicants/ctl-1/status")
@@ -814,14 +814,14 @@ async fn webhooks_name_the_event_as_configured_and_are_retried() {
         .set_webhook_url(format!("http://{addr}/hook"));
     create(&sandbox, &t, "named-1").await;
     sandbox.elkyc().settle_webhooks().await;
-    let delivery = &sandbox.elkyc().webhooks_sent()[0];
+    let delivery = &sandbox.elkyc().deliveries()[0];
     let pauses: Vec<u64> = delivery
         .attempts
         .iter()
         .map(|a| a.after.as_secs())
         .collect();
     assert_eq!(pauses, [0, 30, 60]);
-    assert_eq!(delivery.response_status, Some(500));
+    assert_eq!(delivery.last_status(), Some(500));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|(_, b)| b == &seen[0].1), "the same bytes");

@@ -50,13 +50,13 @@ async fn retries_until_2xx_duplicates_and_replays_byte_for_byte() {
         .await
         .unwrap();
     assert_eq!(reports.len(), 2);
-    assert_eq!(reports[0].attempts, vec![500, 500, 200]);
-    assert_eq!(reports[1].attempts, vec![200]);
-    let id = reports[0].notification_id.clone();
-    assert_eq!(reports[1].notification_id, id);
+    assert_eq!(reports[0].statuses(), [Some(500), Some(500), Some(200)]);
+    assert_eq!(reports[1].statuses(), [Some(200)]);
+    let id = reports[0].sent.notification_id.clone();
+    assert_eq!(reports[1].sent.notification_id, id);
 
     let replay = tuum.replay(&id).await.unwrap();
-    assert!(replay.delivered);
+    assert!(replay.delivered());
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 5);
     assert!(

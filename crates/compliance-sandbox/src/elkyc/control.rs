@@ -71,7 +71,7 @@ async fn control_applicants(State(s): State<Elkyc>) -> Response {
 }
 
 async fn control_webhooks(State(s): State<Elkyc>) -> Response {
-    Json(s.webhooks_sent()).into_response()
+    Json(s.deliveries()).into_response()
 }
 
 #[derive(Deserialize)]

@@ -46,7 +46,7 @@ pub use crypto::{
 };
 pub use report::risk_score;
 
-use crate::delivery::{Attempt, Outbox, RetrySchedule};
+use crate::delivery::{Delivery, DeliveryLog, Outbox, RetrySchedule};
 use crate::ids::Ids;
 
 /// How the simulated application encrypts responses and webhooks.
@@ -345,11 +345,11 @@ pub struct SandboxApplicant {
     pub updated_at: Timestamp,
 }
 
-/// One webhook the simulator sent, with every attempt so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What one webhook of the simulated elKYC was about (the facts of an [`ElkycDelivery`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct WebhookDelivery {
+pub struct ElkycWebhookSent {
     /// The event (`applicantCreated`, `applicantApproved`...).
     pub event: String,
     /// The applicant's id.
@@ -362,12 +362,11 @@ pub struct WebhookDelivery {
     pub time: Timestamp,
     /// Whether `data` was encrypted and signed.
     pub encrypted: bool,
-    /// The receiver's HTTP status on the latest attempt; `None` when no webhook URL is set
-    /// or nothing answered.
-    pub response_status: Option<u16>,
-    /// Every attempt so far (empty when no webhook URL is set).
-    pub attempts: Vec<Attempt>,
 }
+
+/// One webhook the simulated elKYC sent, with every attempt so far (none when no webhook
+/// URL is set).
+pub type ElkycDelivery = Delivery<ElkycWebhookSent>;
 
 /// Why a control call failed.
 #[derive(Debug, thiserror::Error)]
@@ -406,7 +405,6 @@ struct Inner {
     applicants: Vec<Applicant>,
     reports: HashMap<String, report::Report>,
     questionnaires: Vec<(String, &'static str)>,
-    deliveries: Vec<WebhookDelivery>,
     /// The `time` of the last webhook: the next one is at least a millisecond later.
     last_webhook_time: Option<Timestamp>,
 }
@@ -419,6 +417,7 @@ pub struct Elkyc {
     seed: u64,
     retries: Arc<RetrySchedule>,
     outbox: Outbox,
+    deliveries: DeliveryLog<ElkycWebhookSent>,
 }
 
 fn flows() -> Vec<ElkycFlow> {
@@ -469,13 +468,13 @@ impl Elkyc {
                 applicants: Vec::new(),
                 reports: HashMap::new(),
                 questionnaires,
-                deliveries: Vec::new(),
                 last_webhook_time: None,
             })),
             ids,
             seed,
             retries: Arc::new(config.webhook_retries),
             outbox,
+            deliveries: DeliveryLog::default(),
         }
     }
 
@@ -524,8 +523,8 @@ impl Elkyc {
     }
 
     /// Every webhook sent so far, in order, with its attempts.
-    pub fn webhooks_sent(&self) -> Vec<WebhookDelivery> {
-        self.lock().deliveries.clone()
+    pub fn deliveries(&self) -> Vec<ElkycDelivery> {
+        self.deliveries.all()
     }
 
     /// Waits until every webhook being retried is delivered or out of attempts. With the
@@ -542,7 +541,7 @@ impl Elkyc {
         &self,
         applicant: &str,
         status: ApplicantStatus,
-    ) -> Result<WebhookDelivery, ElkycSandboxError> {
+    ) -> Result<ElkycDelivery, ElkycSandboxError> {
         if status == ApplicantStatus::Init {
             return Err(ElkycSandboxError::InvalidTransition(
                 "an applicant cannot be moved back to `INIT`".into(),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::crypto::{Refusal, SIGNATURE_HEADER, Sealer};
-use super::{Applicant, Elkyc, EncryptionMode, EventField, WebhookDelivery};
+use super::{Applicant, Elkyc, ElkycDelivery, ElkycWebhookSent, EncryptionMode, EventField};
 use crate::delivery::Outgoing;
 
 /// The applicant events the provider documents, in its order. The first eight announce a
@@ -159,7 +159,7 @@ impl Elkyc {
     }
 
     /// Sends the webhook announcing `a`'s status; returns it after the first attempt.
-    pub(super) async fn send_webhook(&self, a: &Applicant) -> WebhookDelivery {
+    pub(super) async fn send_webhook(&self, a: &Applicant) -> ElkycDelivery {
         let (url, app_key, field, time, encrypted) = {
             let mut inner = self.lock();
             // Webhooks carry millisecond times: two events in one millisecond get distinct
@@ -185,41 +185,26 @@ impl Elkyc {
         let event = a.status.event();
         let payload =
             WebhookPayload::new(event, &a.id, &a.external_user_id, app_key).to_json(field);
-        let index = {
-            let mut inner = self.lock();
-            inner.deliveries.push(WebhookDelivery {
-                event: event.to_owned(),
-                applicant_id: a.id.clone(),
-                external_user_id: a.external_user_id.clone(),
-                status: a.status,
-                time,
-                encrypted,
-                response_status: None,
-                attempts: Vec::new(),
-            });
-            inner.deliveries.len() - 1
+        let sent = ElkycWebhookSent {
+            event: event.to_owned(),
+            applicant_id: a.id.clone(),
+            external_user_id: a.external_user_id.clone(),
+            status: a.status,
+            time,
+            encrypted,
         };
-        if let Some(url) = url
-            && let Ok((body, signature)) = self.seal(&payload, time)
-        {
-            let headers = signature
-                .map(|s| vec![(SIGNATURE_HEADER.to_owned(), s)])
-                .unwrap_or_default();
-            let this = self.clone();
-            self.outbox
-                .deliver(
-                    Outgoing { url, body, headers },
-                    &self.retries,
-                    move |attempt| {
-                        if let Some(d) = this.lock().deliveries.get_mut(index) {
-                            d.attempts.push(attempt);
-                            d.response_status = attempt.status;
-                        }
-                    },
-                )
-                .await;
-        }
-        self.lock().deliveries[index].clone()
+        let out = match url {
+            Some(url) => self.seal(&payload, time).ok().map(|(body, signature)| {
+                let headers = signature
+                    .map(|s| vec![(SIGNATURE_HEADER.to_owned(), s)])
+                    .unwrap_or_default();
+                Outgoing { url, body, headers }
+            }),
+            None => None,
+        };
+        self.deliveries
+            .send(&self.outbox, sent, out, &self.retries)
+            .await
     }
 }
 

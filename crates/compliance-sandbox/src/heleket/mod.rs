@@ -27,7 +27,7 @@ use std::time::Duration;
 use compliance_core::time::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::{Attempt, Outbox, RetrySchedule};
+use crate::delivery::{Delivery, DeliveryLog, Outbox, RetrySchedule};
 use crate::ids::Ids;
 
 /// One of the merchant's two API keys.
@@ -209,24 +209,18 @@ impl NewPayment {
     }
 }
 
-/// One webhook the simulated Heleket sent, with every attempt so far.
+/// What one webhook of the simulated Heleket was about (the facts of a [`HeleketDelivery`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct HeleketDelivery {
+pub struct HeleketWebhookSent {
     /// `payment`, `wallet` or `payout`.
     pub kind: String,
     /// The status the webhook reports.
     pub status: String,
-    /// Every attempt, in order.
-    pub attempts: Vec<Attempt>,
 }
 
-impl HeleketDelivery {
-    /// The HTTP status of the latest attempt (0: no answer).
-    pub fn last_status(&self) -> u16 {
-        self.attempts.last().and_then(|a| a.status).unwrap_or(0)
-    }
-}
+/// One webhook the simulated Heleket sent, with every attempt so far.
+pub type HeleketDelivery = Delivery<HeleketWebhookSent>;
 
 /// Why a control call failed.
 #[derive(Debug, thiserror::Error)]
@@ -247,7 +241,6 @@ pub enum HeleketSandboxError {
 struct Inner {
     creds: HeleketCredentials,
     payments: Vec<Payment>,
-    deliveries: Vec<HeleketDelivery>,
 }
 
 /// The simulated Heleket; cheap to clone.
@@ -257,6 +250,7 @@ pub struct Heleket {
     config: Arc<HeleketConfig>,
     ids: Ids,
     outbox: Outbox,
+    deliveries: DeliveryLog<HeleketWebhookSent>,
 }
 
 impl Heleket {
@@ -270,11 +264,11 @@ impl Heleket {
             inner: Arc::new(Mutex::new(Inner {
                 creds,
                 payments: Vec::new(),
-                deliveries: Vec::new(),
             })),
             config: Arc::new(config),
             ids,
             outbox,
+            deliveries: DeliveryLog::default(),
         }
     }
 
@@ -416,18 +410,9 @@ impl Heleket {
             .map(|p| p.status.clone())
     }
 
-    /// Every webhook sent so far, with its attempts.
+    /// Every webhook sent so far, in order, with its attempts.
     pub fn deliveries(&self) -> Vec<HeleketDelivery> {
-        self.lock().deliveries.clone()
-    }
-
-    /// Webhooks sent so far: `(status, HTTP status of the latest answer; 0 = no answer)`.
-    pub fn webhooks_sent(&self) -> Vec<(String, u16)> {
-        self.lock()
-            .deliveries
-            .iter()
-            .map(|d| (d.status.clone(), d.last_status()))
-            .collect()
+        self.deliveries.all()
     }
 
     /// Waits until every webhook being retried is delivered or out of attempts. With the

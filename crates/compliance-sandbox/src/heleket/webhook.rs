@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::sign;
-use super::{Heleket, HeleketDelivery, HeleketKey, Payment};
+use super::{Heleket, HeleketKey, HeleketWebhookSent, Payment};
 use crate::delivery::Outgoing;
 
 /// The webhook kinds (`type`): `payment` and `wallet` are signed with the payment key,
@@ -213,27 +213,17 @@ impl Heleket {
 
     /// Delivers `body` to `url` on Heleket's schedule, recording every attempt.
     pub(super) async fn send(&self, url: String, body: Vec<u8>, kind: &str, status: &str) {
-        let index = {
-            let mut inner = self.lock();
-            inner.deliveries.push(HeleketDelivery {
-                kind: kind.to_owned(),
-                status: status.to_owned(),
-                attempts: Vec::new(),
-            });
-            inner.deliveries.len() - 1
+        let sent = HeleketWebhookSent {
+            kind: kind.to_owned(),
+            status: status.to_owned(),
         };
-        let this = self.clone();
         let out = Outgoing {
             url,
             body,
             headers: Vec::new(),
         };
-        self.outbox
-            .deliver(out, &self.config.webhook_retries, move |attempt| {
-                if let Some(d) = this.lock().deliveries.get_mut(index) {
-                    d.attempts.push(attempt);
-                }
-            })
+        self.deliveries
+            .send(&self.outbox, sent, Some(out), &self.config.webhook_retries)
             .await;
     }
 }

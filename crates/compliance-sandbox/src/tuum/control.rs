@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +16,7 @@ impl Tuum {
             .route("/sandbox/tuum/subscriptions", post(subscribe))
             .route("/sandbox/tuum/events", post(send))
             .route("/sandbox/tuum/events/{id}/replay", post(replay))
+            .route("/sandbox/tuum/webhooks", get(webhooks))
             .with_state(self.clone())
     }
 }
@@ -58,4 +59,8 @@ async fn replay(State(t): State<Tuum>, Path(id): Path<String>) -> Response {
         Ok(report) => Json(report).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response(),
     }
+}
+
+async fn webhooks(State(t): State<Tuum>) -> Response {
+    Json(t.deliveries()).into_response()
 }
