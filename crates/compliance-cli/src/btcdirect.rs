@@ -1,6 +1,6 @@
 //! Every call into `amld5-verify`: the client behind `state btcdirect`.
 
-use amld5_verify::{BtcDirectClient, Error, NextStep};
+use amld5_verify::{BtcDirectClient, Error};
 use compliance_core::aml::{AmlError, AmlProvider};
 
 use crate::cli::StateBtcDirectArgs;
@@ -41,15 +41,5 @@ pub fn provider(args: &StateBtcDirectArgs, out: &Output) -> Result<Box<dyn AmlPr
 
 /// The exit code of a failed `state btcdirect`, from the crate's own next step.
 pub fn error_code(error: &AmlError) -> Code {
-    let AmlError::Provider { source, .. } = error else {
-        return Code::Usage;
-    };
-    match source.downcast_ref::<Error>().map(Error::next_step) {
-        Some(NextStep::FixCredentials | NextStep::FixConfiguration) => Code::Usage,
-        Some(NextStep::FixRequest) => match source.downcast_ref::<Error>() {
-            Some(Error::Core(e)) => crate::state::core_code(e),
-            _ => Code::Provider,
-        },
-        _ => Code::Provider,
-    }
+    crate::state::provider_code::<Error>(error, |e| (e.next_step(), e.status()))
 }

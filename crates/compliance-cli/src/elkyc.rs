@@ -3,13 +3,11 @@
 
 use compliance_core::aml::{AmlError, AmlProvider};
 use compliance_core::time::Timestamp;
-use kyc_public_api::crypto::{
-    Cipher, CryptoError, CryptoOptions, EncryptionSettings, GcmNonceLength, HmacKeyUse,
+use kyc_public_api::encryption::{
+    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, GcmNonceLength, HmacKeyUse,
     MacAlgorithm, MacInput, NoncePlacement, SIGNATURE_HEADER, SignatureEncoding,
 };
-use kyc_public_api::envelope::Envelope;
-use kyc_public_api::webhook::WebhookError;
-use kyc_public_api::{HeaderMap, KycClient, WebhookVerifier};
+use kyc_public_api::{Envelope, HeaderMap, KycClient, WebhookError, WebhookVerifier};
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -45,7 +43,7 @@ pub fn decrypt(args: &ElkycDecryptArgs, out: &Output) -> Result<Outcome, Failure
                 text,
             ))
         }
-        Err(e @ CryptoError::InvalidKey { .. }) => Err(key_failure(e)),
+        Err(e @ EncryptionError::InvalidKey { .. }) => Err(key_failure(e)),
         Err(e) => Ok(refused(&e.to_string())),
     }
 }
@@ -56,10 +54,10 @@ fn check_webhook(
     args: &ElkycDecryptArgs,
     body: &[u8],
     settings: EncryptionSettings,
-    options: CryptoOptions,
+    options: EncryptionOptions,
 ) -> Result<Outcome, Failure> {
     let verifier = WebhookVerifier::builder(settings)
-        .crypto_options(options)
+        .encryption_options(options)
         .tolerance(args.tolerance)
         .build()
         .map_err(key_failure)?;
@@ -90,7 +88,9 @@ fn check_webhook(
                 text,
             ))
         }
-        Err(WebhookError::Crypto(e @ CryptoError::InvalidKey { .. })) => Err(key_failure(e)),
+        Err(WebhookError::Encryption(e @ EncryptionError::InvalidKey { .. })) => {
+            Err(key_failure(e))
+        }
         Err(e) => Ok(refused(&e.to_string())),
     }
 }
@@ -169,8 +169,8 @@ fn settings(crypto: &ElkycCryptoArgs, out: &Output) -> Result<EncryptionSettings
 }
 
 /// The readings of the unconfirmed details, as the client names them.
-fn options(crypto: &ElkycCryptoArgs) -> CryptoOptions {
-    CryptoOptions::default()
+fn options(crypto: &ElkycCryptoArgs) -> EncryptionOptions {
+    EncryptionOptions::default()
         .mac(match crypto.mac {
             MacArg::Sha256 => MacAlgorithm::HmacSha256,
             MacArg::Sha512 => MacAlgorithm::HmacSha512,
@@ -198,7 +198,7 @@ fn options(crypto: &ElkycCryptoArgs) -> CryptoOptions {
 }
 
 /// A key the cipher refused: a configuration error that names the key, never shows it.
-fn key_failure(e: CryptoError) -> Failure {
+fn key_failure(e: EncryptionError) -> Failure {
     Failure::config(format!("the application's keys: {e}"))
 }
 
@@ -221,7 +221,7 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     {
         builder = builder
             .encryption(settings(&args.crypto, out)?)
-            .crypto_options(options(&args.crypto));
+            .encryption_options(options(&args.crypto));
     } else {
         out.note("no secret key: encrypted answers cannot be opened");
     }
@@ -231,19 +231,7 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     Ok(Box::new(client))
 }
 
-/// The exit code of a failed `state elkyc`: 2 when the keys or the request must be fixed
-/// (unauthorised, an answer the keys cannot open), 3 when elKYC answered with an error or
-/// could not be reached.
+/// The exit code of a failed `state elkyc`, from the crate's own next step.
 pub fn error_code(error: &AmlError) -> Code {
-    let AmlError::Provider { source, .. } = error else {
-        return Code::Usage;
-    };
-    match source.downcast_ref::<kyc_public_api::Error>() {
-        Some(kyc_public_api::Error::Core(e)) => crate::state::core_code(e),
-        Some(kyc_public_api::Error::EncryptedResponse | kyc_public_api::Error::Crypto(_)) => {
-            Code::Usage
-        }
-        Some(kyc_public_api::Error::Api(e)) if e.status.as_u16() == 401 => Code::Usage,
-        _ => Code::Provider,
-    }
+    crate::state::provider_code::<kyc_public_api::Error>(error, |e| (e.next_step(), e.status()))
 }

@@ -188,17 +188,7 @@ pub fn provider(args: &StateHeleketArgs, out: &Output) -> Result<Box<dyn AmlProv
     Ok(Box::new(client))
 }
 
-/// The exit code of a failed `state heleket`: 2 when the credentials or the request must be
-/// fixed, 3 when Heleket answered with an error or could not be reached.
+/// The exit code of a failed `state heleket`, from the crate's own next step.
 pub fn error_code(error: &AmlError) -> Code {
-    let AmlError::Provider { source, .. } = error else {
-        return Code::Usage;
-    };
-    match source.downcast_ref::<heleket_aml::Error>() {
-        Some(
-            heleket_aml::Error::SignatureRejected { .. } | heleket_aml::Error::Forbidden { .. },
-        ) => Code::Usage,
-        Some(heleket_aml::Error::Core(e)) => crate::state::core_code(e),
-        _ => Code::Provider,
-    }
+    crate::state::provider_code::<heleket_aml::Error>(error, |e| (e.next_step(), e.status()))
 }

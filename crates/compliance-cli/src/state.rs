@@ -1,9 +1,11 @@
 //! `state`: a subject as the core names it, asked live through the provider crate's
 //! `AmlProvider`, printed as the provider-neutral `AmlState`.
 
+use compliance_core::NextStep;
 use compliance_core::aml::{
     AmlError, AmlProvider, AmlState, AmlStatus, RequiredAction, Subject, SubjectKind, SubjectRef,
 };
+use compliance_core::http::StatusCode;
 use serde_json::json;
 
 use crate::cli::{StateCommand, SubjectArgs};
@@ -184,13 +186,23 @@ fn render(state: &AmlState) -> String {
     text
 }
 
-/// The exit code of a core error: 2 for what the caller must fix locally (configuration,
-/// a request refused before any I/O), 3 for everything the provider or the network did.
-pub fn core_code(error: &compliance_core::Error) -> Code {
-    match error {
-        compliance_core::Error::Config(_) | compliance_core::Error::InvalidRequest { .. } => {
+/// The exit code of a failed `state` from what the provider crate's error says to do
+/// (`next_step()`, the same enum in every crate) and the provider's HTTP status, if it
+/// answered: 2 when the caller must fix something on its side (credentials, configuration,
+/// a request refused before any I/O, an answer its keys cannot open), 3 when the provider
+/// refused, failed or could not be reached.
+pub fn provider_code<E: std::error::Error + 'static>(
+    error: &AmlError,
+    read: impl Fn(&E) -> (NextStep, Option<StatusCode>),
+) -> Code {
+    let AmlError::Provider { source, .. } = error else {
+        return Code::Usage;
+    };
+    match source.downcast_ref::<E>().map(read) {
+        Some((NextStep::FixCredentials | NextStep::FixConfiguration | NextStep::DoNotTrust, _)) => {
             Code::Usage
         }
+        Some((NextStep::FixRequest, None)) => Code::Usage,
         _ => Code::Provider,
     }
 }
@@ -198,6 +210,49 @@ pub fn core_code(error: &compliance_core::Error) -> Code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_next_step() {
+        use std::collections::BTreeMap;
+
+        let code = |e: heleket_aml::Error| {
+            let retryable = e.is_retryable();
+            provider_code::<heleket_aml::Error>(&AmlError::provider("heleket", retryable, e), |e| {
+                (e.next_step(), e.status())
+            })
+        };
+        let unauthorized = StatusCode::UNAUTHORIZED;
+        assert_eq!(
+            code(heleket_aml::Error::SignatureRejected {
+                key: heleket_aml::KeyKind::Payment,
+                status: unauthorized,
+                message: "Invalid Sign.".into(),
+            }),
+            Code::Usage
+        );
+        assert_eq!(
+            code(heleket_aml::Error::Core(
+                compliance_core::Error::invalid_request("order_id", "empty")
+            )),
+            Code::Usage,
+            "refused before any I/O"
+        );
+        assert_eq!(
+            code(heleket_aml::Error::Validation {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: None,
+                errors: BTreeMap::new(),
+            }),
+            Code::Provider,
+            "refused by the provider"
+        );
+        assert_eq!(
+            code(heleket_aml::Error::Core(compliance_core::Error::Config(
+                "x".into()
+            ))),
+            Code::Usage
+        );
+    }
 
     fn subject(text: &str, external: bool) -> Result<Subject, Failure> {
         parse_subject(&SubjectArgs {

@@ -12,7 +12,6 @@
 use std::time::{Duration, Instant};
 
 use compliance_core::ExposeSecret as _;
-use compliance_core::http::HttpClient;
 use compliance_core::time::Timestamp;
 use compliance_sandbox::RetrySchedule;
 use compliance_sandbox::TuumEvent;
@@ -291,7 +290,7 @@ async fn deliver(
         )));
     }
     let shown = secrets::shown_url(url);
-    let client = HttpClient::builder()
+    let client = reqwest::Client::builder()
         .timeout(delivery.timeout)
         .build()
         .map_err(|e| Failure::config(format!("cannot set up HTTP: {e}")))?;
@@ -325,7 +324,7 @@ async fn deliver(
     Ok(report(&prepared, &shown, &attempts))
 }
 
-async fn post(client: &HttpClient, url: &str, prepared: &Prepared) -> Attempt {
+async fn post(client: &reqwest::Client, url: &str, prepared: &Prepared) -> Attempt {
     let started = Instant::now();
     let mut request = client.post(url).body(prepared.body.clone());
     for (name, value, _) in &prepared.headers {

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use heleket_aml::WebhookVerifier;
 use kyc_public_api::WebhookVerifier as ElkycVerifier;
-use kyc_public_api::crypto::EncryptionSettings;
+use kyc_public_api::encryption::EncryptionSettings;
 use serde_json::{Value, json};
 
 use crate::common::{ELKYC_HMAC, ELKYC_SECRET, PAYMENT_KEY, PAYOUT_KEY, TUUM_SECRET};
