@@ -1,11 +1,15 @@
 //! `cargo xtask`: the workspace's workshop (release tooling and fixture regeneration).
 //!
 //! Every command is a module with `pub fn main(args: cli::Args) -> Result<(), cli::Error>`;
-//! adding one (for example `fixtures`) is a `mod` line, a match arm and a line in [`USAGE`].
+//! adding one is a `mod` line, a match arm and a line in [`USAGE`].
+//!
+//! Release tooling needs no crate of the workspace: this package depends on none, so
+//! `cargo xtask release ...` builds in seconds. `fixtures` drives the provider crates and the
+//! sandbox, so it is its own package, `xtask-fixtures` (`xtask/fixtures/`), which this one
+//! runs through cargo when asked; it shares [`cli`] and [`workspace_root`] from here.
 
-mod cli;
+pub mod cli;
 mod cmd;
-mod fixtures;
 mod git;
 mod release;
 #[cfg(test)]
@@ -27,9 +31,13 @@ commands:
 
 Both workflows are described in xtask/README.md.";
 
-fn main() -> ExitCode {
+/// Runs `cargo xtask <args>` (the binary's `main`).
+pub fn run() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let command = args.next();
+    if command.as_deref() == Some("fixtures") {
+        return fixtures(args);
+    }
     let rest = Args::new(args);
     let (result, usage) = match command.as_deref() {
         None | Some("help" | "-h" | "--help") => {
@@ -37,7 +45,6 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("release") => (release::main(rest), release::USAGE),
-        Some("fixtures") => (fixtures::main(rest), fixtures::USAGE),
         Some(other) => (
             Err(Error::Usage(format!("unknown command `{other}`"))),
             USAGE,
@@ -54,4 +61,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask fixtures <args>`: runs the `xtask-fixtures` package (which builds the
+/// provider crates and the sandbox) with the same arguments and exit code.
+fn fixtures(args: impl Iterator<Item = String>) -> ExitCode {
+    let Ok(dir) = std::env::current_dir() else {
+        eprintln!("error: no current directory");
+        return ExitCode::FAILURE;
+    };
+    let status = cmd::cargo(&dir)
+        .args(["run", "--quiet", "--package", "xtask-fixtures", "--"])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) => match status.code() {
+            Some(0) => ExitCode::SUCCESS,
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            None => ExitCode::FAILURE,
+        },
+        Err(e) => {
+            eprintln!("error: cannot run `cargo run -p xtask-fixtures`: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The root of the workspace that contains `dir`, by `cargo locate-project`.
+pub fn workspace_root(dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    workspace::Workspace::locate(dir)
 }
