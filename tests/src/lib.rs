@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
-use compliance_core::http::HttpClient;
+
 use compliance_sandbox::{ElkycCredentials, EncryptionMode};
 use kyc_public_api::EncryptionSettings;
 
@@ -90,7 +90,7 @@ pub struct Exchange {
 #[derive(Clone)]
 struct TapState {
     upstream: String,
-    client: HttpClient,
+    client: reqwest::Client,
     seen: Arc<Mutex<Vec<Exchange>>>,
 }
 
@@ -108,7 +108,7 @@ impl Tap {
         let seen: Arc<Mutex<Vec<Exchange>>> = Arc::default();
         let state = TapState {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            client: HttpClient::new(),
+            client: reqwest::Client::new(),
             seen: seen.clone(),
         };
         let url = serve(axum::Router::new().fallback(forward).with_state(state)).await;
@@ -184,4 +184,14 @@ async fn forward(State(tap): State<TapState>, request: Request) -> Response {
         }
     }
     reply
+}
+
+/// What the simulated Heleket delivered so far: each webhook's status and the answer to its
+/// latest attempt.
+pub fn heleket_sent(heleket: &compliance_sandbox::Heleket) -> Vec<(String, Option<u16>)> {
+    heleket
+        .deliveries()
+        .into_iter()
+        .map(|d| (d.sent.status.clone(), d.last_status()))
+        .collect()
 }

@@ -86,7 +86,7 @@ async fn every_provider_answers_in_the_same_neutral_terms() {
         assert_eq!(answering.len(), 1, "exactly one provider handles {subject}");
         let state = answering[0].aml_state(subject).await.unwrap();
         assert_eq!(
-            (state.provider, state.status.label()),
+            (state.provider.as_ref(), state.status.label()),
             (*provider, *label),
             "{subject}: {state:?}"
         );

@@ -271,8 +271,8 @@ async fn encrypted_webhooks_carry_status_changes_into_the_store() {
             SandboxStatus::Approved,
         ] {
             let delivery = elkyc.set_status("user-7", status).await.unwrap();
-            assert!(delivery.encrypted);
-            assert_eq!(delivery.response_status, Some(200), "{mode:?} {status}");
+            assert!(delivery.sent.encrypted);
+            assert_eq!(delivery.last_status(), Some(200), "{mode:?} {status}");
             assert_eq!(record(&hooks).provider_status, status.as_str());
         }
         let final_record = record(&hooks);
@@ -281,9 +281,9 @@ async fn encrypted_webhooks_carry_status_changes_into_the_store() {
         assert_eq!(final_record.external_user_id.as_deref(), Some("user-7"));
         assert_eq!(
             elkyc
-                .webhooks_sent()
+                .deliveries()
                 .iter()
-                .map(|d| d.event.as_str().to_owned())
+                .map(|d| d.sent.event.clone())
                 .collect::<Vec<_>>(),
             [
                 "applicantCreated",
@@ -306,8 +306,8 @@ async fn webhooks_under_other_keys_or_unencrypted_are_refused() {
         .create_applicant(&CreateApplicant::new("user-8", "basic-kyc"))
         .await
         .unwrap();
-    let sent = sandbox.elkyc().webhooks_sent();
-    assert_eq!(sent[0].response_status, Some(401));
+    let sent = sandbox.elkyc().deliveries();
+    assert_eq!(sent[0].last_status(), Some(401));
 
     sandbox.elkyc().set_encryption(EncryptionMode::Plain);
     let delivery = sandbox
@@ -315,8 +315,8 @@ async fn webhooks_under_other_keys_or_unencrypted_are_refused() {
         .set_status("user-8", SandboxStatus::InProgress)
         .await
         .unwrap();
-    assert!(!delivery.encrypted);
-    assert_eq!(delivery.response_status, Some(401));
+    assert!(!delivery.sent.encrypted);
+    assert_eq!(delivery.last_status(), Some(401));
     assert!(hooks.store.all().is_empty());
 }
 

@@ -15,8 +15,8 @@ use compliance_sandbox::{
     InstantSleeper, Provider, RequestEncryption, Sandbox, SandboxConfig, UserRefreshAuth,
 };
 use heleket_aml::{HeleketClient, TestWebhook, WebhookKind, WebhookVerifier};
-use kyc_public_api::crypto::{
-    CryptoError, CryptoOptions, GcmNonceLength, HmacKeyUse, MacAlgorithm,
+use kyc_public_api::encryption::{
+    EncryptionError, EncryptionOptions, GcmNonceLength, HmacKeyUse, MacAlgorithm,
     MacInput as ClientMacInput, NoncePlacement as ClientNoncePlacement,
     SignatureEncoding as ClientEncoding,
 };
@@ -32,7 +32,7 @@ use kyc_public_api::{
 struct Reading {
     mode: EncryptionMode,
     sandbox: ElkycCrypto,
-    client: CryptoOptions,
+    client: EncryptionOptions,
 }
 
 /// Every reading of the unconfirmed encryption details the client supports.
@@ -62,7 +62,7 @@ fn readings() -> Vec<Reading> {
                             .mac_input(input)
                             .hmac_key(key)
                             .signature_encoding(encoding),
-                        client: CryptoOptions::default()
+                        client: EncryptionOptions::default()
                             .mac(client_mac)
                             .mac_input(client_input)
                             .hmac_key(client_key)
@@ -87,7 +87,7 @@ fn readings() -> Vec<Reading> {
                         .gcm_nonce(nonce)
                         .nonce_placement(placement)
                         .signature_encoding(encoding),
-                    client: CryptoOptions::default()
+                    client: EncryptionOptions::default()
                         .gcm_nonce(client_nonce)
                         .nonce_placement(client_placement)
                         .signature_encoding(client_encoding),
@@ -108,12 +108,12 @@ fn settings(sandbox: &Sandbox) -> EncryptionSettings {
     compliance_e2e::elkyc_settings(&sandbox.elkyc().credentials()).expect("an encrypted mode")
 }
 
-fn kyc(sandbox: &Sandbox, options: CryptoOptions, encrypt_requests: bool) -> KycClient {
+fn kyc(sandbox: &Sandbox, options: EncryptionOptions, encrypt_requests: bool) -> KycClient {
     KycClient::builder()
         .base_url(sandbox.endpoint(Provider::Elkyc).url())
         .api_key(sandbox.elkyc().credentials().api_key)
         .encryption(settings(sandbox))
-        .crypto_options(options)
+        .encryption_options(options)
         .encrypt_requests(encrypt_requests)
         .build()
         .unwrap()
@@ -149,7 +149,7 @@ async fn the_client_works_under_every_encryption_reading_it_supports() {
             assert_eq!(moved.id, created.id);
         }
         let verifier = ElkycVerifier::builder(settings(&sandbox))
-            .crypto_options(r.client)
+            .encryption_options(r.client)
             .build()
             .unwrap();
         let received = received.lock().unwrap().clone();
@@ -179,7 +179,7 @@ async fn request_encryption_follows_the_dashboard_setting() {
     ] {
         let sandbox = elkyc(ElkycConfig::default().requests(requests)).await;
         for encrypt in [false, true] {
-            let client = kyc(&sandbox, CryptoOptions::default(), encrypt);
+            let client = kyc(&sandbox, EncryptionOptions::default(), encrypt);
             let result = client
                 .create_applicant(&CreateApplicant::new(format!("req-{encrypt}"), "basic-kyc"))
                 .await;
@@ -222,7 +222,7 @@ async fn webhook_events_are_read_under_every_field_name() {
         let sandbox = elkyc(ElkycConfig::default().event_field(field)).await;
         let (url, received) = recorder(0).await;
         sandbox.elkyc().set_webhook_url(url);
-        kyc(&sandbox, CryptoOptions::default(), false)
+        kyc(&sandbox, EncryptionOptions::default(), false)
             .create_applicant(&CreateApplicant::new("field-1", "basic-kyc"))
             .await
             .unwrap();
@@ -245,19 +245,19 @@ async fn a_mismatched_encryption_option_is_caught() {
     let cases = [
         (
             EncryptionMode::Cbc,
-            CryptoOptions::default().mac_input(ClientMacInput::CiphertextBytes),
+            EncryptionOptions::default().mac_input(ClientMacInput::CiphertextBytes),
         ),
         (
             EncryptionMode::Cbc,
-            CryptoOptions::default().hmac_key(HmacKeyUse::Text),
+            EncryptionOptions::default().hmac_key(HmacKeyUse::Text),
         ),
         (
             EncryptionMode::Gcm,
-            CryptoOptions::default().nonce_placement(ClientNoncePlacement::Suffix),
+            EncryptionOptions::default().nonce_placement(ClientNoncePlacement::Suffix),
         ),
         (
             EncryptionMode::Gcm,
-            CryptoOptions::default().gcm_nonce(GcmNonceLength::Bytes16),
+            EncryptionOptions::default().gcm_nonce(GcmNonceLength::Bytes16),
         ),
     ];
     for (mode, wrong) in cases {
@@ -270,7 +270,7 @@ async fn a_mismatched_encryption_option_is_caught() {
         .await;
         let (url, received) = recorder(0).await;
         sandbox.elkyc().set_webhook_url(url);
-        let right = kyc(&sandbox, CryptoOptions::default(), true);
+        let right = kyc(&sandbox, EncryptionOptions::default(), true);
         right
             .create_applicant(&CreateApplicant::new("mismatch-1", "basic-kyc"))
             .await
@@ -280,7 +280,10 @@ async fn a_mismatched_encryption_option_is_caught() {
         let client = kyc(&sandbox, wrong, false);
         let err = client.applicant_status("mismatch-1").await.unwrap_err();
         assert!(
-            matches!(err, KycError::Crypto(CryptoError::SignatureMismatch)),
+            matches!(
+                err,
+                KycError::Encryption(EncryptionError::SignatureMismatch)
+            ),
             "{mode:?} {wrong:?}: {err:?}"
         );
 
@@ -301,7 +304,7 @@ async fn a_mismatched_encryption_option_is_caught() {
 
         // The webhook: sent by the sandbox, refused by the verifier.
         let verifier = ElkycVerifier::builder(settings(&sandbox))
-            .crypto_options(wrong)
+            .encryption_options(wrong)
             .build()
             .unwrap();
         let (headers, body) = received.lock().unwrap()[0].clone();
@@ -309,7 +312,9 @@ async fn a_mismatched_encryption_option_is_caught() {
         assert!(
             matches!(
                 refused,
-                kyc_public_api::webhook::WebhookError::Crypto(CryptoError::SignatureMismatch)
+                kyc_public_api::webhook::WebhookError::Encryption(
+                    EncryptionError::SignatureMismatch
+                )
             ),
             "{mode:?} {wrong:?}: {refused:?}"
         );
@@ -320,20 +325,20 @@ async fn a_mismatched_encryption_option_is_caught() {
 #[tokio::test]
 async fn a_mismatched_hmac_hash_is_caught() {
     let sandbox = elkyc(ElkycConfig::default().encryption(EncryptionMode::Cbc)).await;
-    kyc(&sandbox, CryptoOptions::default(), false)
+    kyc(&sandbox, EncryptionOptions::default(), false)
         .create_applicant(&CreateApplicant::new("hash-1", "basic-kyc"))
         .await
         .unwrap();
     let wrong = kyc(
         &sandbox,
-        CryptoOptions::default().mac(MacAlgorithm::HmacSha512),
+        EncryptionOptions::default().mac(MacAlgorithm::HmacSha512),
         false,
     );
     let err = wrong.applicant_status("hash-1").await.unwrap_err();
     assert!(
         matches!(
             &err,
-            KycError::Crypto(CryptoError::MalformedSignature { expected }) if expected == "64 bytes, hex"
+            KycError::Encryption(EncryptionError::MalformedSignature { expected }) if expected == "64 bytes, hex"
         ),
         "{err:?}"
     );

@@ -50,19 +50,19 @@ async fn elkyc_retries_on_its_schedule_until_the_receiver_answers() {
         .create_applicant(&CreateApplicant::new("retry-1", "basic-kyc"))
         .await
         .unwrap();
-    let first = &elkyc.webhooks_sent()[0];
+    let first = &elkyc.deliveries()[0];
     assert_eq!(
-        first.response_status,
+        first.last_status(),
         Some(503),
         "the first attempt is awaited"
     );
     elkyc.settle_webhooks().await;
 
-    let delivery = &elkyc.webhooks_sent()[0];
+    let delivery = &elkyc.deliveries()[0];
     assert_eq!(pauses(&delivery.attempts), secs(&[0, 30, 60, 120]));
     let statuses: Vec<_> = delivery.attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Some(503), Some(503), Some(503), Some(200)]);
-    assert_eq!(delivery.response_status, Some(200));
+    assert_eq!(delivery.last_status(), Some(200));
 
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 4);
@@ -92,10 +92,15 @@ async fn elkyc_gives_up_after_ten_retries() {
         .await
         .unwrap();
     elkyc.settle_webhooks().await;
-    for delivery in elkyc.webhooks_sent() {
+    for delivery in elkyc.deliveries() {
         let mut expected = vec![Duration::ZERO];
         expected.extend(RetrySchedule::elkyc().delays());
-        assert_eq!(pauses(&delivery.attempts), expected, "{}", delivery.event);
+        assert_eq!(
+            pauses(&delivery.attempts),
+            expected,
+            "{}",
+            delivery.sent.event
+        );
         assert_eq!(
             expected.iter().sum::<Duration>(),
             Duration::from_secs(30 * 1023)
@@ -114,12 +119,18 @@ async fn heleket_repeats_until_a_2xx() {
     let heleket = sandbox.heleket();
     let uuid = heleket.create_payment(NewPayment::new("order-r1", "12.50", "USDT").callback(url));
     heleket.lock_payment(&uuid).await.unwrap();
-    assert_eq!(heleket.webhooks_sent(), [("locked".to_owned(), 503)]);
+    assert_eq!(
+        compliance_e2e::heleket_sent(heleket),
+        [("locked".to_owned(), Some(503))]
+    );
     heleket.settle_webhooks().await;
 
     let delivery = &heleket.deliveries()[0];
     assert_eq!(pauses(&delivery.attempts), secs(&[0, 60, 120]));
-    assert_eq!(heleket.webhooks_sent(), [("locked".to_owned(), 200)]);
+    assert_eq!(
+        compliance_e2e::heleket_sent(heleket),
+        [("locked".to_owned(), Some(200))]
+    );
 
     let c = heleket.credentials();
     let verifier = WebhookVerifier::new(c.payment_key).with_payout_key(c.payout_key);

@@ -23,7 +23,7 @@ use compliance_sandbox::{
 };
 use heleket_aml::{HeleketClient, PaymentRef, TestWebhook, WebhookKind, WebhookVerifier};
 use kyc_public_api::WebhookVerifier as KycWebhookVerifier;
-use kyc_public_api::crypto::{Cipher, EncryptionSettings};
+use kyc_public_api::encryption::{Cipher, EncryptionSettings};
 use kyc_public_api::{CreateApplicant, KycClient, TokenRequest};
 
 /// Everything logged, by every test of this binary.
@@ -581,7 +581,7 @@ async fn every_error_path_leaks_nothing() {
     let kyc = KycClient::builder()
         .base_url(server.url())
         .api_key("key-LEAK-api-key")
-        .transport(quick.clone())
+        .transport_config(quick.clone())
         .build()
         .unwrap();
     server
@@ -607,7 +607,7 @@ async fn every_error_path_leaks_nothing() {
         .base_url(server.url())
         .api_key("key-LEAK-api-key")
         .encryption(settings.clone())
-        .transport(quick.clone())
+        .transport_config(quick.clone())
         .build()
         .unwrap();
     check.debug(&keyed);

@@ -14,8 +14,8 @@ use compliance_core::webhook::{
 };
 use compliance_core::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox, Timestamp};
 use compliance_e2e::serve;
-use kyc_public_api::crypto::{Cipher, EncryptionSettings, SIGNATURE_HEADER};
-use kyc_public_api::envelope::Envelope;
+use kyc_public_api::Envelope;
+use kyc_public_api::encryption::{Cipher, EncryptionSettings, SIGNATURE_HEADER};
 use serde_json::{Map, Value, json};
 
 const HELEKET_KEY: &str = "conformance-payment-key";
