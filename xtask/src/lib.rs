@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workspace's workshop (release tooling and fixture regeneration).
 //!
 //! Every command is a module with `pub fn main(args: cli::Args) -> Result<(), cli::Error>`;
-//! adding one is a `mod` line, a match arm and a line in [`USAGE`].
+//! adding one is a `mod` line, a match arm and a line in `USAGE`.
 //!
 //! Release tooling needs no crate of the workspace: this package depends on none, so
 //! `cargo xtask release ...` builds in seconds. `fixtures` drives the provider crates and the

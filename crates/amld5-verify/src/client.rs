@@ -138,12 +138,7 @@ impl BtcDirectClientBuilder {
         )?;
         Ok(BtcDirectClient {
             shared: Arc::new(Shared {
-                tokens: Arc::new(Tokens::new(
-                    transport,
-                    partner,
-                    self.policy,
-                    self.er801,
-                )),
+                tokens: Arc::new(Tokens::new(transport, partner, self.policy, self.er801)),
                 locale: self.locale,
             }),
         })

@@ -20,10 +20,10 @@ use compliance_core::aml::{
 };
 use compliance_core::time::Timestamp;
 
+use crate::PROVIDER;
 use crate::aml_links::{AmlLink, AmlLinkStatus};
 use crate::client::HeleketClient;
 use crate::error::Error;
-use crate::PROVIDER;
 use crate::payment::{Payment, PaymentRef, PaymentStatus};
 
 #[async_trait]

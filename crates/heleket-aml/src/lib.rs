@@ -27,6 +27,8 @@ pub use payment::{Convert, Payment, PaymentRef, PaymentStatus};
 pub use payout::PayoutStatus;
 pub use sign::KeyKind;
 pub use test_webhook::TestWebhook;
+/// The URL type of [`AmlLink::link`].
+pub use url::Url;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use webhook::WebhookReceiver;
@@ -34,15 +36,13 @@ pub use webhook::{
     HeleketWebhook, MismatchCause, PaymentWebhook, PayoutWebhook, WebhookError, WebhookKind,
     WebhookProcessor, WebhookVerifier,
 };
-/// The URL type of [`AmlLink::link`].
-pub use url::Url;
 
 // What this crate's API and README use from the shared core, so that a user of this crate
 // never names `compliance_core` (the workspace's re-export rule, in its root README).
+pub use compliance_core::Error as CoreError;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use compliance_core::axum;
-pub use compliance_core::Error as CoreError;
 pub use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
 pub use compliance_core::webhook::{
     BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,

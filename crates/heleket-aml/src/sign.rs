@@ -114,7 +114,6 @@ impl RequestSigner {
             ),
         ])
     }
-
 }
 
 impl fmt::Debug for RequestSigner {

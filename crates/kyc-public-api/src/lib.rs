@@ -14,7 +14,7 @@ pub mod store;
 pub mod token;
 pub mod webhook;
 
-/// The provider's name in [`AmlState::provider`], [`ApplicantKey`](compliance_core::ApplicantKey)s
+/// The provider's name in [`AmlState::provider`], [`ApplicantKey`]s
 /// and deduplication keys: `"elkyc"`.
 pub const PROVIDER: &str = "elkyc";
 

@@ -106,7 +106,13 @@ impl HeleketWebhook {
     /// The deduplication key: `heleket:<type>:<uuid>:<status>`. Heleket redelivers until it
     /// gets a 2xx; the same `(uuid, status)` is the same event.
     pub fn dedup_key(&self) -> String {
-        format!("{}:{}:{}:{}", crate::PROVIDER, self.kind(), self.uuid(), self.status())
+        format!(
+            "{}:{}:{}:{}",
+            crate::PROVIDER,
+            self.kind(),
+            self.uuid(),
+            self.status()
+        )
     }
 }
 
