@@ -4,21 +4,13 @@
 //! When Tuum's events change, re-recording and `cargo insta test` show what changed for
 //! users (see xtask/README.md).
 
-use std::path::Path;
-
 use compliance_core::recorded::{self, RecordedExchange};
 
 use aml_events::AmlEvent;
 
 /// Every exchange of every recorded set (see `compliance_core::recorded`).
 fn exchanges() -> Vec<RecordedExchange> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !all.is_empty(),
-        "no recorded fixtures: run `cargo xtask fixtures record --provider tuum`"
-    );
-    all
+    recorded::load_for_test(env!("CARGO_MANIFEST_DIR"), "tuum")
 }
 
 #[test]

@@ -4,8 +4,6 @@
 //! returns. When BTC Direct changes, re-recording and `cargo insta test` show what changed
 //! for users (see xtask/README.md).
 
-use std::path::Path;
-
 use compliance_core::recorded::{self, RecordedExchange};
 
 use std::sync::{Arc, Mutex};
@@ -19,13 +17,7 @@ use mockito::{Matcher, ServerGuard};
 
 /// Every exchange of every recorded set (see `compliance_core::recorded`).
 fn exchanges() -> Vec<RecordedExchange> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !all.is_empty(),
-        "no recorded fixtures: run `cargo xtask fixtures record --provider btcdirect`"
-    );
-    all
+    recorded::load_for_test(env!("CARGO_MANIFEST_DIR"), "btcdirect")
 }
 
 /// Mocks `method path` (any query) answering `status` and `body`.

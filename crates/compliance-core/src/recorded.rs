@@ -55,6 +55,20 @@ impl RecordedExchange {
     }
 }
 
+/// Every exchange a crate's snapshot test replays: [`load`] of `<manifest_dir>/tests/fixtures`
+/// (pass `env!("CARGO_MANIFEST_DIR")`). Panics with the error, or, when nothing was
+/// recorded, with the command that records `provider`'s fixtures: a snapshot test must not
+/// pass on an empty set.
+pub fn load_for_test(manifest_dir: &str, provider: &str) -> Vec<RecordedExchange> {
+    let fixtures = Path::new(manifest_dir).join("tests/fixtures");
+    let all = load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !all.is_empty(),
+        "no recorded fixtures: run `cargo xtask fixtures record --provider {provider}`"
+    );
+    all
+}
+
 /// Loads every exchange under `fixtures_dir` (`recorded/`, then `recorded-live/`), in
 /// manifest order. A missing directory is skipped; a broken manifest or a missing body file
 /// is an error naming the file.

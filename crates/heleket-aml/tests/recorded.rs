@@ -10,8 +10,6 @@
 //! an independent signer. Each delivery is also checked to fail, with the exact error, once
 //! a byte changes and once the keys are swapped.
 
-use std::path::Path;
-
 use compliance_core::recorded::{self, RecordedExchange};
 
 use heleket_aml::webhook::MismatchCause;
@@ -25,13 +23,7 @@ const PAYOUT_KEY: &str = "recorded-payout-key";
 
 /// Every exchange of every recorded set (see `compliance_core::recorded`).
 fn exchanges() -> Vec<RecordedExchange> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !all.is_empty(),
-        "no recorded fixtures: run `cargo xtask fixtures record --provider heleket`"
-    );
-    all
+    recorded::load_for_test(env!("CARGO_MANIFEST_DIR"), "heleket")
 }
 
 /// Serves the recorded answer to the client method the endpoint belongs to.

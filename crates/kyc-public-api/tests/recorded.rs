@@ -4,8 +4,6 @@
 //! returns. When elKYC changes, re-recording and `cargo insta test` show what changed for
 //! users (see xtask/README.md).
 
-use std::path::Path;
-
 use compliance_core::recorded::{self, RecordedExchange};
 
 use kyc_public_api::{
@@ -15,13 +13,7 @@ use mockito::Matcher;
 
 /// Every exchange of every recorded set (see `compliance_core::recorded`).
 fn exchanges() -> Vec<RecordedExchange> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let all = recorded::load(&fixtures).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !all.is_empty(),
-        "no recorded fixtures: run `cargo xtask fixtures record --provider elkyc`"
-    );
-    all
+    recorded::load_for_test(env!("CARGO_MANIFEST_DIR"), "elkyc")
 }
 
 /// Replays one recorded answer through the client call that receives it.

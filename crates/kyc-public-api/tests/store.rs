@@ -1,13 +1,8 @@
 //! Applying applicants to an `ApplicantStore`: out-of-order webhooks never overwrite newer
-//! state; concurrent writers are retried by re-reading.
+//! state (concurrent writers are the shared loop's, tested in compliance-core).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use async_trait::async_trait;
 use compliance_core::aml::AmlStatus;
-use compliance_core::store::{
-    ApplicantKey, ApplicantRecord, ApplicantStore, Expected, MemoryApplicantStore, StoreError,
-};
+use compliance_core::store::{ApplicantKey, ApplicantStore, MemoryApplicantStore};
 use compliance_core::time::Timestamp;
 use kyc_public_api::store::{ApplicantUpdate, Applied, apply};
 use kyc_public_api::{Applicant, ApplicantStatus};
@@ -76,70 +71,8 @@ async fn updates_come_from_responses_too() {
     assert_eq!(r.record().aml_status, AmlStatus::UnderReview);
 }
 
-/// A store where someone else writes just before each of our first `n` writes.
-struct Contended {
-    inner: MemoryApplicantStore,
-    interleave: AtomicUsize,
-}
-
-#[async_trait]
-impl ApplicantStore for Contended {
-    async fn get(&self, key: &ApplicantKey) -> Result<Option<ApplicantRecord>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn find_by_external_id(
-        &self,
-        provider: &str,
-        id: &str,
-    ) -> Result<Option<ApplicantRecord>, StoreError> {
-        self.inner.find_by_external_id(provider, id).await
-    }
-    async fn put(
-        &self,
-        record: ApplicantRecord,
-        expected: Expected,
-    ) -> Result<ApplicantRecord, StoreError> {
-        if self.interleave.load(Ordering::SeqCst) > 0 {
-            self.interleave.fetch_sub(1, Ordering::SeqCst);
-            // A concurrent webhook (older news) lands first and bumps the version.
-            let mut theirs = self.inner.get(&record.key).await?.unwrap();
-            theirs.provider_status = "IN_PROGRESS".into();
-            let v = theirs.version;
-            self.inner.put(theirs, Expected::Version(v)).await?;
-        }
-        self.inner.put(record, expected).await
-    }
-}
-
-#[tokio::test]
-async fn conflicts_are_retried_by_re_reading() {
-    let store = Contended {
-        inner: MemoryApplicantStore::new(),
-        interleave: AtomicUsize::new(0),
-    };
-    let t0 = at("2025-07-04T12:00:00Z");
-    apply(
-        &store,
-        &ApplicantUpdate::new("a-3", ApplicantStatus::Init, t0),
-        t0,
-    )
-    .await
-    .unwrap();
-    store.interleave.store(2, Ordering::SeqCst);
-    let newer = ApplicantUpdate::new("a-3", ApplicantStatus::Approved, at("2025-07-04T12:10:00Z"));
-    let r = apply(&store, &newer, t0).await.unwrap();
-    assert!(matches!(r, Applied::Updated(_)));
-    assert_eq!(r.record().provider_status, "APPROVED");
-    assert_eq!(r.record().version, 4, "two concurrent writes, then ours");
-
-    // Endless contention gives up with the store's conflict, not a loop.
-    store.interleave.store(1_000, Ordering::SeqCst);
-    let newest = ApplicantUpdate::new("a-3", ApplicantStatus::Rejected, at("2025-07-04T12:20:00Z"));
-    assert!(matches!(
-        apply(&store, &newest, t0).await,
-        Err(StoreError::Conflict { .. })
-    ));
-}
+// Conflicting writers (re-read and decide again, give up after eight tries) are the shared
+// loop's: compliance-core's `store::apply_newer` tests them.
 
 #[tokio::test]
 async fn a_distinct_change_stamped_with_the_same_millisecond_is_kept() {
