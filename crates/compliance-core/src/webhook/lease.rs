@@ -35,6 +35,7 @@ pub trait Runtime: Send + Sync + fmt::Debug {
 /// runtime must have its timer enabled (`enable_time()` or `enable_all()`; `#[tokio::main]`
 /// does).
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioRuntime;
 

@@ -53,11 +53,13 @@ use subtle::ConstantTimeEq;
 
 pub use clock::{Clock, Freshness, FreshnessError, ManualClock, SystemClock};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use lease::TokioRuntime;
 pub use lease::{BoxFuture, ManualRuntime, Runtime};
 pub use outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
 pub use processor::{Handler, HandlerFn, Processor, ProcessorBuilder, handler_fn};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use receiver::{DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, Receiver};
 pub use verifier::{Rejection, RejectionKind, RequestInfo, Stage, Verified, Verifier};
 
