@@ -73,6 +73,17 @@ pub(crate) fn classify(
     }
 }
 
+/// Whether an answer with a retryable status (429, 5xx) may be sent again: yes, unless BTC
+/// Direct's own errors in it say that another try does not help (`ER999`: contact support),
+/// read exactly as the caller's [`Error`] reads them.
+pub(crate) fn retry_allowed(response: &Response) -> bool {
+    if response.rate_limit_error().is_some() {
+        return true;
+    }
+    ApiErrors::from_body(response.body())
+        .is_none_or(|errors| Error::from_api_errors(response.status(), errors).is_retryable())
+}
+
 fn expired_by_code(
     identity: &Identity,
     errors: &ApiErrors,

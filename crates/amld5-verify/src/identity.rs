@@ -413,6 +413,10 @@ impl Auth for CallAuth {
         classify(identity, response, self.tokens.reading, self.refreshing)
     }
 
+    fn retry_allowed(&self, response: &Response) -> bool {
+        crate::classify::retry_allowed(response)
+    }
+
     fn invalidate(&self, identity: &Identity, credentials: CredentialSet) {
         if credentials.contains(PARTNER)
             && let (Partner::Credentials { tokens, .. }, Some(sent)) =

@@ -371,3 +371,44 @@ fn debug_of_sessions_and_contexts_shows_no_token() {
         "ut-SECRET"
     );
 }
+
+/// A read answered 5xx is retried by the transport, unless BTC Direct's own error in it says
+/// another try does not help (`ER999`: contact support): then it is sent once.
+#[tokio::test]
+async fn a_server_error_is_retried_unless_its_code_says_contact_support() {
+    use amld5_verify::{BtcDirectClient, RetryPolicy, TransportConfig};
+    use std::time::Duration;
+
+    for (body, sent) in [
+        (error_body("ER999"), 1),
+        (String::new(), 3),
+        (error_body("ER4242"), 3),
+    ] {
+        let mut server = mockito::Server::new_async().await;
+        let mock = server
+            .mock("GET", "/api/v1/user/info")
+            .with_status(503)
+            .with_body(&body)
+            .expect(sent)
+            .create_async()
+            .await;
+        let client = BtcDirectClient::builder()
+            .base_url(server.url())
+            .api_key("api-key-S3cret")
+            .transport_config(
+                TransportConfig::default().retry(
+                    RetryPolicy::default()
+                        .max_attempts(3)
+                        .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+                ),
+            )
+            .build()
+            .unwrap();
+        let err = client
+            .user_info(&UserContext::identifier("user-42"))
+            .await
+            .unwrap_err();
+        mock.assert_async().await;
+        assert_eq!(err.is_retryable(), sent > 1, "{body}: {err:?}");
+    }
+}

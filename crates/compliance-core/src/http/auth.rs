@@ -126,6 +126,17 @@ pub trait Auth: Send + Sync {
         AuthVerdict::Accept
     }
 
+    /// Whether an answer whose status is worth another try (408, 429, 5xx; see
+    /// [`is_retryable_status`](crate::error::is_retryable_status)) may be sent again, for a
+    /// request that is repeatable. The default says yes; a provider whose error body can say
+    /// "do not try again" (BTC Direct's `ER999`: contact support) says no, and the answer
+    /// goes straight to [`classify`](Auth::classify), so the transport and the caller's
+    /// error agree on whether a retry helps.
+    fn retry_allowed(&self, response: &Response) -> bool {
+        let _ = response;
+        true
+    }
+
     /// Marks `credentials` of `identity` stale so the next [`resolve`](Auth::resolve)
     /// renews them (unless another call already has: compare with what `identity` holds).
     fn invalidate(&self, identity: &Self::Identity, credentials: CredentialSet) {

@@ -383,7 +383,7 @@ impl Transport {
                     let status = response.status();
                     span.record("status", status.as_u16());
                     tracing::debug!(status = status.as_u16(), attempt, "response");
-                    if may_retry && is_retryable_status(status) {
+                    if may_retry && is_retryable_status(status) && auth.retry_allowed(&response) {
                         let delay = cfg.retry.delay(tries + 1, response.retry_after());
                         if in_time(delay) {
                             tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
