@@ -1,4 +1,4 @@
-//! `cargo xtask`: the workspace's workshop (release tooling and fixture regeneration).
+//! `cargo xtask`: the workspace's workshop (release tooling, fixture regeneration, benchmarks).
 //!
 //! Every command is a module with `pub fn main(args: cli::Args) -> Result<(), cli::Error>`;
 //! adding one is a `mod` line, a match arm and a line in `USAGE`.
@@ -8,6 +8,7 @@
 //! sandbox, so it is its own package, `xtask-fixtures` (`xtask/fixtures/`), which this one
 //! runs through cargo when asked; it shares [`cli`] and [`workspace_root`] from here.
 
+mod bench;
 pub mod cli;
 mod cmd;
 mod git;
@@ -27,9 +28,10 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 commands:
   release   plan, check, bump and publish the workspace's crates (cargo xtask release help)
   fixtures  record provider fixtures and check them for drift (cargo xtask fixtures help)
+  bench     run the benchmarks and print their ratios against the targets (cargo xtask bench --help)
   help      show this message
 
-Both workflows are described in xtask/README.md.";
+The workflows are described in xtask/README.md.";
 
 /// Runs `cargo xtask <args>` (the binary's `main`).
 pub fn run() -> ExitCode {
@@ -45,6 +47,7 @@ pub fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("release") => (release::main(rest), release::USAGE),
+        Some("bench") => (bench::main(rest), bench::USAGE),
         Some(other) => (
             Err(Error::Usage(format!("unknown command `{other}`"))),
             USAGE,

@@ -1,36 +1,26 @@
-//! `MemoryInbox` claim + complete with 1 thousand and 1 million keys held, against a bare
+//! `MemoryInbox` claim + complete with 1 thousand and 1 million keys held, beside a bare
 //! baseline doing the minimum any bounded deduplication needs (insert the new key into a
-//! locked `HashMap`, forget the oldest), in the same run.
+//! locked `HashMap`, forget the oldest), in the same run (see `bench-pair`): rows
+//! `inbox_1k` and `inbox_1M`.
 //!
 //! The inbox runs on a manual clock that moves 1 µs per delivery, with a retention of
 //! `held` µs: every delivery adds one key and the pruning forgets one, so exactly `held`
 //! keys stay held and the pruning cost is in the figure.
 //!
-//! `cargo bench -p compliance-core --bench inbox`
+//! `cargo bench -p compliance-core --bench inbox`; `cargo xtask bench` prints the ratios.
 
 #![allow(missing_docs)]
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use bench_pair::{Executor as _, Inline, compare_async};
 use compliance_core::time::SignedDuration;
 use compliance_core::webhook::ManualClock;
 use compliance_core::{Claim, Inbox, MemoryInbox};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// Polls a future that completes without waiting (every `MemoryInbox` call does).
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(value) => value,
-        Poll::Pending => unreachable!("MemoryInbox never waits"),
-    }
-}
 
 struct Deliveries {
     next: u64,
@@ -61,24 +51,21 @@ fn inbox_with(held: usize) -> (MemoryInbox, Arc<ManualClock>, Deliveries) {
         .clock(clock.clone());
     let mut deliveries = Deliveries::new();
     for _ in 0..held {
-        one_delivery(&inbox, &clock, &mut deliveries);
+        Inline.block_on(one_delivery(&inbox, &clock, &mut deliveries));
     }
     (inbox, clock, deliveries)
 }
 
-fn one_delivery(inbox: &MemoryInbox, clock: &ManualClock, deliveries: &mut Deliveries) {
+async fn one_delivery(inbox: &MemoryInbox, clock: &ManualClock, deliveries: &mut Deliveries) {
     clock.advance(SignedDuration::from_micros(1));
     let key = deliveries.next_key();
-    let Claim::Acquired(token) = ready(inbox.claim(key)).unwrap() else {
+    let Claim::Acquired(token) = inbox.claim(key).await.unwrap() else {
         unreachable!("every key is new")
     };
-    ready(inbox.complete(key, &token)).unwrap();
+    inbox.complete(key, &token).await.unwrap();
 }
 
 fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("claim+complete");
-    group.sample_size(30);
-    group.measurement_time(Duration::from_secs(3));
     for (name, held) in [("1k", 1_000usize), ("1M", 1_000_000)] {
         let (inbox, clock, mut deliveries) = inbox_with(held);
         assert!(
@@ -86,16 +73,10 @@ fn bench(c: &mut Criterion) {
             "{}",
             inbox.len()
         );
-        group.bench_function(format!("MemoryInbox/{name}"), |b| {
-            b.iter(|| one_delivery(black_box(&inbox), &clock, &mut deliveries))
-        });
-        assert!(
-            inbox.len() <= held + 1,
-            "pruning keeps {held} held: {}",
-            inbox.len()
-        );
 
-        // Baseline: a locked map plus a FIFO of keys, one insert and one eviction.
+        // Baseline: a locked map plus a FIFO of keys, one insert and one eviction, on a clock
+        // of its own (moving the inbox's would make it prune twice as much).
+        let bare_clock = ManualClock::new("2025-01-01T00:00:00Z".parse().unwrap());
         let map = Mutex::new(HashMap::<Arc<str>, u64>::with_capacity(held));
         let fifo = Mutex::new(VecDeque::<Arc<str>>::with_capacity(held));
         let mut keys = Deliveries::new();
@@ -104,9 +85,14 @@ fn bench(c: &mut Criterion) {
             map.lock().unwrap().insert(key.clone(), 0);
             fifo.lock().unwrap().push_back(key);
         }
-        group.bench_function(format!("baseline/{name}"), |b| {
-            b.iter(|| {
-                clock.advance(SignedDuration::from_micros(1));
+
+        compare_async(
+            c,
+            &format!("inbox_{name}"),
+            &Inline,
+            async || one_delivery(&inbox, &clock, &mut deliveries).await,
+            async || {
+                bare_clock.advance(SignedDuration::from_micros(1));
                 let key: Arc<str> = Arc::from(keys.next_key());
                 let mut map = map.lock().unwrap();
                 let n = map.len() as u64;
@@ -116,12 +102,19 @@ fn bench(c: &mut Criterion) {
                 if let Some(old) = fifo.pop_front() {
                     map.remove(&old);
                 }
-                black_box(&map);
-            })
-        });
+            },
+        );
+        assert!(
+            inbox.len() <= held + 1,
+            "pruning keeps {held} held: {}",
+            inbox.len()
+        );
     }
-    group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = bench_pair::criterion();
+    targets = bench
+}
 criterion_main!(benches);

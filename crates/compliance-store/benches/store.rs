@@ -8,15 +8,17 @@
 //! dominate and the overhead shows); SQLite is a file in the temporary directory with the
 //! store's settings (WAL, `synchronous = FULL`), and a database in memory.
 //!
-//! Each iteration runs one store operation and one bare operation, alternating which goes
-//! first, so whatever else the machine does slows both alike; criterion reports each side,
-//! and the ratio of the paired totals is printed after each pair (`ratio ...`).
+//! Each pair runs through `bench-pair`, the workspace's harness: store and bare operations
+//! alternate, so whatever else the machine does slows both alike; criterion reports each
+//! side, and the row's line (`bench-pair row=store_postgres_inbox ratio=...`) gives the median
+//! ratio store / bare of the paired samples. `cargo xtask bench --store` prints them as a
+//! table.
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use bench_pair::compare_async;
 use compliance_core::{
     AmlStatus, ApplicantKey, ApplicantRecord, ApplicantStore, Claim, Expected, Inbox, Timestamp,
 };
@@ -32,60 +34,6 @@ use tokio::runtime::Runtime;
 const EPOCH: &str = "1970-01-01T00:00:00.000000000Z";
 const PENDING: &str = r#"{"status":"pending"}"#;
 const LEASE_MICROS: i64 = 300_000_000;
-
-/// Runs `store` and `bare` alternately under one criterion group `name`, reports each side's
-/// time per iteration and prints the ratio of their paired totals.
-fn pair(
-    c: &mut Criterion,
-    name: &str,
-    rt: &Runtime,
-    mut store: impl AsyncFnMut(),
-    mut bare: impl AsyncFnMut(),
-) {
-    let totals = Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
-    let mut group = c.benchmark_group(name);
-    for (side, label) in [(0, "store"), (1, "bare SQL")] {
-        group.bench_function(label, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let (mut s, mut r) = (Duration::ZERO, Duration::ZERO);
-                    for i in 0..iters {
-                        if i % 2 == 0 {
-                            let t = Instant::now();
-                            store().await;
-                            s += t.elapsed();
-                            let t = Instant::now();
-                            bare().await;
-                            r += t.elapsed();
-                        } else {
-                            let t = Instant::now();
-                            bare().await;
-                            r += t.elapsed();
-                            let t = Instant::now();
-                            store().await;
-                            s += t.elapsed();
-                        }
-                    }
-                    let (ts, tr, n) = totals.get();
-                    totals.set((ts + s, tr + r, n + iters));
-                    if side == 0 { s } else { r }
-                })
-            })
-        });
-    }
-    group.finish();
-    let (s, r, n) = totals.get();
-    if n == 0 {
-        // Filtered out on the command line.
-        return;
-    }
-    println!(
-        "ratio {name}: store {:?} / bare SQL {:?} = {:.2} (means of {n} paired iterations)",
-        s.div_f64(n as f64),
-        r.div_f64(n as f64),
-        s.as_secs_f64() / r.as_secs_f64()
-    );
-}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -151,7 +99,7 @@ fn sqlite_file(c: &mut Criterion) {
         .block_on(SqliteStore::open(dir.0.join("store.db")))
         .unwrap();
     let bare = bare_sqlite_file(&dir.0.join("bare.db"), &rt);
-    sqlite(c, "sqlite file", &rt, &store, &bare);
+    sqlite(c, "store_sqlite_file", &rt, &store, &bare);
 }
 
 /// In memory there is no disk flush to hide behind: what is left is the store's own cost
@@ -162,15 +110,15 @@ fn sqlite_memory(c: &mut Criterion) {
     let bare = Connection::open_in_memory().unwrap();
     bare.execute_batch(include_str!("../src/sqlite/0001_initial.sql"))
         .unwrap();
-    sqlite(c, "sqlite in memory", &rt, &store, &bare);
+    sqlite(c, "store_sqlite_memory", &rt, &store, &bare);
 }
 
 fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bare: &Connection) {
     let inbox = store.inbox("bench");
     let (mut store_keys, mut bare_keys) = (Keys("store", 0), Keys("bare", 0));
-    pair(
+    compare_async(
         c,
-        &format!("{label}: inbox claim + complete"),
+        &format!("{label}_inbox"),
         rt,
         async || {
             let key = store_keys.next();
@@ -217,9 +165,9 @@ fn sqlite(c: &mut Criterion, label: &str, rt: &Runtime, store: &SqliteStore, bar
             |r| r.get(1),
         )
         .unwrap();
-    pair(
+    compare_async(
         c,
-        &format!("{label}: applicant compare-and-swap"),
+        &format!("{label}_cas"),
         rt,
         async || {
             let written = store
@@ -276,9 +224,9 @@ fn postgres(c: &mut Criterion) {
     });
 
     let (mut store_keys, mut bare_keys) = (Keys("store", 0), Keys("bare", 0));
-    pair(
+    compare_async(
         c,
-        "postgres: inbox claim + complete",
+        "store_postgres_inbox",
         &rt,
         async || {
             let key = store_keys.next();
@@ -321,9 +269,9 @@ fn postgres(c: &mut Criterion) {
         ))
         .unwrap()
         .get(1);
-    pair(
+    compare_async(
         c,
-        "postgres: applicant compare-and-swap",
+        "store_postgres_cas",
         &rt,
         async || {
             let written = store
@@ -356,10 +304,7 @@ fn postgres(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    config = bench_pair::criterion().measurement_time(Duration::from_secs(5));
     targets = sqlite_file, sqlite_memory, postgres
 }
 criterion_main!(benches);
