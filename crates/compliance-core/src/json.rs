@@ -19,14 +19,39 @@ use crate::error::{Error, RedactedBody};
 /// assert!(err.to_string().contains("`amount`"));
 /// ```
 pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, Error> {
+    // Tracking the path costs an allocation per member read: decode plainly, and only when
+    // that fails decode again to name where. UTF-8 checked once for the whole body is
+    // cheaper than string by string; a body that is not UTF-8 is decoded from bytes, so
+    // the answer (and the error) is the same as without the check.
+    let plain = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    };
+    plain.map_err(|plain| decode_failed::<T>(what, bytes, plain))
+}
+
+/// The error for `bytes`, which failed to decode as `T` with `plain`: decoded again with
+/// the path tracked, so the error names the member that broke.
+#[cold]
+#[inline(never)]
+fn decode_failed<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+    plain: serde_json::Error,
+) -> Error {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        decode_error(what, path, e.into_inner(), bytes)
-    })?;
-    de.end()
-        .map_err(|e| decode_error(what, ".".to_owned(), e, bytes))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            decode_error(what, path, e.into_inner(), bytes)
+        }
+        Ok(_) => match de.end() {
+            Err(e) => decode_error(what, ".".to_owned(), e, bytes),
+            // Both decoders read the same bytes the same way; should they ever disagree,
+            // the plain error stands, at the root.
+            Ok(()) => decode_error(what, ".".to_owned(), plain, bytes),
+        },
+    }
 }
 
 fn decode_error(what: &'static str, path: String, e: serde_json::Error, body: &[u8]) -> Error {
