@@ -18,9 +18,8 @@ use std::fmt;
 
 use compliance_core::webhook::constant_time_eq;
 use compliance_core::{ExposeSecret, SecretString, json};
-use serde::Deserialize;
 
-use crate::sign::{KeyKind, sign};
+use crate::sign::{KeyKind, sign, signature};
 
 mod error;
 mod event;
@@ -84,7 +83,8 @@ impl WebhookVerifier {
     /// KiB; a 64 KiB limit in the HTTP server is ample).
     pub fn verify(&self, body: &[u8]) -> Result<HeleketWebhook, WebhookError> {
         let kind = self.verify_signature(body)?;
-        let decode = WebhookError::Decode;
+        // A body that is not JSON at all is malformed, whoever signed it.
+        let decode = |e| well_formed(body).err().unwrap_or(WebhookError::Decode(e));
         Ok(match kind {
             WebhookKind::Payment => {
                 HeleketWebhook::Payment(json::decode("webhook", body).map_err(decode)?)
@@ -100,23 +100,33 @@ impl WebhookVerifier {
 
     /// Checks only the signature of `body` and returns its type; [`verify`](Self::verify)
     /// also reads the content.
+    ///
+    /// The body's structure is checked on the way (one object, the `sign` and `type` members
+    /// found); the rest of its syntax only when the signature does not match, so that a
+    /// refusal says `Malformed` when the body is not JSON. [`verify`](Self::verify) reads
+    /// the whole body.
     pub fn verify_signature(&self, body: &[u8]) -> Result<WebhookKind, WebhookError> {
         let located = locate_sign(body)?;
-        let kind = webhook_type(body)?;
+        self.check(&located)
+            .map_err(|refusal| well_formed(body).err().unwrap_or(refusal))
+    }
+
+    fn check(&self, located: &Located<'_>) -> Result<WebhookKind, WebhookError> {
+        let kind = webhook_type(located.kind)?;
         let expected = kind.key_kind();
         let key = self.key(expected).ok_or(WebhookError::MissingKey {
             kind,
             key: expected,
         })?;
         if constant_time_eq(
-            sign(&located.unsigned, key.expose_secret()).as_bytes(),
+            &signature(&located.unsigned, key.expose_secret()),
             located.signature,
         ) {
             return Ok(kind);
         }
         Err(WebhookError::Mismatch {
             kind,
-            cause: self.diagnose(&located, expected),
+            cause: self.diagnose(located, expected),
         })
     }
 
@@ -155,17 +165,32 @@ impl WebhookVerifier {
     }
 }
 
-/// Reads the top-level `type` (and checks that the whole body is well-formed JSON).
-fn webhook_type(body: &[u8]) -> Result<WebhookKind, WebhookError> {
-    #[derive(Deserialize)]
-    struct TypeProbe {
-        #[serde(rename = "type", default)]
-        kind: Option<String>,
+/// The webhook's kind, from the top-level `type` member's value as sent.
+fn webhook_type(token: Option<&[u8]>) -> Result<WebhookKind, WebhookError> {
+    let known = match token {
+        Some(br#""payment""#) => Some(WebhookKind::Payment),
+        Some(br#""wallet""#) => Some(WebhookKind::Wallet),
+        Some(br#""payout""#) => Some(WebhookKind::Payout),
+        _ => None,
+    };
+    if let Some(kind) = known {
+        return Ok(kind);
     }
-    let probe: TypeProbe =
-        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    let t = probe.kind.ok_or(WebhookError::MissingType)?;
+    // Escapes, `null`, another type, not a string: as a JSON parser reads the value.
+    let t = match token {
+        None => None,
+        Some(token) => serde_json::from_slice::<Option<String>>(token)
+            .map_err(|e| WebhookError::Malformed(format!("`type`: {e}")))?,
+    };
+    let t = t.ok_or(WebhookError::MissingType)?;
     WebhookKind::from_type(&t).ok_or(WebhookError::UnknownType(t))
+}
+
+/// `Ok` when `body` is well-formed JSON, otherwise the `Malformed` refusal saying where not.
+fn well_formed(body: &[u8]) -> Result<(), WebhookError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map(drop)
+        .map_err(|e| WebhookError::Malformed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -173,6 +198,87 @@ mod tests {
     use super::*;
 
     const KEY: &str = "test-api-key";
+
+    /// `unsigned` (an object, compact) with its `sign` member appended.
+    fn signed(unsigned: &str) -> Vec<u8> {
+        let signature = sign(unsigned.as_bytes(), KEY);
+        format!(
+            r#"{},"sign":"{signature}"}}"#,
+            &unsigned[..unsigned.len() - 1]
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_type_is_read_as_a_json_parser_reads_it() {
+        let v = WebhookVerifier::new(KEY);
+        let payment =
+            r#""uuid":"u1","amount":"1","currency":"USDT","status":"paid","is_final":true"#;
+        for (unsigned, want) in [
+            (
+                format!(r#"{{"type":"payment",{payment}}}"#),
+                Ok(WebhookKind::Payment),
+            ),
+            (
+                format!(r#"{{"type":"payment",{payment}}}"#),
+                Ok(WebhookKind::Payment),
+            ),
+            (
+                format!(r#"{{"x":{{"type":"payout"}},"type":"wallet",{payment}}}"#),
+                Ok(WebhookKind::Wallet),
+            ),
+            (format!(r#"{{"type":null,{payment}}}"#), Err("MissingType")),
+            (format!(r#"{{{payment}}}"#), Err("MissingType")),
+            (
+                format!(r#"{{"type":"refund",{payment}}}"#),
+                Err("UnknownType"),
+            ),
+            (format!(r#"{{"type":7,{payment}}}"#), Err("Malformed")),
+            (
+                format!(r#"{{"type":"payment","type":"payment",{payment}}}"#),
+                Err("Malformed"),
+            ),
+        ] {
+            let got = v.verify_signature(&signed(&unsigned)).map_err(|e| match e {
+                WebhookError::MissingType => "MissingType",
+                WebhookError::UnknownType(_) => "UnknownType",
+                WebhookError::Malformed(_) => "Malformed",
+                other => panic!("{unsigned}: {other:?}"),
+            });
+            assert_eq!(got, want, "{unsigned}");
+            if want.is_ok() {
+                assert!(v.verify(&signed(&unsigned)).is_ok(), "{unsigned}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_malformed_signed_or_not() {
+        let v = WebhookVerifier::new(KEY);
+        let unsigned = r#"{"type":"payment","uuid":"u1","amount":1.5.0,"currency":"USDT","status":"paid","is_final":true}"#;
+        let body = signed(unsigned);
+        // The signature alone holds: the bytes are the ones signed.
+        assert_eq!(v.verify_signature(&body).unwrap(), WebhookKind::Payment);
+        assert!(matches!(v.verify(&body), Err(WebhookError::Malformed(_))));
+        // Refused, it says `Malformed` rather than `Mismatch`, as before it was signed.
+        let mut forged = body.clone();
+        let at = forged.len() - 3;
+        forged[at] = if forged[at] == b'0' { b'1' } else { b'0' };
+        assert!(matches!(
+            v.verify_signature(&forged),
+            Err(WebhookError::Malformed(_))
+        ));
+        // Well-formed but not a payment: a decode error, naming the member.
+        let body = signed(
+            r#"{"type":"payment","uuid":"u1","amount":"x","currency":"USDT","status":"paid","is_final":true}"#,
+        );
+        match v.verify(&body) {
+            Err(WebhookError::Decode(compliance_core::Error::Decode { path, .. })) => {
+                assert_eq!(path, "amount")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn dedup_keys_include_type_uuid_and_status() {

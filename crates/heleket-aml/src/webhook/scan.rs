@@ -1,34 +1,61 @@
 //! The one place that reads Heleket's raw JSON as bytes: where the top-level `sign` member
-//! is, and the body without it, every other byte as received.
+//! is, the body without it (every other byte as received), and the top-level `type`.
 
 use std::ops::Range;
 
 use super::WebhookError;
 
-/// Where the `sign` member sits in a body, and the body without it.
+/// Where the `sign` member sits in a body, the body without it, and the `type` member's
+/// value as sent (a JSON token, quotes included), if there is one.
 pub(super) struct Located<'a> {
     pub(super) signature: &'a [u8],
     pub(super) unsigned: Vec<u8>,
+    pub(super) kind: Option<&'a [u8]>,
 }
 
-/// One top-level member: the key token (quotes included) and the value token.
+/// One top-level member: the key token (quotes included) and the value token, and the
+/// comma before it (none for the first).
 struct Member {
     key: Range<usize>,
     value: Range<usize>,
+    comma_before: Option<usize>,
 }
 
 /// Finds the top-level `"sign":"<hex>"` member and the body without it and one neighbouring
-/// comma. Every other byte is kept as received.
+/// comma (every other byte kept as received), and the top-level `type` member. A second
+/// `sign` or `type` is malformed.
 pub(super) fn locate_sign(body: &[u8]) -> Result<Located<'_>, WebhookError> {
-    let (members, commas) = scan_object(body)?;
-    let mut signs = members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| &body[m.key.clone()] == b"\"sign\"");
-    let (index, member) = signs.next().ok_or(WebhookError::MissingSign)?;
-    if signs.next().is_some() {
+    // The first `sign` member and the comma after it (the next member's comma before).
+    let mut sign: Option<(Member, Option<usize>)> = None;
+    let (mut signs, mut types) = (0, 0);
+    let mut kind = None;
+    scan_object(body, |member| {
+        if let Some((_, after @ None)) = &mut sign
+            && signs == 1
+        {
+            *after = Some(member.comma_before.unwrap_or_default());
+        }
+        let key = &body[member.key.clone()];
+        if matches!(key, b"\"sign\"") {
+            signs += 1;
+            if signs == 1 {
+                sign = Some((member, None));
+            }
+        } else if is_type(key) {
+            types += 1;
+            kind.get_or_insert(member.value);
+        }
+    })
+    .map_err(Fault::into_error)?;
+    let (member, comma_after) = sign.ok_or(WebhookError::MissingSign)?;
+    if signs > 1 {
         return Err(WebhookError::Malformed(
             "more than one `sign` member".into(),
+        ));
+    }
+    if types > 1 {
+        return Err(WebhookError::Malformed(
+            "more than one `type` member".into(),
         ));
     }
     let value = &body[member.value.clone()];
@@ -37,14 +64,11 @@ pub(super) fn locate_sign(body: &[u8]) -> Result<Located<'_>, WebhookError> {
         _ => return Err(WebhookError::EmptySign),
     };
     // The cut: the member itself, plus the comma after it (or before it, when it is last).
-    let cuts: [Range<usize>; 2] = if index + 1 < members.len() {
-        let comma = commas[index];
-        [member.key.start..member.value.end, comma..comma + 1]
-    } else if index > 0 {
-        let comma = commas[index - 1];
-        [comma..comma + 1, member.key.start..member.value.end]
-    } else {
-        [member.key.start..member.value.end, 0..0]
+    let whole = member.key.start..member.value.end;
+    let cuts: [Range<usize>; 2] = match (comma_after, member.comma_before) {
+        (Some(comma), _) => [whole, comma..comma + 1],
+        (None, Some(comma)) => [comma..comma + 1, whole],
+        (None, None) => [whole, 0..0],
     };
     let mut unsigned = Vec::with_capacity(body.len());
     let mut at = 0;
@@ -56,11 +80,38 @@ pub(super) fn locate_sign(body: &[u8]) -> Result<Located<'_>, WebhookError> {
     Ok(Located {
         signature,
         unsigned,
+        kind: kind.map(|value| &body[value]),
     })
 }
 
-fn malformed(what: &str, at: usize) -> WebhookError {
-    WebhookError::Malformed(format!("{what} at byte {at}"))
+/// Whether a member name token is `type` as a JSON parser reads it (`"typ\u0065"` too).
+fn is_type(key: &[u8]) -> bool {
+    /// The longest way to write it: `"\u0074\u0079\u0070\u0065"`.
+    const LONGEST: usize = 26;
+    matches!(key, b"\"type\"")
+        || (key.len() > 6
+            && key.len() <= LONGEST
+            && matches!(key[1], b't' | b'\\')
+            && key.contains(&b'\\')
+            && serde_json::from_slice::<String>(key).is_ok_and(|k| k == "type"))
+}
+
+/// What is wrong with a body's structure, and where: cheap to carry through the scan, made
+/// a [`WebhookError`] once it is out.
+#[derive(Debug, Clone, Copy)]
+struct Fault {
+    what: &'static str,
+    at: usize,
+}
+
+impl Fault {
+    fn into_error(self) -> WebhookError {
+        WebhookError::Malformed(format!("{} at byte {}", self.what, self.at))
+    }
+}
+
+fn malformed(what: &'static str, at: usize) -> Fault {
+    Fault { what, at }
 }
 
 fn skip_ws(body: &[u8], mut i: usize) -> usize {
@@ -70,11 +121,9 @@ fn skip_ws(body: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The top-level members of an object and the positions of the commas between them. Only
-/// the structure is checked here; `serde_json` checks the rest.
-fn scan_object(body: &[u8]) -> Result<(Vec<Member>, Vec<usize>), WebhookError> {
-    let mut members = Vec::new();
-    let mut commas = Vec::new();
+/// Calls `each` with the top-level members of an object, in order. Only the structure is
+/// checked here; `serde_json` checks the rest.
+fn scan_object(body: &[u8], mut each: impl FnMut(Member)) -> Result<(), Fault> {
     let mut i = skip_ws(body, 0);
     if body.get(i) != Some(&b'{') {
         return Err(malformed("expected `{`", i));
@@ -83,6 +132,7 @@ fn scan_object(body: &[u8]) -> Result<(Vec<Member>, Vec<usize>), WebhookError> {
     if body.get(i) == Some(&b'}') {
         i += 1;
     } else {
+        let mut comma_before = None;
         loop {
             if body.get(i) != Some(&b'"') {
                 return Err(malformed("expected a member name", i));
@@ -97,14 +147,15 @@ fn scan_object(body: &[u8]) -> Result<(Vec<Member>, Vec<usize>), WebhookError> {
             i = skip_ws(body, i + 1);
             let value_start = i;
             i = end_of_value(body, i)?;
-            members.push(Member {
+            each(Member {
                 key,
                 value: value_start..i,
+                comma_before,
             });
             i = skip_ws(body, i);
             match body.get(i) {
                 Some(b',') => {
-                    commas.push(i);
+                    comma_before = Some(i);
                     i = skip_ws(body, i + 1);
                 }
                 Some(b'}') => {
@@ -118,23 +169,30 @@ fn scan_object(body: &[u8]) -> Result<(Vec<Member>, Vec<usize>), WebhookError> {
     if skip_ws(body, i) != body.len() {
         return Err(malformed("unexpected data after the object", i));
     }
-    Ok((members, commas))
+    Ok(())
 }
 
 /// `body[start]` is `"`; returns the index after the closing quote.
-fn end_of_string(body: &[u8], start: usize) -> Result<usize, WebhookError> {
+#[inline]
+fn end_of_string(body: &[u8], start: usize) -> Result<usize, Fault> {
     let mut i = start + 1;
     loop {
-        match body.get(i) {
+        match next_quote_or_backslash(body, i) {
             None => return Err(malformed("unterminated string", start)),
-            Some(b'\\') => i += 2,
-            Some(b'"') => return Ok(i + 1),
-            Some(_) => i += 1,
+            Some(at) if body[at] == b'"' => return Ok(at + 1),
+            Some(at) => i = at + 2,
         }
     }
 }
 
-fn end_of_value(body: &[u8], start: usize) -> Result<usize, WebhookError> {
+/// The index of the first `"` or `\` at or after `i` (the bytes of a string between them
+/// need no other look).
+#[inline]
+fn next_quote_or_backslash(body: &[u8], i: usize) -> Option<usize> {
+    memchr::memchr2(b'"', b'\\', body.get(i..)?).map(|n| i + n)
+}
+
+fn end_of_value(body: &[u8], start: usize) -> Result<usize, Fault> {
     match body.get(start) {
         None => Err(malformed("expected a value", start)),
         Some(b'"') => end_of_string(body, start),
@@ -276,6 +334,31 @@ mod tests {
             };
             assert_eq!(got, expected, "{body}");
         }
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_wherever_they_sit_in_a_word() {
+        for len in 1..40 {
+            for at in 0..len {
+                for mark in [b'"', b'\\'] {
+                    let mut body = vec![b'a'; len];
+                    body[at] = mark;
+                    body[len - 1] = b'"';
+                    for from in 0..=at {
+                        assert_eq!(next_quote_or_backslash(&body, from), Some(at), "{len} {at}");
+                    }
+                }
+            }
+            // Bytes whose difference from `"` or `\` borrows across the word: no false hit.
+            for filler in [0x00u8, 0x01, 0x21, 0x23, 0x5b, 0x5d, 0xa2, 0xdc, 0xff] {
+                assert_eq!(
+                    next_quote_or_backslash(&vec![filler; len], 0),
+                    None,
+                    "{filler:#x}"
+                );
+            }
+        }
+        assert_eq!(next_quote_or_backslash(b"ab", 5), None);
     }
 
     #[test]
