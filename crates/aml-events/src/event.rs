@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::collection::CollectionSubprocessCreated;
+use crate::envelope::{self, DataText};
 use crate::error::Error;
 use crate::payment::PaymentSubprocessCreated;
 use crate::person::PersonSubprocessCreated;
@@ -152,7 +153,7 @@ pub struct AmlEvent {
     destination: Option<String>,
     original_message_date_time: Option<Timestamp>,
     body: EventBody,
-    raw_data: RawJson,
+    raw_data: DataText,
 }
 
 /// The envelope as it arrives; `data` stays raw until the type code says what it is.
@@ -188,6 +189,23 @@ impl AmlEvent {
     /// # Ok::<(), aml_events::Error>(())
     /// ```
     pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
+        match envelope::read(body) {
+            Some(read) => Ok(AmlEvent {
+                notification_id: read.notification_id,
+                type_code: read.type_code,
+                destination: read.destination,
+                original_message_date_time: read.original_message_date_time,
+                body: read.body,
+                raw_data: read.data,
+            }),
+            None => Self::from_slice_checked(body),
+        }
+    }
+
+    /// The reference decoding: the envelope with `data` kept as text, then `data` into the
+    /// type's body, each error naming its path. [`envelope::read`] gives the same answer in
+    /// one pass when it can, and defers to this when it cannot.
+    pub(crate) fn from_slice_checked(body: &[u8]) -> Result<Self, Error> {
         let envelope: Envelope = compliance_core::json::decode("Tuum AML event", body)
             .map_err(|e| Error::from_decode(e, None, body))?;
         if envelope.notification_id.trim().is_empty() {
@@ -223,7 +241,7 @@ impl AmlEvent {
             destination: envelope.destination,
             original_message_date_time: envelope.original_message_date_time,
             body: parsed,
-            raw_data,
+            raw_data: DataText::kept(raw_data),
         })
     }
 
@@ -266,7 +284,7 @@ impl AmlEvent {
 
     /// The `data` member exactly as received, unknown fields included (for audit logs).
     pub fn raw_data(&self) -> &RawJson {
-        &self.raw_data
+        self.raw_data.get()
     }
 
     /// Whether the event type is one this crate does not know.
@@ -290,7 +308,7 @@ impl Serialize for AmlEvent {
         st.serialize_field("notificationTypeCode", &self.type_code)?;
         st.serialize_field("destination", &self.destination)?;
         st.serialize_field("originalMessageDateTime", &self.original_message_date_time)?;
-        st.serialize_field("data", &self.raw_data)?;
+        st.serialize_field("data", self.raw_data())?;
         st.end()
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod codes;
 pub mod collection;
+mod envelope;
 mod error;
 pub mod event;
 pub mod payment;
