@@ -3,7 +3,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, header};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -293,22 +293,22 @@ impl Transport {
             attempt = Empty,
             latency_ms = Empty,
         );
-        let cfg = &self.inner.config;
-        let deadline = saturating_after(Instant::now(), cfg.deadline);
-        let call = self.attempts(&request, auth, deadline).instrument(span);
-        match tokio::time::timeout_at(deadline, call).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::debug!(
-                    deadline_ms = cfg.deadline.as_millis() as u64,
-                    "deadline ran out"
-                );
-                Err(Error::Timeout {
-                    kind: TimeoutKind::Deadline,
-                    after: cfg.deadline,
-                }
-                .into())
-            }
+        let deadline = saturating_after(Instant::now(), self.inner.config.deadline);
+        // Every wait inside is bounded by `deadline` where it happens (resolving the
+        // identity, each attempt, each back-off), so no timer wraps the whole call: the
+        // common call arms one timer, not two.
+        self.attempts(&request, auth, deadline)
+            .instrument(span)
+            .await
+    }
+
+    /// The error for a call whose deadline ran out.
+    fn deadline_ran_out(&self) -> Error {
+        let after = self.inner.config.deadline;
+        tracing::debug!(deadline_ms = after.as_millis() as u64, "deadline ran out");
+        Error::Timeout {
+            kind: TimeoutKind::Deadline,
+            after,
         }
     }
 
@@ -329,14 +329,13 @@ impl Transport {
             attempt += 1;
             tries += 1;
             span.record("attempt", attempt);
-            let identity = auth.resolve().await?;
+            // An identity at hand is ready at once, and then no timer is armed.
+            let identity = tokio::time::timeout_at(deadline, auth.resolve())
+                .await
+                .map_err(|_| self.deadline_ran_out())??;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::Timeout {
-                    kind: TimeoutKind::Deadline,
-                    after: cfg.deadline,
-                }
-                .into());
+                return Err(self.deadline_ran_out().into());
             }
             let (limit, kind) = if cfg.attempt_timeout <= remaining {
                 (cfg.attempt_timeout, TimeoutKind::Attempt)
@@ -358,7 +357,7 @@ impl Transport {
 
             let attempt_started = Instant::now();
             let result =
-                match tokio::time::timeout(limit, self.attempt(request, &url, &headers)).await {
+                match tokio::time::timeout(limit, self.attempt(request, &url, headers)).await {
                     Ok(result) => result,
                     Err(_) => Err(Error::Timeout {
                         kind,
@@ -432,13 +431,13 @@ impl Transport {
         &self,
         request: &Request,
         url: &str,
-        headers: &HeaderMap,
+        headers: HeaderMap,
     ) -> Result<Response, Error> {
         let mut response = self
             .inner
             .client
             .request(request.method.clone(), url)
-            .headers(headers.clone())
+            .headers(headers)
             .body(request.body.clone())
             .send()
             .await
@@ -456,12 +455,30 @@ impl Transport {
             .content_length()
             .map_or(8 * 1024, |l| l as usize)
             .min(cap);
-        let mut body = BytesMut::with_capacity(initial);
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(e))?
-        {
+        let mut next = async || {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            match chunk {
+                Some(chunk) if chunk.len() > cap => Err(Error::BodyTooLarge { limit: cap }),
+                chunk => Ok(chunk),
+            }
+        };
+        // A small answer usually arrives as one chunk: kept as it is, not copied.
+        let Some(first) = next().await? else {
+            return Ok(Response::new(status, headers, Bytes::new()));
+        };
+        let Some(second) = next().await? else {
+            return Ok(Response::new(status, headers, first));
+        };
+        let mut body = BytesMut::with_capacity(initial.max(first.len() + second.len()));
+        body.extend_from_slice(&first);
+        body.extend_from_slice(&second);
+        if body.len() > cap {
+            return Err(Error::BodyTooLarge { limit: cap });
+        }
+        while let Some(chunk) = next().await? {
             if body.len() + chunk.len() > cap {
                 return Err(Error::BodyTooLarge { limit: cap });
             }
