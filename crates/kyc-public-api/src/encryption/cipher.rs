@@ -247,19 +247,22 @@ impl Cipher {
                 if raw.len() < nonce_len {
                     return Err(EncryptionError::Truncated { len: raw.len() });
                 }
-                let (nonce, ciphertext) = match self.options.nonce_placement {
+                // Opened in place in the decoded bytes, which then lose the nonce.
+                let mut raw = raw;
+                match self.options.nonce_placement {
                     NoncePlacement::Prefix => {
-                        let (n, c) = raw.split_at(nonce_len);
-                        (n, c)
+                        let (nonce, ciphertext) = raw.split_at_mut(nonce_len);
+                        gcm_open(key, nonce, ciphertext, &tag)?;
+                        raw.drain(..nonce_len);
                     }
                     NoncePlacement::Suffix => {
-                        let (c, n) = raw.split_at(raw.len() - nonce_len);
-                        (n, c)
+                        let at = raw.len() - nonce_len;
+                        let (ciphertext, nonce) = raw.split_at_mut(at);
+                        gcm_open(key, nonce, ciphertext, &tag)?;
+                        raw.truncate(at);
                     }
-                };
-                let mut buf = ciphertext.to_vec();
-                gcm_open(key, nonce, &mut buf, &tag)?;
-                Ok(buf)
+                }
+                Ok(raw)
             }
         }
     }
@@ -380,13 +383,18 @@ fn decode_key(name: KeyName, text: &str) -> Result<KeyBytes, EncryptionError> {
 
 /// Decodes hex (either case) with errors that never echo the input.
 fn decode_hex(text: &str) -> Result<Vec<u8>, HexProblem> {
-    if let Some(position) = text.bytes().position(|b| !b.is_ascii_hexdigit()) {
-        return Err(HexProblem::NotHex { position });
+    // Decoded in one pass; only a failure looks again, to say what is wrong and where.
+    hex::decode(text).map_err(|_| hex_problem(text))
+}
+
+/// What is wrong with `text`, which is not hex: the first byte that is not a hex digit, or
+/// else its odd length.
+#[cold]
+fn hex_problem(text: &str) -> HexProblem {
+    match text.bytes().position(|b| !b.is_ascii_hexdigit()) {
+        Some(position) => HexProblem::NotHex { position },
+        None => HexProblem::OddLength { len: text.len() },
     }
-    if !text.len().is_multiple_of(2) {
-        return Err(HexProblem::OddLength { len: text.len() });
-    }
-    hex::decode(text).map_err(|_| HexProblem::OddLength { len: text.len() })
 }
 
 #[cfg(test)]
