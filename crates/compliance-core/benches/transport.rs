@@ -8,7 +8,7 @@
 #![allow(missing_docs)]
 
 use bench_pair::{Loopback, compare_async};
-use compliance_core::http::{HttpClient, Request, Transport};
+use compliance_core::http::{HttpClientBuilder, Request, Transport};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const BODY: &str = r#"{"status":"ok","id":"a5f2c8e0-7d1b-4f3e-9a6c-2b8d4e1f0a37"}"#;
@@ -20,7 +20,7 @@ fn get(c: &mut Criterion) {
         .build()
         .unwrap();
     let transport = Transport::builder(server.url()).build().unwrap();
-    let http = HttpClient::new();
+    let http = HttpClientBuilder::new().build().unwrap();
     let url = format!("{}/v1/status", server.url());
 
     let project = async || {

@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bench_pair::{Loopback, compare, compare_async};
-use compliance_core::http::HttpClient;
+use compliance_core::http::HttpClientBuilder;
 use criterion::{Criterion, criterion_group, criterion_main};
 use heleket_aml::{HeleketClient, HeleketWebhook, PaymentRef, PaymentStatus, WebhookVerifier};
 use md5::{Digest as _, Md5};
@@ -45,7 +45,7 @@ fn payment_info(c: &mut Criterion) {
         .build()
         .unwrap();
     let payment = PaymentRef::uuid(UUID);
-    let http = HttpClient::new();
+    let http = HttpClientBuilder::new().build().unwrap();
     let url = format!("{}/v1/payment/info", server.url());
 
     let project = async || client.payment_info(&payment).await.unwrap();

@@ -16,7 +16,7 @@ use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeDecrypt as _, KeyIvInit as _};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac as _};
-use kyc_public_api::crypto::{Cipher, EncryptionSettings};
+use kyc_public_api::{Cipher, EncryptionSettings};
 use sha2::Sha256;
 
 const SECRET_KEY: &str = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
