@@ -185,11 +185,37 @@ fn end_of_string(body: &[u8], start: usize) -> Result<usize, Fault> {
     }
 }
 
-/// The index of the first `"` or `\` at or after `i` (the bytes of a string between them
-/// need no other look).
+/// The index of the first `"` or `\` at or after `i`, looked for eight bytes at a time (the
+/// bytes of a string between them need no other look). Webhook strings are short (names,
+/// ids, amounts, hashes): a word at a time beats both a byte loop and setting up a vector
+/// search for each one.
 #[inline]
 fn next_quote_or_backslash(body: &[u8], i: usize) -> Option<usize> {
-    memchr::memchr2(b'"', b'\\', body.get(i..)?).map(|n| i + n)
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    // The high bit of each zero byte; exact up to the first zero byte (a borrow can only
+    // mark bytes above it), and only the lowest mark is read.
+    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let rest = body.get(i..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = i;
+    for word in words.by_ref() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let word = u64::from_le_bytes(bytes);
+        let found = zeros(word ^ QUOTES) | zeros(word ^ BACKSLASHES);
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|n| at + n)
 }
 
 fn end_of_value(body: &[u8], start: usize) -> Result<usize, Fault> {
