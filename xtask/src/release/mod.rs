@@ -8,6 +8,7 @@ pub mod check;
 pub mod files;
 pub mod plan;
 pub mod publish;
+pub mod stale;
 
 use std::collections::BTreeMap;
 

@@ -79,6 +79,13 @@ pub fn run(ws: &Workspace, rows: &[Row], execute: bool, allow_dirty: bool) -> Re
         println!("Nothing to publish: every crate's current version has a release tag.");
         return Ok(());
     }
+    if !execute {
+        let unpacked: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}-{}", r.name, r.version))
+            .collect();
+        super::stale::before_packaging(&unpacked);
+    }
     let mut created = Vec::new();
     for (args, tag) in steps.cargo.iter().zip(&steps.tags) {
         let mut command = cmd::cargo(&ws.root);
