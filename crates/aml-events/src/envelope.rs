@@ -118,9 +118,12 @@ impl DataText {
             }
             // `read` accepted this body (well-formed, UTF-8, one `data`): the same bytes
             // read again give the same `data`.
-            self.body
-                .as_deref()
-                .and_then(|body| serde_json::from_str::<OnlyData>(body).ok())
+            let read = self.body.as_deref().map(serde_json::from_str::<OnlyData>);
+            debug_assert!(
+                !matches!(read, Some(Err(_))),
+                "a body `read` accepted must read again"
+            );
+            read.and_then(Result::ok)
                 .and_then(|only| only.data)
                 .map_or_else(RawJson::null, RawJson::from_raw)
         })

@@ -707,3 +707,54 @@ fn debug_of_config_and_transport_reveals_nothing_secret() {
     );
     assert!(!format!("{response:?}").contains("secret-body"));
 }
+
+/// A sleeper that ignores the delay it is given and sleeps an hour.
+#[derive(Debug)]
+struct Oversleeper;
+
+impl Sleeper for Oversleeper {
+    fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(Duration::from_secs(3600)))
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_a_back_off_whatever_the_sleeper_does() {
+    let mut server = mockito::Server::new_async().await;
+    let busy = server
+        .mock("GET", "/v1/thing")
+        .with_status(503)
+        .expect(1)
+        .create_async()
+        .await;
+    let t = Transport::builder(server.url())
+        .config(
+            TransportConfig::default()
+                .deadline(Duration::from_millis(300))
+                .retry(
+                    RetryPolicy::default()
+                        .max_attempts(3)
+                        .backoff(Duration::from_millis(1), Duration::from_millis(1)),
+                ),
+        )
+        .sleeper(Arc::new(Oversleeper))
+        .build()
+        .unwrap();
+    let call = t.send(Request::get("/v1/thing"));
+    // The guard against a hang, far above the deadline: not a timing assertion.
+    let err = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the deadline ends the call")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    busy.assert_async().await;
+}

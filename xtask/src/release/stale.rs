@@ -7,9 +7,13 @@
 //! long as it exists; a local registry's directory is named after its path only. So a
 //! checkout packaged before, at the same path and version, verifies against the *old*
 //! unpacked sources: a crate that uses an item added since fails to build, or worse, an item
-//! removed since is still found. Before packaging we forget those unpacked copies of the
-//! workspace's own crates (only under local registries, whose directory names start with
-//! `-`; crates.io's cache is never touched). Cargo unpacks them again from the new `.crate`.
+//! removed since is still found. Before packaging we forget the unpacked copies named like
+//! the workspace's own crates (`name-version`) under every local registry's cache (those
+//! whose directory names start with `-`: this workspace's temporary registries at any path,
+//! and any other file registry holding a crate of the same name and version; crates.io's
+//! cache is never touched). Cargo unpacks them again from the `.crate` when it needs them.
+//! The removal holds cargo's own package-cache lock, so a cargo running at the same time
+//! never sees sources disappear mid-build.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +31,14 @@ pub fn forget_unpacked(cargo_home: &Path, crates: &[String]) -> std::io::Result<
     let Ok(registries) = std::fs::read_dir(&src) else {
         return Ok(0);
     };
+    // Cargo's lock over its package cache (an exclusive file lock on this file), held
+    // until the end of the function.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cargo_home.join(".package-cache"))?;
+    lock.lock()?;
     let mut removed = 0;
     for registry in registries {
         let registry = registry?;

@@ -302,6 +302,14 @@ impl Transport {
             .await
     }
 
+    /// Waits `delay` before the next attempt with the configured sleeper, bounded by the
+    /// call's deadline whatever the sleeper does (the delay was checked to end before it).
+    async fn back_off(&self, delay: Duration, deadline: Instant) -> Result<(), Error> {
+        tokio::time::timeout_at(deadline, self.inner.sleeper.sleep(delay))
+            .await
+            .map_err(|_| self.deadline_ran_out())
+    }
+
     /// The error for a call whose deadline ran out.
     fn deadline_ran_out(&self) -> Error {
         let after = self.inner.config.deadline;
@@ -386,7 +394,7 @@ impl Transport {
                         let delay = cfg.retry.delay(tries + 1, response.retry_after());
                         if in_time(delay) {
                             tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
-                            self.inner.sleeper.sleep(delay).await;
+                            self.back_off(delay, deadline).await?;
                             continue;
                         }
                     }
@@ -417,7 +425,7 @@ impl Transport {
                     if may_retry && retryable {
                         let delay = cfg.retry.delay(tries + 1, None);
                         if in_time(delay) {
-                            self.inner.sleeper.sleep(delay).await;
+                            self.back_off(delay, deadline).await?;
                             continue;
                         }
                     }

@@ -101,10 +101,12 @@ impl WebhookVerifier {
     /// Checks only the signature of `body` and returns its type; [`verify`](Self::verify)
     /// also reads the content.
     ///
-    /// The body's structure is checked on the way (one object, the `sign` and `type` members
-    /// found); the rest of its syntax only when the signature does not match, so that a
-    /// refusal says `Malformed` when the body is not JSON. [`verify`](Self::verify) reads
-    /// the whole body.
+    /// The body's top-level structure is checked on the way (one object, one `sign` and one
+    /// `type` member); the rest of its syntax only when the signature does not match, so that
+    /// a refusal says `Malformed` when the body is not JSON. A body that carries a valid
+    /// signature is therefore accepted even if a nested value is not well-formed JSON (only
+    /// the key's holder can produce one): read such a body with [`verify`](Self::verify),
+    /// which reads all of it strictly, never with a lenient parser.
     pub fn verify_signature(&self, body: &[u8]) -> Result<WebhookKind, WebhookError> {
         let located = locate_sign(body)?;
         self.check(&located)
