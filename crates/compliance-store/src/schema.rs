@@ -26,6 +26,24 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
+/// What each migration does, by version from 1: the same in every backend (each writes its
+/// own SQL for it).
+const DESCRIPTIONS: [&str; 2] = [
+    "inbox and applicants",
+    "index of claimed keys, for purging abandoned claims",
+];
+
+impl Migration {
+    /// Migration `version` (from 1) with a backend's `sql` for it.
+    pub(crate) const fn numbered(version: i64, sql: &'static str) -> Self {
+        Self {
+            version,
+            description: DESCRIPTIONS[version as usize - 1],
+            sql,
+        }
+    }
+}
+
 /// The migrations still to apply to a database recorded at version `found`.
 pub(crate) fn pending(
     migrations: &'static [Migration],

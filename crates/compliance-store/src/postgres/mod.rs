@@ -45,16 +45,8 @@ pub use tokio_postgres;
 
 /// The embedded migrations.
 static MIGRATIONS: [Migration; 2] = [
-    Migration {
-        version: 1,
-        description: "inbox and applicants",
-        sql: include_str!("0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "index of claimed keys, for purging abandoned claims",
-        sql: include_str!("0002_abandoned_claims.sql"),
-    },
+    Migration::numbered(1, include_str!("0001_initial.sql")),
+    Migration::numbered(2, include_str!("0002_abandoned_claims.sql")),
 ];
 
 /// The transaction-scoped advisory lock held while migrating (the bytes of `complstr`):

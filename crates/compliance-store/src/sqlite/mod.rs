@@ -34,16 +34,8 @@ pub use rusqlite;
 
 /// The embedded migrations.
 static MIGRATIONS: [Migration; 2] = [
-    Migration {
-        version: 1,
-        description: "inbox and applicants",
-        sql: include_str!("0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "index of claimed keys, for purging abandoned claims",
-        sql: include_str!("0002_abandoned_claims.sql"),
-    },
+    Migration::numbered(1, include_str!("0001_initial.sql")),
+    Migration::numbered(2, include_str!("0002_abandoned_claims.sql")),
 ];
 
 /// How long a statement waits for another connection's write lock by default: 5 seconds.
