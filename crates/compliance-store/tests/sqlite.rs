@@ -1,4 +1,4 @@
-//! What only the SQLite store has: its file, its migrations, its lock, its blocking pool.
+//! What only the SQLite store has: its file, its migrations, its lock, its connection's thread.
 #![cfg(feature = "sqlite")]
 
 use std::path::{Path, PathBuf};
@@ -271,4 +271,79 @@ async fn in_memory_stores_are_private_to_their_instance() {
     acquire(&a.inbox("tuum"), "k").await;
     assert_eq!(a.inbox("tuum").claim("k").await.unwrap(), Claim::InProgress);
     acquire(&b.inbox("tuum"), "k").await;
+}
+
+#[tokio::test]
+async fn the_connection_closes_once_the_last_handle_is_dropped() {
+    let dir = Dir::new();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    let inbox = store.inbox("tuum");
+    let token = acquire(&inbox, "k").await;
+    inbox.complete("k", &token).await.unwrap();
+    let wal = dir.0.join("state.db-wal");
+    assert!(wal.exists());
+    drop(store);
+    assert!(wal.exists(), "an inbox still holds the store");
+    drop(inbox);
+    // SQLite removes the log when its last connection closes, on the connection's thread.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while wal.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the connection stayed open"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let reopened = SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(
+        reopened.inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_never_spins_answers_alike() {
+    let dir = Dir::new();
+    let store = SqliteStore::open_with(dir.db(), SqliteOptions::new().spin(Duration::ZERO))
+        .await
+        .unwrap();
+    let inbox = store.inbox("tuum");
+    let token = acquire(&inbox, "k").await;
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::InProgress);
+    inbox.complete("k", &token).await.unwrap();
+    assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+}
+
+/// Runs `future` to its end on this thread, with no async runtime at all.
+fn block_on<F: Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+#[test]
+fn a_file_store_needs_no_tokio_runtime() {
+    let dir = Dir::new();
+    block_on(async {
+        let store = SqliteStore::open(dir.db()).await.unwrap();
+        let inbox = store.inbox("tuum");
+        let token = acquire(&inbox, "k").await;
+        inbox.complete("k", &token).await.unwrap();
+        assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
+    });
 }
