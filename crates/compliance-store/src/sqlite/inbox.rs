@@ -54,8 +54,22 @@ impl SqliteInbox {
         T: Send + 'static,
         F: FnOnce(&mut Connection, &str, &str) -> Result<T, Error> + Send + 'static,
     {
+        self.with_key_undoable(key, |_, _| (), op).await
+    }
+
+    /// [`with_key`](Self::with_key), with what undoes the operation's effect when its
+    /// caller stopped waiting while it ran (see [`SqliteStore::run_undoable`]).
+    async fn with_key_undoable<T, F, U>(&self, key: &str, undo: U, op: F) -> Result<T, InboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &str, &str) -> Result<T, Error> + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Send + 'static,
+    {
         let (name, key) = (self.name.clone(), key.to_owned());
-        Ok(self.store.run(move |conn| op(conn, &name, &key)).await?)
+        Ok(self
+            .store
+            .run_undoable(move |conn| op(conn, &name, &key), undo)
+            .await?)
     }
 }
 
@@ -68,7 +82,18 @@ impl Inbox for SqliteInbox {
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
         let token = new_token()?;
         let lease = micros(self.lease);
-        self.with_key(key, move |conn, name, key| {
+        let (name, key_owned) = (self.name.clone(), key.to_owned());
+        // A claim acquired for a caller who stopped waiting (a timeout, a dropped request)
+        // is released at once: nobody holds its token, and the key would otherwise look
+        // in progress for a whole lease.
+        let undo = move |conn: &mut Connection, claim: Claim| {
+            if let Claim::Acquired(token) = claim
+                && let Ok(mut stmt) = conn.prepare_cached(sql::RELEASE)
+            {
+                let _ = stmt.execute((&*name, key_owned.as_str(), token.as_str()));
+            }
+        };
+        self.with_key_undoable(key, undo, move |conn, name, key| {
             // A key released or purged between the two statements is claimed again; after
             // a few such races the answer is "in progress", which only costs a redelivery.
             for _ in 0..3 {

@@ -8,9 +8,9 @@
 //!
 //! Every statement on a file runs on the connection's own thread, never on the async
 //! runtime's workers (it may wait for the disk or for another process's lock), so the store
-//! works under any async runtime. Both sides of that hand-off look for a moment before
-//! they park ([`SqliteOptions::spin`]), because waking a parked thread costs as much as a
-//! good part of a commit. A database [in memory](SqliteStore::open_in_memory) never waits for either:
+//! works under any async runtime. The thread looks for the next operation for a moment
+//! before it parks ([`SqliteOptions::spin`]), because waking a parked thread costs a good
+//! part of a commit. A database [in memory](SqliteStore::open_in_memory) never waits for either:
 //! its statements take microseconds, less than any hand-off, so they run in place. One
 //! connection serves the whole store: SQLite lets one writer in at a time anyway, and the
 //! store's operations are single short statements.
@@ -46,7 +46,7 @@ static MIGRATIONS: [Migration; 2] = [
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the connection's thread looks for the next operation before it parks, by
-/// default: 200 microseconds.
+/// default: 200 microseconds (see [`SqliteOptions::spin`]).
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 
 /// Settings for [`SqliteStore::open_with`].
@@ -72,15 +72,13 @@ impl SqliteOptions {
         Self::default()
     }
 
-    /// How long each side of the hand-off to the connection's thread keeps looking before
-    /// it parks: the thread for the next operation, and the task awaiting an answer (it
-    /// yields to the runtime between looks, so other tasks run meanwhile; it never blocks
-    /// a runtime thread). What arrives in that time is taken at once; what arrives later
-    /// first wakes whoever parked, which costs 10–20 µs on a virtual machine, a good part
-    /// of a commit. The default, 200 µs, covers a commit on a fast disk. The price is CPU
-    /// time: up to this much on each side per operation, and nothing while the store is
-    /// idle. `Duration::ZERO` parks at once (for hosts where idle CPU time matters more
-    /// than latency). Files only: a database in memory has no thread.
+    /// How long the connection's thread keeps looking for the next operation (yielding the
+    /// CPU between looks) before it parks. An operation arriving in that time starts at
+    /// once; one arriving later first wakes the thread, ~15 µs on a virtual machine, a
+    /// good part of a commit. The price is up to this much CPU time after each operation,
+    /// none while the store is idle. `Duration::ZERO` parks at once (for hosts where idle
+    /// CPU time matters more than latency). Files only: a database in memory has no
+    /// thread.
     pub fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
         self
@@ -200,10 +198,42 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
     {
+        self.run_undoable(f, |_, _| ()).await
+    }
+
+    /// [`run`](Self::run), undoing with `undo` what `f` did when the caller stopped waiting
+    /// while it ran on the connection's thread (in place, `f` runs within the caller's poll:
+    /// there is no such moment).
+    pub(crate) async fn run_undoable<T, F, U>(&self, f: F, undo: U) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Send + 'static,
+    {
         match &self.inner.conn {
-            Conn::Thread(thread) => thread.run(f).await,
+            Conn::Thread(thread) => thread.run_undoable(f, undo).await,
             Conn::InPlace(conn) => f(&mut *conn.lock().await),
         }
+    }
+
+    /// Closes the database: waits until the operations already sent have run and the
+    /// connection is closed, so that the file can be moved, copied or deleted at once.
+    ///
+    /// Dropping the last handle closes it too, a moment later, on the connection's thread.
+    /// Inboxes hold a handle each: with other handles alive this one is only dropped, and
+    /// the answer is [`Error::Database`] saying so.
+    pub async fn close(self) -> Result<(), Error> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| {
+            Error::Database(
+                "the store is still in use (another clone or an inbox holds it): \
+                 drop those first"
+                    .into(),
+            )
+        })?;
+        if let Conn::Thread(thread) = inner.conn {
+            thread.close().await;
+        }
+        Ok(())
     }
 }
 

@@ -3,23 +3,22 @@
 //! Every statement on a file may wait for the disk (a commit under `synchronous = FULL` is a
 //! flush) or for another process's write lock, so none runs on the async runtime's threads.
 //! Each operation is sent to the connection's thread and its answer awaited. One thread,
-//! rather than a task on tokio's blocking pool per operation, because the hand-off is
-//! where the time goes for short statements: waking a parked thread costs tens of
-//! microseconds on a virtual machine, a good part of a commit. So both sides look for a
-//! moment ([`SqliteOptions::spin`](super::SqliteOptions::spin)) before they park: after
-//! each operation the thread looks for the next one (a completion follows its claim), and
-//! the task awaiting an answer yields to the runtime and looks again rather than parking at
-//! once. On this project's 2-vCPU VM the hand-off costs ~15 µs per operation without the
-//! spin and nothing measurable with it (`cargo xtask bench --store`, database on tmpfs).
+//! rather than a task on tokio's blocking pool per operation, because the hand-off is where
+//! the time goes for short statements: each wake-up of a parked thread costs ~15 µs on this
+//! project's 2-vCPU VM, and the blocking pool needs two per operation (its worker, then the
+//! caller). The connection's thread looks for the next operation for a moment
+//! ([`SqliteOptions::spin`](super::SqliteOptions::spin)) before it parks, yielding the CPU
+//! between looks, so an operation that follows another (a completion follows its claim)
+//! finds it awake: one wake-up per operation, the caller's. The caller's side never spins:
+//! a task that keeps waking itself churns a multi-threaded runtime's idle workers and, on
+//! a single CPU, starves the very thread it waits for.
 //!
 //! The thread stops, closing the connection, once the last handle to the store is dropped
-//! and the operations already sent have run.
+//! and the operations already sent have run ([`SqliteStore::close`](super::SqliteStore::close)
+//! waits for that).
 
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -34,7 +33,8 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 #[derive(Debug)]
 pub(super) struct ConnectionThread {
     jobs: Sender<Job>,
-    spin: Duration,
+    /// Answered once the thread has closed the connection.
+    closed: oneshot::Receiver<()>,
 }
 
 impl ConnectionThread {
@@ -45,6 +45,7 @@ impl ConnectionThread {
     {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (opened, answer) = oneshot::channel();
+        let (close, closed) = oneshot::channel();
         std::thread::Builder::new()
             .name("compliance-store-sqlite".into())
             .spawn(move || match open() {
@@ -53,6 +54,8 @@ impl ConnectionThread {
                     // queue, which nobody holds.
                     let _ = opened.send(Ok(()));
                     serve(&mut conn, &queue, spin);
+                    drop(conn);
+                    let _ = close.send(());
                 }
                 Err(e) => {
                     let _ = opened.send(Err(e));
@@ -61,57 +64,58 @@ impl ConnectionThread {
             .map_err(|e| {
                 Error::Database(format!("cannot start the database thread: {e}").into())
             })?;
-        answer.await.map_err(|_| stopped())??;
-        Ok(Self { jobs, spin })
+        answer
+            .await
+            .map_err(|_| Error::Database("the database thread panicked while opening".into()))??;
+        Ok(Self { jobs, closed })
     }
 
     /// Runs `f` with the connection on its thread and answers what it returns.
-    ///
-    /// Once sent, the operation runs even if the caller stops waiting (as a task on a
-    /// blocking pool would): a write is never left half-sent.
+    #[cfg(test)]
     pub(super) async fn run<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
     {
+        self.run_undoable(f, |_, _| ()).await
+    }
+
+    /// [`run`](Self::run) for an operation whose effect must not outlive a caller who
+    /// stopped waiting: an operation whose caller is gone before it starts is skipped, and
+    /// `undo` gets what `f` returned when the caller left while it ran (a claim nobody will
+    /// hear of is released at once instead of holding its key for a whole lease).
+    pub(super) async fn run_undoable<T, F, U>(&self, f: F, undo: U) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(move |conn| {
-                let _ = reply.send(f(conn));
+                if reply.is_closed() {
+                    return;
+                }
+                if let Err(Ok(unheard)) = reply.send(f(conn)) {
+                    undo(conn, unheard);
+                }
             }))
             .map_err(|_| stopped())?;
         // A panicking operation drops `reply` unsent.
-        Answer {
-            answer,
-            until: Instant::now() + self.spin,
-        }
-        .await
-        .map_err(|_| stopped())?
+        answer.await.map_err(|_| stopped())?
     }
-}
 
-/// An operation's answer, looked for without parking the task during the spin: the task
-/// yields to the runtime and is polled again, so the thread awaiting it stays awake (and
-/// other tasks still run) rather than paying a wake-up when the answer comes.
-struct Answer<T> {
-    answer: oneshot::Receiver<T>,
-    until: Instant,
-}
-
-impl<T> Future for Answer<T> {
-    type Output = Result<T, oneshot::error::RecvError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let poll = Pin::new(&mut self.answer).poll(cx);
-        if poll.is_pending() && Instant::now() < self.until {
-            cx.waker().wake_by_ref();
-        }
-        poll
+    /// Stops the thread once the operations already sent have run, and waits until it has
+    /// closed the connection.
+    pub(super) async fn close(self) {
+        let Self { jobs, closed } = self;
+        drop(jobs);
+        let _ = closed.await;
     }
 }
 
 fn stopped() -> Error {
-    Error::Database("the database thread stopped before answering (an operation panicked)".into())
+    Error::Database("the database thread stopped before answering: the operation panicked".into())
 }
 
 /// Runs the operations in the order they come until every sender is gone.
@@ -119,8 +123,11 @@ fn serve(conn: &mut Connection, queue: &Receiver<Job>, spin: Duration) {
     while let Some(job) = next(queue, spin) {
         // A panic in one operation fails that operation (its caller hears that the thread
         // stopped before answering), not the ones after it. Statements are reset when
-        // dropped, and SQLite rolls back a transaction left open by the next `BEGIN`.
-        let _ = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        // dropped; a transaction the operation left open is rolled back here, so that the
+        // next operation's writes commit on their own instead of joining it.
+        if catch_unwind(AssertUnwindSafe(|| job(conn))).is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -140,6 +147,9 @@ fn next(queue: &Receiver<Job>, spin: Duration) -> Option<Job> {
 
 #[cfg(test)]
 mod tests {
+    use std::pin::Pin;
+    use std::task::Poll;
+
     use super::*;
     use crate::sqlite::{DEFAULT_SPIN, db};
 
@@ -196,6 +206,56 @@ mod tests {
                 .unwrap();
             assert_eq!(order, (0..50).collect::<Vec<_>>(), "spin {spin:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_left_open_by_a_panic_is_rolled_back() {
+        let thread = thread(Duration::ZERO).await;
+        thread
+            .run(|conn| conn.execute_batch("CREATE TABLE t (n INTEGER)").map_err(db))
+            .await
+            .unwrap();
+        let err = thread
+            .run(|conn| -> Result<(), Error> {
+                conn.execute_batch("BEGIN; INSERT INTO t VALUES (1);")
+                    .unwrap();
+                panic!("inside a transaction")
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+        let (autocommit, rows) = thread
+            .run(|conn| {
+                let rows: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+                    .map_err(db)?;
+                Ok((conn.is_autocommit(), rows))
+            })
+            .await
+            .unwrap();
+        assert!(
+            autocommit,
+            "the next operation must not run inside the open transaction"
+        );
+        assert_eq!(rows, 0, "the panicking operation's write is rolled back");
+    }
+
+    #[tokio::test]
+    async fn close_waits_for_the_operations_sent() {
+        let thread = thread(DEFAULT_SPIN).await;
+        let (seen, ran) = std::sync::mpsc::channel();
+        let write = thread.run(move |_| {
+            std::thread::sleep(Duration::from_millis(20));
+            seen.send(()).unwrap();
+            Ok(())
+        });
+        // Sent, not awaited: the operation is in the queue when `close` starts.
+        let mut write = Box::pin(write);
+        assert!(std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx).is_pending())).await);
+        drop(write);
+        thread.close().await;
+        // Its caller left before it started: skipped, and `close` still returned.
+        assert!(ran.try_recv().is_err());
     }
 
     #[tokio::test]
