@@ -303,7 +303,7 @@ impl WebhookVerifier {
         self.freshness.check(time, self.clock.as_ref())?;
         let event: ApplicantEvent =
             json::decode("webhook `data`", &plaintext).map_err(WebhookError::Payload)?;
-        let dedup_key = format!("elkyc:{}", hex::encode(Sha256::digest(&plaintext)));
+        let dedup_key = format!("elkyc:{}", const_hex::encode(Sha256::digest(&plaintext)));
         Ok(WebhookEvent {
             envelope_time: time,
             event,

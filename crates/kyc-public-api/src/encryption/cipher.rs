@@ -169,7 +169,7 @@ impl Cipher {
                 let mut raw = Vec::with_capacity(iv.len() + ciphertext.len());
                 raw.extend_from_slice(iv);
                 raw.extend_from_slice(&ciphertext);
-                let data = hex::encode(&raw);
+                let data = const_hex::encode(&raw);
                 let mac = self.mac(
                     hmac_key,
                     match self.options.mac_input {
@@ -197,7 +197,7 @@ impl Cipher {
                     }
                 }
                 Ok(Sealed {
-                    data: hex::encode(raw),
+                    data: const_hex::encode(raw),
                     signature: self.encode_signature(&tag),
                 })
             }
@@ -289,7 +289,7 @@ impl Cipher {
 
     fn encode_signature(&self, raw: &[u8]) -> String {
         match self.options.signature_encoding {
-            SignatureEncoding::Hex => hex::encode(raw),
+            SignatureEncoding::Hex => const_hex::encode(raw),
             SignatureEncoding::Base64 => BASE64.encode(raw),
         }
     }
@@ -383,8 +383,18 @@ fn decode_key(name: KeyName, text: &str) -> Result<KeyBytes, EncryptionError> {
 
 /// Decodes hex (either case) with errors that never echo the input.
 fn decode_hex(text: &str) -> Result<Vec<u8>, HexProblem> {
+    // `const_hex` decodes with SIMD (a 4 KB envelope is most of the work of opening it) but
+    // also takes a `0x` prefix, which no elKYC value carries: a second byte that is not a
+    // digit is refused here, as every other non-digit is below.
+    if text
+        .as_bytes()
+        .get(1)
+        .is_some_and(|b| !b.is_ascii_hexdigit())
+    {
+        return Err(hex_problem(text));
+    }
     // Decoded in one pass; only a failure looks again, to say what is wrong and where.
-    hex::decode(text).map_err(|_| hex_problem(text))
+    const_hex::decode(text).map_err(|_| hex_problem(text))
 }
 
 /// What is wrong with `text`, which is not hex: the first byte that is not a hex digit, or
@@ -505,6 +515,36 @@ mod tests {
             assert_eq!(c.decrypt(&a.data, &a.signature).unwrap(), b"{}");
             assert_eq!(c.decrypt(&b.data, &b.signature).unwrap(), b"{}");
         }
+    }
+
+    #[test]
+    fn hex_is_digits_only_in_either_case() {
+        let c = Cipher::new(&EncryptionSettings::gcm(KEY)).unwrap();
+        let sealed = c.seal(b"{\"a\":1}").unwrap();
+        let upper = sealed.data.to_ascii_uppercase();
+        assert_eq!(c.decrypt(&upper, &sealed.signature).unwrap(), b"{\"a\":1}");
+        // `0x` prefixes, which the SIMD decoder would strip, are not hex.
+        for prefix in ["0x", "0X"] {
+            let err = c
+                .decrypt(&format!("{prefix}{}", sealed.data), &sealed.signature)
+                .unwrap_err();
+            assert_eq!(
+                err,
+                EncryptionError::DataNotHex(HexProblem::NotHex { position: 1 })
+            );
+        }
+        let mut bad = sealed.data.clone();
+        bad.replace_range(10..11, "g");
+        assert_eq!(
+            c.decrypt(&bad, &sealed.signature).unwrap_err(),
+            EncryptionError::DataNotHex(HexProblem::NotHex { position: 10 })
+        );
+        assert_eq!(
+            c.decrypt(&sealed.data[1..], &sealed.signature).unwrap_err(),
+            EncryptionError::DataNotHex(HexProblem::OddLength {
+                len: sealed.data.len() - 1
+            })
+        );
     }
 
     #[test]
