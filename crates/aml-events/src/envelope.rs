@@ -95,8 +95,9 @@ pub(crate) struct DataText {
 
 /// The longest piece a body is copied in. glibc's `malloc` serves requests under 1 KiB
 /// from per-size lists, but before serving a larger one it first merges every small block
-/// freed since (`malloc_consolidate`): copying a 1.5 KB delivery in one piece cost a tenth
-/// of the whole parse (perf, `cargo xtask bench`), pieces cost what the copy costs.
+/// freed since (`malloc_consolidate`): copying a 1.5 KB delivery in one piece cost about a
+/// tenth of the whole parse (perf, `cargo xtask bench`), pieces cost what the copy costs.
+/// The text of `data` is joined from them (one block) only when someone asks for it.
 const PIECE: usize = 1000;
 
 impl DataText {
@@ -110,7 +111,7 @@ impl DataText {
 
     /// The text, to cut out of `body` (a whole delivery [`read`] accepted) when needed.
     fn in_body(body: &str) -> Self {
-        let mut pieces = Vec::with_capacity(body.len().div_ceil(PIECE - 3));
+        let mut pieces = Vec::with_capacity(body.len().div_ceil(PIECE));
         let mut rest = body;
         while !rest.is_empty() {
             // A piece ends on a character boundary, at most three bytes before `PIECE`.
