@@ -301,8 +301,8 @@ async fn a_claim_whose_caller_left_does_not_hold_the_key() {
     let dir = Dir::new();
     let store = SqliteStore::open(dir.db()).await.unwrap();
     let inbox = store.inbox("tuum");
-    for _ in 0..20 {
-        let key = format!("k-{}", rand_suffix());
+    for i in 0..20 {
+        let key = format!("k-{i}");
         // Polled once (the claim is sent to the connection's thread), then dropped, as a
         // timeout or a dropped request would.
         let mut claim = Box::pin(inbox.claim(&key));
@@ -315,12 +315,6 @@ async fn a_claim_whose_caller_left_does_not_hold_the_key() {
         // (skipped, or acquired and released) before this one runs.
         acquire(&inbox, &key).await;
     }
-}
-
-fn rand_suffix() -> u64 {
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).unwrap();
-    u64::from_le_bytes(random)
 }
 
 #[tokio::test]
