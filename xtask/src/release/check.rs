@@ -290,11 +290,7 @@ pub fn changelog_problems(ws: &Workspace, package: &Package) -> Vec<String> {
 /// workspace crates resolve them from the other packages (Cargo 1.90+). `--workspace` is not
 /// used because it would also package `publish = false` members.
 fn package_all(ws: &Workspace, order: &[&Package]) -> Outcome {
-    let unpacked: Vec<String> = order
-        .iter()
-        .map(|p| format!("{}-{}", p.name, p.version))
-        .collect();
-    super::stale::before_packaging(&unpacked);
+    super::stale::before_packaging(order.iter().map(|p| (p.name.as_str(), &p.version)));
     let mut command = cmd::cargo(&ws.root);
     command.args(["package", "--allow-dirty"]);
     for package in order {

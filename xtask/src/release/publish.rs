@@ -80,11 +80,7 @@ pub fn run(ws: &Workspace, rows: &[Row], execute: bool, allow_dirty: bool) -> Re
         return Ok(());
     }
     if !execute {
-        let unpacked: Vec<String> = rows
-            .iter()
-            .map(|r| format!("{}-{}", r.name, r.version))
-            .collect();
-        super::stale::before_packaging(&unpacked);
+        super::stale::before_packaging(rows.iter().map(|r| (r.name.as_str(), &r.version)));
     }
     let mut created = Vec::new();
     for (args, tag) in steps.cargo.iter().zip(&steps.tags) {

@@ -56,13 +56,20 @@ pub fn forget_unpacked(cargo_home: &Path, crates: &[String]) -> std::io::Result<
     Ok(removed)
 }
 
-/// [`forget_unpacked`] in the current cargo home, saying what it did; a failure is only a
-/// warning (the packaging that follows then says whether it mattered).
-pub fn before_packaging(crates: &[String]) {
+/// [`forget_unpacked`] in the current cargo home for these crates (name and version),
+/// saying what it did; a failure is only a warning (the packaging that follows then says
+/// whether it mattered).
+pub fn before_packaging<'a, V: std::fmt::Display + 'a>(
+    crates: impl IntoIterator<Item = (&'a str, &'a V)>,
+) {
     let Some(home) = cargo_home() else {
         return;
     };
-    match forget_unpacked(&home, crates) {
+    let crates: Vec<String> = crates
+        .into_iter()
+        .map(|(name, version)| format!("{name}-{version}"))
+        .collect();
+    match forget_unpacked(&home, &crates) {
         Ok(0) => {}
         Ok(n) => println!(
             "  note  forgot {n} unpacked copies of this workspace's crates from earlier \
