@@ -501,3 +501,259 @@ async fn a_sequence_is_processed_one_event_at_a_time() {
         Outcome::Processed { .. }
     ));
 }
+
+/// Delegates to a [`MemoryInbox`], with faults on request: the first completion hangs for
+/// `slow_first_complete`, completions of keys ending in `#final` fail while
+/// `final_fails` is set, renewals fail while `renew_fails` is set.
+#[derive(Default)]
+struct Faulty {
+    inner: Arc<MemoryInbox>,
+    slow_first_complete: Option<Duration>,
+    completes: AtomicUsize,
+    final_fails: AtomicBool,
+    renew_fails: AtomicBool,
+}
+
+#[async_trait]
+impl Inbox for Faulty {
+    fn lease(&self) -> Duration {
+        self.inner.lease()
+    }
+    async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+        self.inner.claim(key).await
+    }
+    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        if self.renew_fails.load(Ordering::SeqCst) {
+            return Err(InboxError::Storage("connection pool exhausted".into()));
+        }
+        self.inner.renew(key, token).await
+    }
+    async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        let first = self.completes.fetch_add(1, Ordering::SeqCst) == 0;
+        if let (true, Some(delay)) = (first, self.slow_first_complete) {
+            tokio::time::sleep(delay).await;
+        }
+        if key.ends_with("#final") && self.final_fails.load(Ordering::SeqCst) {
+            return Err(InboxError::Storage("disk full".into()));
+        }
+        self.inner.complete(key, token).await
+    }
+    async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.inner.release(key, token).await
+    }
+    async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
+        self.inner.purge(older_than).await
+    }
+}
+
+/// Delivers `body` until the answer is no longer "in progress" (a background settlement
+/// may still be under way), with a bound against a hang.
+async fn deliver_settled(
+    p: &Processor<Toy>,
+    body: &str,
+) -> Result<Outcome, ProcessError<ToyError>> {
+    for _ in 0..10_000 {
+        match deliver(p, body).await {
+            Ok(Outcome::InProgress { .. }) => tokio::time::sleep(Duration::from_millis(1)).await,
+            other => return other,
+        }
+    }
+    panic!("`{body}` stayed in progress");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_dropped_while_completing_is_completed_never_released() {
+    #[derive(Debug)]
+    struct NoSpawn;
+    impl Runtime for NoSpawn {
+        fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+            TokioRuntime.sleep(duration)
+        }
+        fn spawn(&self, _: BoxFuture<()>) -> bool {
+            false
+        }
+    }
+    // With a spawner the drop guard completes in the background; without one, the next
+    // delivery completes the orphan first.
+    for runtime in [
+        Arc::new(TokioRuntime) as Arc<dyn Runtime>,
+        Arc::new(NoSpawn),
+    ] {
+        let recorder = Arc::new(Recorder::default());
+        let inbox = Arc::new(Faulty {
+            slow_first_complete: Some(Duration::from_secs(5)),
+            ..Faulty::default()
+        });
+        let p = Processor::builder(Toy)
+            .handler(recorder.clone())
+            .inbox(inbox.clone())
+            .runtime(runtime.clone())
+            .build()
+            .unwrap();
+        // The caller gives up while the first completion hangs: a timeout, a client gone.
+        let gave_up = tokio::time::timeout(Duration::from_millis(200), deliver(&p, "k")).await;
+        assert!(
+            gave_up.is_err(),
+            "{runtime:?}: the completion should still hang"
+        );
+        assert_eq!(recorder.succeeded.lock().unwrap().len(), 1);
+
+        let again = deliver_settled(&p, "k").await.unwrap();
+        assert_eq!(again, Outcome::Duplicate { key: "k".into() }, "{runtime:?}");
+        assert_eq!(
+            recorder.started.load(Ordering::SeqCst),
+            1,
+            "{runtime:?}: the handler ran twice"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_renewals_stop_the_handler_before_another_instance_can_take_the_key() {
+    // Two instances share one inbox (300 ms leases, manual time). Instance A's renewals all
+    // fail (its pool is exhausted); instance B works.
+    let clock = Arc::new(ManualClock::new("2025-01-01T00:00:00Z".parse().unwrap()));
+    let runtime = ManualRuntime::new(clock.clone());
+    let shared = Arc::new(MemoryInbox::with_lease(Duration::from_millis(300)).clock(clock.clone()));
+    let a_inbox = Arc::new(Faulty {
+        inner: shared.clone(),
+        ..Faulty::default()
+    });
+    a_inbox.renew_fails.store(true, Ordering::SeqCst);
+    let recorder = Arc::new(Recorder::default());
+    let (open, gate) = tokio::sync::watch::channel(false);
+    *recorder.gate.lock().unwrap() = Some(gate);
+    let build = |inbox: Arc<dyn Inbox>| {
+        Processor::builder(Toy)
+            .handler(recorder.clone())
+            .inbox(inbox)
+            .runtime(Arc::new(runtime.clone()))
+            .build()
+            .unwrap()
+    };
+    let a = build(a_inbox.clone());
+    let b = build(shared.clone());
+    let first = tokio::spawn({
+        let a = a.clone();
+        async move { deliver(&a, "k").await }
+    });
+    wait_for("A's handler to start", || {
+        recorder.started.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // 700 ms of manual time in 50 ms steps; A's handler never finishes by itself.
+    for _ in 0..14 {
+        if first.is_finished() {
+            break;
+        }
+        wait_for("A's heartbeat to sleep", || runtime.sleeping() >= 1).await;
+        runtime.advance(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    wait_for("A to stop trusting its claim", || first.is_finished()).await;
+    let err = first.await.unwrap().unwrap_err();
+    assert!(matches!(err, ProcessError::LeaseLost { .. }), "{err}");
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        recorder.running.load(Ordering::SeqCst),
+        0,
+        "A's handler still runs"
+    );
+
+    // B now takes the delivery and processes it, never beside A.
+    open.send(true).unwrap();
+    assert_eq!(
+        deliver(&b, "k").await.unwrap(),
+        Outcome::Processed { key: "k".into() }
+    );
+    assert_eq!(recorder.max_running.load(Ordering::SeqCst), 1);
+    assert_eq!(recorder.succeeded.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_that_hangs_stops_the_handler_too() {
+    struct Hanging(MemoryInbox);
+    #[async_trait]
+    impl Inbox for Hanging {
+        fn lease(&self) -> Duration {
+            self.0.lease()
+        }
+        async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+            self.0.claim(key).await
+        }
+        async fn renew(&self, _: &str, _: &ClaimToken) -> Result<(), InboxError> {
+            std::future::pending().await
+        }
+        async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+            self.0.complete(key, token).await
+        }
+        async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+            self.0.release(key, token).await
+        }
+        async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
+            self.0.purge(older_than).await
+        }
+    }
+    let recorder = Arc::new(Recorder::default());
+    let (_open, gate) = tokio::sync::watch::channel(false);
+    *recorder.gate.lock().unwrap() = Some(gate);
+    let p = processor(
+        &recorder,
+        Hanging(MemoryInbox::with_lease(Duration::from_millis(300))),
+    );
+    // Real time: the handler would wait forever; the local deadline (270 ms) stops it.
+    let err = tokio::time::timeout(Duration::from_secs(30), deliver(&p, "k"))
+        .await
+        .expect("a hanging renewal must not keep the handler running")
+        .unwrap_err();
+    assert!(matches!(err, ProcessError::LeaseLost { .. }), "{err}");
+    assert_eq!(recorder.running.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_final_state_that_cannot_be_recorded_is_recorded_by_its_redelivery() {
+    let clock = Arc::new(ManualClock::new("2025-01-01T00:00:00Z".parse().unwrap()));
+    let lease = Duration::from_secs(30);
+    let inbox = Arc::new(Faulty {
+        inner: Arc::new(MemoryInbox::with_lease(lease).clock(clock.clone())),
+        ..Faulty::default()
+    });
+    let recorder = Arc::new(Recorder::default());
+    let p = processor(&recorder, inbox.clone());
+    inbox.final_fails.store(true, Ordering::SeqCst);
+    let err = deliver(&p, "paid pay-1 final").await.unwrap_err();
+    assert!(
+        matches!(&err, ProcessError::FinalStateUnrecorded { key, .. } if key == "paid"),
+        "{err}"
+    );
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(err.is_retryable());
+    assert_eq!(recorder.succeeded.lock().unwrap().len(), 1);
+
+    // A late intermediate state waits instead of overwriting the final one.
+    assert_eq!(
+        deliver(&p, "process pay-1 provisional").await.unwrap(),
+        Outcome::InProgress {
+            key: "process".into()
+        }
+    );
+    // The storage is back; the redelivery of the final state does not run the handler
+    // again. While the failed marker claim's lease lasts it asks again; then it records it.
+    inbox.final_fails.store(false, Ordering::SeqCst);
+    assert_eq!(
+        deliver(&p, "paid pay-1 final").await.unwrap(),
+        Outcome::InProgress { key: "paid".into() }
+    );
+    clock.advance(compliance_core::time::SignedDuration::try_from(lease).unwrap());
+    assert_eq!(
+        deliver(&p, "paid pay-1 final").await.unwrap(),
+        Outcome::Duplicate { key: "paid".into() }
+    );
+    assert_eq!(
+        deliver(&p, "process pay-1 provisional").await.unwrap(),
+        Outcome::Superseded {
+            key: "process".into()
+        }
+    );
+    assert_eq!(recorder.started.load(Ordering::SeqCst), 1);
+}

@@ -151,33 +151,85 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Claims whose release could not be spawned when their guard was dropped; the processor
-/// releases them at its next delivery.
+/// What becomes of a held claim when its delivery ends, in the foreground or in the drop
+/// guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// Given back: nothing was done (the handler did not run, failed, or was stopped).
+    Release,
+    /// Marked done: the handler succeeded, so the key must never be processed again.
+    Complete,
+}
+
+/// One claim a delivery holds, and what to do with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) key: String,
+    pub(crate) token: ClaimToken,
+    pub(crate) settle: Settle,
+}
+
+/// How many times a completion is attempted before giving up (the key then stays claimed
+/// until its lease runs out).
+const COMPLETE_ATTEMPTS: u32 = 3;
+
+/// Settles one claim: a release once, a completion with up to [`COMPLETE_ATTEMPTS`]
+/// attempts and a short back-off between them. The error of the last attempt, if any.
+pub(crate) async fn settle(
+    inbox: &dyn Inbox,
+    runtime: &dyn Runtime,
+    held: &Held,
+) -> Result<(), InboxError> {
+    let (key, token) = (held.key.as_str(), &held.token);
+    match held.settle {
+        Settle::Release => inbox.release(key, token).await,
+        Settle::Complete => {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match inbox.complete(key, token).await {
+                    Ok(()) => return Ok(()),
+                    Err(e @ InboxError::NotHeld { .. }) => return Err(e),
+                    Err(e) if attempt >= COMPLETE_ATTEMPTS => return Err(e),
+                    Err(_) => runtime.sleep(Duration::from_millis(50 << attempt)).await,
+                }
+            }
+        }
+    }
+}
+
+/// Claims left over by a dropped delivery when no background task could be spawned; the
+/// processor settles them (completing what succeeded) at its next delivery.
 #[derive(Debug, Default)]
-pub(crate) struct Orphans(Mutex<Vec<(String, ClaimToken)>>);
+pub(crate) struct Orphans(Mutex<Vec<Held>>);
 
 impl Orphans {
-    fn push(&self, claims: Vec<(String, ClaimToken)>) {
+    fn push(&self, claims: Vec<Held>) {
         lock(&self.0).extend(claims);
     }
 
-    /// Releases every orphaned claim (best effort: a failure leaves it to the lease).
-    pub(crate) async fn release_all(&self, inbox: &dyn Inbox) {
+    /// Settles every orphaned claim (best effort: a failure is logged and left to the
+    /// lease).
+    pub(crate) async fn settle_all(&self, inbox: &dyn Inbox, runtime: &dyn Runtime) {
         let orphans = std::mem::take(&mut *lock(&self.0));
-        for (key, token) in orphans {
-            let _ = inbox.release(&key, &token).await;
+        for held in orphans {
+            if let Err(e) = settle(inbox, runtime, &held).await {
+                log_settle_failure(&held, &e);
+            }
         }
     }
 }
 
 /// The claims a delivery holds. Dropped while still holding them (the processing future
-/// was dropped: client gone, timeout, shutdown), it releases them in the background, so
-/// the next delivery is processed without waiting for the lease to run out.
+/// was dropped: client gone, timeout, shutdown), it settles them in the background: a
+/// claim whose handler already succeeded is completed, never released, so its redelivery
+/// is a duplicate; any other is released, so the redelivery is processed without waiting
+/// for the lease to run out.
 pub(crate) struct ClaimGuard {
     inbox: Arc<dyn Inbox>,
     runtime: Arc<dyn Runtime>,
     orphans: Arc<Orphans>,
-    held: Vec<(String, ClaimToken)>,
+    held: Vec<Held>,
 }
 
 impl ClaimGuard {
@@ -194,41 +246,69 @@ impl ClaimGuard {
         }
     }
 
+    /// Guards `key`, to be released unless told otherwise.
     pub(crate) fn hold(&mut self, key: String, token: ClaimToken) {
-        self.held.push((key, token));
+        self.held.push(Held {
+            key,
+            token,
+            settle: Settle::Release,
+        });
     }
 
-    pub(crate) fn held(&self) -> &[(String, ClaimToken)] {
-        &self.held
+    /// The keys and tokens held.
+    pub(crate) fn claims(&self) -> Vec<(String, ClaimToken)> {
+        self.held
+            .iter()
+            .map(|h| (h.key.clone(), h.token.clone()))
+            .collect()
     }
 
-    /// Stops guarding `key` (it was completed or released by the caller).
-    pub(crate) fn forget(&mut self, key: &str) {
-        self.held.retain(|(k, _)| k != key);
+    /// From now on, `key` is settled with `settle` if the delivery is dropped.
+    pub(crate) fn settle_with(&mut self, key: &str, settle: Settle) {
+        if let Some(held) = self.held.iter_mut().find(|h| h.key == key) {
+            held.settle = settle;
+        }
     }
 
-    /// The token held for `key`.
-    pub(crate) fn token(&self, key: &str) -> Option<&ClaimToken> {
-        self.held.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+    /// Settles `key` now, as set with [`settle_with`](Self::settle_with), and stops
+    /// guarding it once that is over (dropped midway, the guard finishes it). `Ok` too when
+    /// the key was not held.
+    pub(crate) async fn settle(&mut self, key: &str) -> Result<(), InboxError> {
+        let Some(held) = self.held.iter().find(|h| h.key == key).cloned() else {
+            return Ok(());
+        };
+        let result = settle(self.inbox.as_ref(), self.runtime.as_ref(), &held).await;
+        self.held.retain(|h| h.key != key);
+        result
     }
 
     /// Releases every held claim now, logging failures (the lease then frees the key).
     pub(crate) async fn release_all(&mut self) {
-        for (key, token) in std::mem::take(&mut self.held) {
-            if let Err(e) = self.inbox.release(&key, &token).await {
-                log_release_failure(&key, &e);
+        for held in &mut self.held {
+            held.settle = Settle::Release;
+        }
+        while let Some(held) = self.held.first().cloned() {
+            if let Err(e) = self.settle(&held.key).await {
+                log_settle_failure(&held, &e);
             }
         }
     }
 }
 
-fn log_release_failure(key: &str, error: &InboxError) {
-    if !matches!(error, InboxError::NotHeld { .. }) {
-        tracing::error!(
-            key = %key,
+fn log_settle_failure(held: &Held, error: &InboxError) {
+    match (held.settle, error) {
+        (Settle::Release, InboxError::NotHeld { .. }) => {}
+        (Settle::Release, _) => tracing::error!(
+            key = %held.key,
             error = %error,
             "could not release a claim; the redelivery waits for the lease to run out"
-        );
+        ),
+        (Settle::Complete, _) => tracing::error!(
+            key = %held.key,
+            error = %error,
+            "handler succeeded but the inbox could not mark the key done; a redelivery after \
+             the lease runs out may run it again"
+        ),
     }
 }
 
@@ -238,16 +318,23 @@ impl Drop for ClaimGuard {
             return;
         }
         let held = std::mem::take(&mut self.held);
-        tracing::warn!(
-            key = %held[0].0,
-            "webhook processing was dropped before it finished; releasing its claim"
-        );
-        let inbox = self.inbox.clone();
-        let to_release = held.clone();
+        if held.iter().any(|h| h.settle == Settle::Complete) {
+            tracing::warn!(
+                key = %held[0].key,
+                "webhook processing was dropped after its handler succeeded; completing its claim"
+            );
+        } else {
+            tracing::warn!(
+                key = %held[0].key,
+                "webhook processing was dropped before it finished; releasing its claim"
+            );
+        }
+        let (inbox, runtime) = (self.inbox.clone(), self.runtime.clone());
+        let to_settle = held.clone();
         let spawned = self.runtime.spawn(Box::pin(async move {
-            for (key, token) in to_release {
-                if let Err(e) = inbox.release(&key, &token).await {
-                    log_release_failure(&key, &e);
+            for held in to_settle {
+                if let Err(e) = settle(inbox.as_ref(), runtime.as_ref(), &held).await {
+                    log_settle_failure(&held, &e);
                 }
             }
         }));
@@ -257,27 +344,75 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// Renews every claim in `held` each `interval` until one of them is lost, and returns
-/// that key. Storage failures are logged and retried at the next beat: while the storage is
-/// down, nobody else can claim the key either.
+/// Why the heartbeat stopped trusting the claims.
+#[derive(Debug)]
+pub(crate) enum LeaseEnd {
+    /// A renewal was refused: another delivery took this key over.
+    Taken(String),
+    /// No renewal succeeded for a whole lease (less a margin): the inbox may already let
+    /// another delivery take the keys, so the handler must not go on.
+    Expired,
+}
+
+/// The part of a lease the local deadline keeps in hand: a tenth. The inbox measures the
+/// lease from the moment it ran the claim or renewal; the local deadline counts from the
+/// moment before it was sent, so it always ends first, and the margin covers clock rates
+/// and the time it takes to stop the handler.
+pub(crate) fn local_lease(lease: Duration) -> Duration {
+    lease.saturating_sub(lease / 10)
+}
+
+/// Renews every claim in `held` each `interval`, until one of them is lost or no renewal
+/// succeeded before the local deadline `expiry` (started just before the claims were
+/// made, lasting [`local_lease`]). Each successful round of renewals moves the deadline to
+/// [`local_lease`] after it started. A renewal that fails with a storage error is logged
+/// and tried again at the next beat; one that does not answer within `interval` is
+/// abandoned and tried again the same way. So a storage that stays down (or a connection
+/// that hangs) stops the handler before another instance can take its key over.
 pub(crate) async fn heartbeat(
     inbox: Arc<dyn Inbox>,
     runtime: Arc<dyn Runtime>,
     held: Vec<(String, ClaimToken)>,
     interval: Duration,
-) -> String {
+    mut expiry: BoxFuture<()>,
+) -> LeaseEnd {
+    let lease = local_lease(inbox.lease());
     loop {
-        runtime.sleep(interval).await;
+        if until(runtime.sleep(interval), expiry.as_mut())
+            .await
+            .is_err()
+        {
+            return LeaseEnd::Expired;
+        }
+        // Started before the renewals are sent: they hold from a moment after this.
+        let renewed_expiry = runtime.sleep(lease);
+        let mut all_renewed = true;
         for (key, token) in &held {
-            match inbox.renew(key, token).await {
-                Ok(()) => {}
-                Err(InboxError::NotHeld { .. }) => return key.clone(),
-                Err(e) => tracing::warn!(
-                    key = %key,
-                    error = %e,
-                    "could not renew a claim; retrying at the next heartbeat"
-                ),
+            let renewal = until(inbox.renew(key, token), runtime.sleep(interval));
+            match until(renewal, expiry.as_mut()).await {
+                Err(()) => return LeaseEnd::Expired,
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(InboxError::NotHeld { .. }))) => return LeaseEnd::Taken(key.clone()),
+                Ok(Ok(Err(e))) => {
+                    all_renewed = false;
+                    tracing::warn!(
+                        key = %key,
+                        error = %e,
+                        "could not renew a claim; retrying at the next heartbeat"
+                    );
+                }
+                Ok(Err(())) => {
+                    all_renewed = false;
+                    tracing::warn!(
+                        key = %key,
+                        timeout = ?interval,
+                        "a claim's renewal did not answer in time; retrying at the next heartbeat"
+                    );
+                }
             }
+        }
+        if all_renewed {
+            expiry = renewed_expiry;
         }
     }
 }

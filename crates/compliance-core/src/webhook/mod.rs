@@ -7,9 +7,14 @@
 //! 1. claim the key in an [`Inbox`](crate::Inbox) (only one delivery of an event runs the
 //!    handler at a time, and none after it succeeded);
 //! 2. run your [`Handler`], catching panics, while a heartbeat renews the claim every third
-//!    of the lease (a long handler never lets a redelivery run beside it);
+//!    of the lease (a long handler never lets a redelivery run beside it). When no renewal
+//!    succeeds for a whole lease (less a tenth, counted locally), the handler is stopped:
+//!    another instance may take the key over from then on;
 //! 3. mark the key done, or release it when the handler failed, panicked, or its future was
-//!    dropped (a drop guard), so the provider's redelivery is processed.
+//!    dropped before it succeeded (a drop guard), so the provider's redelivery is processed.
+//!    Once the handler succeeded the key is only ever completed: a future dropped while the
+//!    completion is under way (a timeout, a client that hung up) leaves it to the drop guard,
+//!    which completes it in the background.
 //!
 //! Events of a sequence whose last state is final (a payment's statuses) can be placed in
 //! it ([`Verified::in_sequence`]): they are then processed one at a time, and an
@@ -34,7 +39,12 @@
 //! duplicate (200) or, if the first attempt failed, processed.
 //!
 //! Why 200 when the handler succeeded but the inbox could not record it: the work is done;
-//! asking for a redelivery would run it a second time. The failure is logged.
+//! asking for a redelivery would run it a second time. The failure is logged, and the key
+//! stays claimed until its lease runs out (a redelivery meanwhile answers 503); only a
+//! redelivery after that runs the handler again. The final state of a sequence is the one
+//! exception: its marker keeps late intermediate states from overwriting it, so when it
+//! cannot be recorded the answer asks for a redelivery, which records it without running the
+//! handler.
 //!
 //! Also here: [`constant_time_eq`] for every signature comparison, and [`Freshness`] with
 //! an injectable [`Clock`] for providers that stamp their deliveries.

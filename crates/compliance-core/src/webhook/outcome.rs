@@ -105,6 +105,11 @@ pub enum ProcessError<R> {
     },
     /// The inbox failed (storage down, or full) before the handler ran. Nothing was
     /// processed; the provider's redelivery will be.
+    ///
+    /// When the inbox fails after the handler succeeded, the key is still marked done (in
+    /// the background if need be) and the delivery answers
+    /// [`Processed`](Outcome::Processed): only the final state of a sequence has an answer
+    /// of its own, [`FinalStateUnrecorded`](ProcessError::FinalStateUnrecorded).
     #[error("inbox failed for `{key}`: {source}")]
     Inbox {
         /// The deduplication key.
@@ -113,13 +118,28 @@ pub enum ProcessError<R> {
         #[source]
         source: InboxError,
     },
-    /// While the handler ran, its claim was taken over by another delivery (its lease ran
-    /// out because renewals failed). The handler was stopped; the other delivery carries
-    /// on, and the provider delivers this one again.
+    /// While the handler ran, its claim was taken over by another delivery, or no renewal
+    /// of it succeeded for a whole lease (storage down, a connection that hangs), so that
+    /// another delivery could take it over at any moment. The handler was stopped and the
+    /// claim given back; the provider delivers this one again.
     #[error("lost the claim on `{key}` while the handler ran")]
     LeaseLost {
         /// The deduplication key.
         key: String,
+    },
+    /// The handler ran and succeeded, and the event's key is marked done, but the final
+    /// state of its sequence (a payment's last status) could not be recorded. Answered
+    /// 503 so that the provider delivers it again: the redelivery is a duplicate (the
+    /// handler does not run again) and records the final state then. Until it is
+    /// recorded, intermediate states of the sequence that arrive late wait (503) rather
+    /// than overwrite it.
+    #[error("processed `{key}`, but could not record its sequence's final state: {source}")]
+    FinalStateUnrecorded {
+        /// The deduplication key.
+        key: String,
+        /// The inbox's error.
+        #[source]
+        source: InboxError,
     },
 }
 
@@ -129,9 +149,9 @@ impl<R: Rejection> ProcessError<R> {
         match self {
             ProcessError::Rejected(r) => r.kind().status(),
             ProcessError::Handler { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ProcessError::Inbox { .. } | ProcessError::LeaseLost { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ProcessError::Inbox { .. }
+            | ProcessError::LeaseLost { .. }
+            | ProcessError::FinalStateUnrecorded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -153,7 +173,9 @@ impl<R: Rejection> ProcessError<R> {
         match self {
             ProcessError::Rejected(r) => r.kind().code(),
             ProcessError::Handler { .. } => "processing_failed",
-            ProcessError::Inbox { .. } => "inbox_unavailable",
+            ProcessError::Inbox { .. } | ProcessError::FinalStateUnrecorded { .. } => {
+                "inbox_unavailable"
+            }
             ProcessError::LeaseLost { .. } => "in_progress",
         }
     }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::BoxError;
-use super::lease::{ClaimGuard, Orphans, Runtime, catch_panic, heartbeat, until};
+use super::lease::{
+    ClaimGuard, LeaseEnd, Orphans, Runtime, Settle, catch_panic, heartbeat, local_lease, until,
+};
 use super::outcome::{Outcome, ProcessError};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
-use crate::inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
+use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
 
 /// Your code that acts on a verified event.
 ///
@@ -20,7 +22,9 @@ use crate::inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
 /// error or a panic releases the key, so the provider's next delivery runs the handler
 /// again: return an error only when nothing was done, or when doing it again is harmless.
 /// The handler may also be stopped at any `.await` (the delivery's future was dropped, or
-/// its claim was lost); the key is then released the same way.
+/// its claim was lost or could not be renewed for a whole lease); the key is then released
+/// the same way. Once it returned `Ok`, its key is only ever completed, even when the
+/// delivery's future is dropped while that is under way.
 ///
 /// For a closure use [`handler_fn`].
 #[async_trait]
@@ -78,9 +82,6 @@ where
         (self.0)(event).await.map_err(Into::into)
     }
 }
-
-/// How many times a successful handler's completion is attempted before giving up.
-const COMPLETE_ATTEMPTS: u32 = 3;
 
 struct Inner<V: Verifier> {
     verifier: V,
@@ -181,7 +182,10 @@ impl<V: Verifier> Processor<V> {
         verified: Verified<V::Event>,
     ) -> Result<Outcome, ProcessError<V::Error>> {
         let inner = &*self.inner;
-        inner.orphans.release_all(inner.inbox.as_ref()).await;
+        inner
+            .orphans
+            .settle_all(inner.inbox.as_ref(), inner.runtime.as_ref())
+            .await;
         let (key, event, sequence) = match verified {
             Verified::Event {
                 key,
@@ -194,8 +198,11 @@ impl<V: Verifier> Processor<V> {
             }
         };
 
+        // The local deadline of the claims about to be made starts before they are sent.
+        let expiry = inner.runtime.sleep(local_lease(inner.inbox.lease()));
         let token = match self.claim(&key).await? {
             Ok(token) => token,
+            Err(Outcome::Duplicate { key }) => return self.duplicate(key, sequence).await,
             Err(outcome) => return Ok(outcome),
         };
         let mut guard = ClaimGuard::new(
@@ -209,14 +216,17 @@ impl<V: Verifier> Processor<V> {
         // claim of its marker key; a done marker means its final event was processed.
         let mut marker = None;
         if let Some((sequence, stage)) = sequence {
-            let marker_key = format!("{sequence}#final");
+            let marker_key = final_marker(&sequence);
             match inner.inbox.claim(&marker_key).await {
                 Ok(Claim::Acquired(token)) => {
                     guard.hold(marker_key.clone(), token);
                     marker = Some((marker_key, stage));
                 }
                 Ok(Claim::AlreadyDone) if stage == Stage::Provisional => {
-                    self.complete(&mut guard, &key).await;
+                    guard.settle_with(&key, Settle::Complete);
+                    if let Err(source) = guard.settle(&key).await {
+                        tracing::error!(key = %key, error = %source, "could not record a superseded state; it frees when its lease runs out");
+                    }
                     tracing::info!(key = %key, sequence = %sequence, "acknowledging an intermediate state that arrived after the final one");
                     return Ok(Outcome::Superseded { key });
                 }
@@ -233,40 +243,97 @@ impl<V: Verifier> Processor<V> {
             }
         }
 
-        match self.run(&guard, event).await {
+        match self.run(&guard, event, expiry).await {
             Ok(()) => {}
             Err(Stopped::Failed(source)) => {
                 guard.release_all().await;
                 tracing::warn!(key = %key, error = %source, "webhook handler failed; released for redelivery");
                 return Err(ProcessError::Handler { key, source });
             }
-            Err(Stopped::LeaseLost(lost)) => {
+            Err(Stopped::LeaseLost(LeaseEnd::Taken(lost))) => {
                 guard.release_all().await;
                 tracing::error!(key = %key, lost = %lost, "a claim was taken over while the handler ran; stopped it");
                 return Err(ProcessError::LeaseLost { key });
             }
+            Err(Stopped::LeaseLost(LeaseEnd::Expired)) => {
+                guard.release_all().await;
+                tracing::error!(key = %key, lease = ?inner.inbox.lease(), "no renewal of the claim succeeded for a whole lease; stopped the handler before another delivery could take the key over");
+                return Err(ProcessError::LeaseLost { key });
+            }
         }
 
-        if let Some((marker_key, stage)) = marker {
-            let token = guard.token(&marker_key).cloned().expect("marker held");
-            let settled = match stage {
-                Stage::Final => inner.inbox.complete(&marker_key, &token).await,
-                _ => inner.inbox.release(&marker_key, &token).await,
-            };
-            guard.forget(&marker_key);
-            if let Err(source) = settled {
-                if stage == Stage::Final {
-                    // Unrecorded, a late intermediate state could overwrite this final one:
-                    // have the provider deliver it again, and record it then.
-                    guard.release_all().await;
-                    tracing::error!(key = %key, error = %source, "could not record a final state; asking for redelivery");
-                    return Err(ProcessError::Inbox { key, source });
-                }
+        // The handler succeeded: from here on, whatever happens (even this future being
+        // dropped), the key is completed, never released, so it never runs twice. The
+        // marker of a final state is completed too; an intermediate state gives it back.
+        guard.settle_with(&key, Settle::Complete);
+        if let Some((marker_key, stage)) = &marker
+            && *stage == Stage::Final
+        {
+            guard.settle_with(marker_key, Settle::Complete);
+        }
+        let mut unrecorded = None;
+        if let Some((marker_key, stage)) = marker
+            && let Err(source) = guard.settle(&marker_key).await
+        {
+            if stage == Stage::Final {
+                unrecorded = Some(source);
+            } else {
                 tracing::warn!(key = %marker_key, error = %source, "could not release a sequence marker; it frees when its lease runs out");
             }
         }
-        self.complete(&mut guard, &key).await;
+        if let Err(source) = guard.settle(&key).await {
+            tracing::error!(
+                key = %key,
+                error = %source,
+                "handler succeeded but the inbox could not mark the key done; a redelivery after the lease runs out may run it again"
+            );
+        }
+        if let Some(source) = unrecorded {
+            // Unrecorded, a late intermediate state could overwrite this final one once the
+            // marker's lease runs out: have the provider deliver it again. The key itself
+            // is done, so the redelivery does not run the handler; it records the marker.
+            tracing::error!(key = %key, error = %source, "handler succeeded but its final state could not be recorded; asking for redelivery to record it");
+            return Err(ProcessError::FinalStateUnrecorded { key, source });
+        }
         Ok(Outcome::Processed { key })
+    }
+
+    /// A delivery whose key is already done. For the final state of a sequence, makes sure
+    /// the final marker is recorded too (recording it may have failed when the event was
+    /// processed): until it is, the answer asks for another delivery.
+    async fn duplicate(
+        &self,
+        key: String,
+        sequence: Option<(String, Stage)>,
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let Some((sequence, Stage::Final)) = sequence else {
+            return Ok(Outcome::Duplicate { key });
+        };
+        let inner = &*self.inner;
+        let marker_key = final_marker(&sequence);
+        match inner.inbox.claim(&marker_key).await {
+            Ok(Claim::Acquired(token)) => {
+                let mut guard = ClaimGuard::new(
+                    inner.inbox.clone(),
+                    inner.runtime.clone(),
+                    inner.orphans.clone(),
+                );
+                guard.hold(marker_key.clone(), token);
+                guard.settle_with(&marker_key, Settle::Complete);
+                match guard.settle(&marker_key).await {
+                    Ok(()) => {
+                        tracing::info!(key = %key, sequence = %sequence, "recorded the final state of an event processed earlier");
+                        Ok(Outcome::Duplicate { key })
+                    }
+                    Err(source) => Err(ProcessError::FinalStateUnrecorded { key, source }),
+                }
+            }
+            Ok(Claim::AlreadyDone) => Ok(Outcome::Duplicate { key }),
+            // The marker is held: by the claim whose recording failed, until its lease runs
+            // out, or by another final state of the sequence being processed. Ask again.
+            Ok(_) => Ok(Outcome::InProgress { key }),
+            Err(source) => Err(ProcessError::FinalStateUnrecorded { key, source }),
+        }
     }
 
     /// Claims `key`: the token, or the outcome when it is not ours to process.
@@ -283,57 +350,39 @@ impl<V: Verifier> Processor<V> {
         })
     }
 
-    /// Runs the handler under the heartbeat, catching panics.
-    async fn run(&self, guard: &ClaimGuard, event: V::Event) -> Result<(), Stopped> {
+    /// Runs the handler under the heartbeat, catching panics. `expiry` is the claims'
+    /// local deadline, started before they were made.
+    async fn run(
+        &self,
+        guard: &ClaimGuard,
+        event: V::Event,
+        expiry: super::BoxFuture<()>,
+    ) -> Result<(), Stopped> {
         let inner = &*self.inner;
         let handler = catch_panic(|| inner.handler.handle(event));
         let interval = (inner.inbox.lease() / 3).max(Duration::from_millis(1));
         let beat = heartbeat(
             inner.inbox.clone(),
             inner.runtime.clone(),
-            guard.held().to_vec(),
+            guard.claims(),
             interval,
+            expiry,
         );
         match until(handler, beat).await {
             Ok(result) => result.map_err(Stopped::Failed),
-            Err(lost) => Err(Stopped::LeaseLost(lost)),
-        }
-    }
-
-    /// Marks `key` done after the handler succeeded. A failure is logged, not returned:
-    /// the work is done, and asking for a redelivery would run it again.
-    async fn complete(&self, guard: &mut ClaimGuard, key: &str) {
-        let inner = &*self.inner;
-        let Some(token) = guard.token(key).cloned() else {
-            return;
-        };
-        let mut attempt = 0;
-        let error = loop {
-            attempt += 1;
-            match inner.inbox.complete(key, &token).await {
-                Ok(()) => break None,
-                Err(e @ InboxError::NotHeld { .. }) => break Some(e),
-                Err(e) if attempt >= COMPLETE_ATTEMPTS => break Some(e),
-                Err(_) => {
-                    let backoff = Duration::from_millis(50 << attempt);
-                    inner.runtime.sleep(backoff).await;
-                }
-            }
-        };
-        guard.forget(key);
-        if let Some(e) = error {
-            tracing::error!(
-                key = %key,
-                error = %e,
-                "handler succeeded but the inbox could not mark the key done; a later redelivery may run it again"
-            );
+            Err(end) => Err(Stopped::LeaseLost(end)),
         }
     }
 }
 
+/// The key of a sequence's final marker.
+fn final_marker(sequence: &str) -> String {
+    format!("{sequence}#final")
+}
+
 enum Stopped {
     Failed(BoxError),
-    LeaseLost(String),
+    LeaseLost(LeaseEnd),
 }
 
 /// Builds a [`Processor`]. A handler is required; the inbox defaults to a [`MemoryInbox`]
