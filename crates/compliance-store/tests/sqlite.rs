@@ -308,7 +308,12 @@ async fn a_claim_whose_caller_left_does_not_hold_the_key() {
         let mut claim = Box::pin(inbox.claim(&key));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         if let std::task::Poll::Ready(claimed) = claim.as_mut().poll(&mut cx) {
-            panic!("answered within its first poll: {claimed:?}");
+            // The connection's thread, awake from the last operation, answered before the
+            // first poll ended: the caller heard, so it gives the key back itself.
+            let Ok(Claim::Acquired(token)) = claimed else {
+                panic!("{key}: {claimed:?}");
+            };
+            inbox.release(&key, &token).await.unwrap();
         }
         drop(claim);
         // The thread runs operations in the order sent: the dropped claim is done with
@@ -362,4 +367,34 @@ fn a_file_store_needs_no_tokio_runtime() {
         inbox.complete("k", &token).await.unwrap();
         assert_eq!(inbox.claim("k").await.unwrap(), Claim::AlreadyDone);
     });
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_and_its_log_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    let inbox = store.inbox("tuum");
+    let token = acquire(&inbox, "applicant-1").await;
+    inbox.complete("applicant-1", &token).await.unwrap();
+    let mode = |suffix: &str| {
+        let path = PathBuf::from(format!("{}{suffix}", dir.db().display()));
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        assert_eq!(mode(suffix), 0o600, "state.db{suffix}: {:o}", mode(suffix));
+    }
+    drop(inbox);
+    store.close().await.unwrap();
+
+    // An existing file keeps the mode its owner chose.
+    std::fs::set_permissions(dir.db(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(mode(""), 0o640);
+    store.close().await.unwrap();
 }

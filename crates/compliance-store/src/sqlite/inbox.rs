@@ -19,8 +19,17 @@ const PURGE_BATCH: i64 = 1000;
 
 /// One named [`Inbox`] in a [`SqliteStore`]'s database; see [`SqliteStore::inbox`].
 ///
-/// Keeps the contract in [`compliance_core::inbox`]. Leases are measured by the clock of the
-/// host holding the file, which every process sharing the file also reads.
+/// Keeps the contract in [`compliance_core::inbox`].
+///
+/// Leases are measured by the system (wall) clock of each process using the file. SQLite
+/// must not be shared over a network filesystem, so those processes run on one host and read
+/// one clock: they agree with each other. What no wall clock protects against is a step: a
+/// clock set forward by more than a lease makes every claim look run out, and another
+/// delivery may take a key over while its handler still runs. The processor then stops that
+/// handler at its next renewal (`NotHeld`, answered as a lost claim), so it is stopped
+/// within a third of a lease, not prevented. A clock set back only lengthens leases. Keep
+/// the host's clock slewed (NTP's default), not stepped, or use PostgreSQL, whose leases
+/// run on the server's clock.
 #[derive(Debug, Clone)]
 pub struct SqliteInbox {
     store: SqliteStore,
@@ -55,6 +64,20 @@ impl SqliteInbox {
         F: FnOnce(&mut Connection, &str, &str) -> Result<T, Error> + Send + 'static,
     {
         self.with_key_undoable(key, |_, _| (), op).await
+    }
+
+    /// [`with_key`](Self::with_key) for an operation that runs even when its caller stops
+    /// waiting before it started (see [`SqliteStore::run_to_end`]).
+    async fn with_key_to_end<T, F>(&self, key: &str, op: F) -> Result<T, InboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &str, &str) -> Result<T, Error> + Send + 'static,
+    {
+        let (name, key) = (self.name.clone(), key.to_owned());
+        Ok(self
+            .store
+            .run_to_end(move |conn| op(conn, &name, &key))
+            .await?)
     }
 
     /// [`with_key`](Self::with_key), with what undoes the operation's effect when its
@@ -132,7 +155,7 @@ impl Inbox for SqliteInbox {
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
         let token = token.clone();
         let done = self
-            .with_key(key, move |conn, name, key| {
+            .with_key_to_end(key, move |conn, name, key| {
                 let mut stmt = conn.prepare_cached(sql::COMPLETE).map_err(db)?;
                 if stmt
                     .execute((name, key, token.as_str(), now_micros()))
@@ -152,7 +175,7 @@ impl Inbox for SqliteInbox {
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
         let token = token.clone();
         let released = self
-            .with_key(key, move |conn, name, key| {
+            .with_key_to_end(key, move |conn, name, key| {
                 let mut stmt = conn.prepare_cached(sql::RELEASE).map_err(db)?;
                 stmt.execute((name, key, token.as_str())).map_err(db)
             })

@@ -137,6 +137,10 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to
     /// date. The directory must exist.
+    ///
+    /// The file holds applicant ids and AML states: on Unix a new file is created readable
+    /// and writable by its owner only (mode `0600`), and SQLite gives its `-wal` and `-shm`
+    /// files the same mode. An existing file keeps the mode it has.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::open_with(path, SqliteOptions::default()).await
     }
@@ -148,6 +152,7 @@ impl SqliteStore {
         let spin = options.spin;
         let thread = ConnectionThread::start(
             move || {
+                create_private(&opened)?;
                 let conn = Connection::open(&opened).map_err(|e| {
                     Error::Database(format!("cannot open {}: {e}", opened.display()).into())
                 })?;
@@ -216,6 +221,21 @@ impl SqliteStore {
         }
     }
 
+    /// [`run`](Self::run), but run even when the caller stops waiting before it started
+    /// (completions and releases: see [`ConnectionThread::run_to_end`]). In memory, `f` runs
+    /// within the caller's poll once the connection is free; a caller that leaves while
+    /// waiting for it cancels it (nothing outlives a database in memory anyway).
+    pub(crate) async fn run_to_end<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        match &self.inner.conn {
+            Conn::Thread(thread) => thread.run_to_end(f).await,
+            Conn::InPlace(conn) => f(&mut *conn.lock().await),
+        }
+    }
+
     /// Closes the database: waits until the operations already sent have run and the
     /// connection is closed, so that the file can be moved, copied or deleted at once.
     ///
@@ -235,6 +255,32 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Creates the database file with mode `0600` if it does not exist yet (Unix; elsewhere
+/// SQLite creates it with the platform's defaults).
+fn create_private(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(Error::Database(
+                    format!("cannot create {}: {e}", path.display()).into(),
+                ));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// A driver error.
@@ -315,7 +361,8 @@ pub(crate) fn one_row<T>(
     Ok(first)
 }
 
-/// Unix microseconds now, by the clock of the host holding the file.
+/// Unix microseconds now, by this process's system clock (see [`SqliteInbox`] for what that
+/// means for leases).
 pub(crate) fn now_micros() -> i64 {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -81,9 +81,11 @@ impl ConnectionThread {
     }
 
     /// [`run`](Self::run) for an operation whose effect must not outlive a caller who
-    /// stopped waiting: an operation whose caller is gone before it starts is skipped, and
-    /// `undo` gets what `f` returned when the caller left while it ran (a claim nobody will
-    /// hear of is released at once instead of holding its key for a whole lease).
+    /// stopped waiting. The contract, decided on the connection's thread when the operation
+    /// comes up: an operation whose caller left before it *started* is skipped; one that has
+    /// started runs to its end, and `undo` gets what `f` returned when the caller left while
+    /// it ran (a claim nobody will hear of is released at once instead of holding its key
+    /// for a whole lease).
     pub(super) async fn run_undoable<T, F, U>(&self, f: F, undo: U) -> Result<T, Error>
     where
         T: Send + 'static,
@@ -102,6 +104,24 @@ impl ConnectionThread {
             }))
             .map_err(|_| stopped())?;
         // A panicking operation drops `reply` unsent.
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `f` with the connection on its thread, even when its caller stops waiting before
+    /// it started: for operations that settle something already decided (a completion after
+    /// the handler succeeded, a release), which must happen whether or not anyone hears of
+    /// it.
+    pub(super) async fn run_to_end<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |conn| {
+                let _ = reply.send(f(conn));
+            }))
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -240,22 +260,105 @@ mod tests {
         assert_eq!(rows, 0, "the panicking operation's write is rolled back");
     }
 
+    /// Sends an operation that holds the connection's thread until `release` is sent: the
+    /// operations sent after it are queued, not started, for as long as the test wants.
+    async fn hold(thread: &ConnectionThread) -> (std::sync::mpsc::Sender<()>, impl Future) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let holding = thread.run(move |_| {
+            let _ = started.send(());
+            let _ = held.recv();
+            Ok(())
+        });
+        let mut holding = Box::pin(holding);
+        // Sent on its first poll; then wait until the thread is inside it.
+        assert!(poll_once(&mut holding).await.is_pending());
+        running.await.unwrap();
+        (release, holding)
+    }
+
+    /// Polls `future` once: sends its operation without waiting for the answer.
+    async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+    }
+
     #[tokio::test]
     async fn close_waits_for_the_operations_sent() {
+        for spin in [Duration::ZERO, DEFAULT_SPIN] {
+            let thread = thread(spin).await;
+            let (release, holding) = hold(&thread).await;
+            let (seen, ran) = std::sync::mpsc::channel();
+            let write = thread.run(move |_| {
+                seen.send(()).unwrap();
+                Ok(())
+            });
+            // Queued behind the held operation, so not started, then its caller leaves.
+            let mut write = Box::pin(write);
+            assert!(poll_once(&mut write).await.is_pending());
+            drop(write);
+            release.send(()).unwrap();
+            holding.await;
+            thread.close().await;
+            // Its caller left before it started: skipped, and `close` still returned.
+            assert!(ran.try_recv().is_err(), "spin {spin:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_operation_already_started_runs_to_its_end_and_is_undone() {
         let thread = thread(DEFAULT_SPIN).await;
+        thread
+            .run(|conn| conn.execute_batch("CREATE TABLE t (n INTEGER)").map_err(db))
+            .await
+            .unwrap();
+        let (inside, started) = std::sync::mpsc::channel();
+        let (leave, left) = std::sync::mpsc::channel::<()>();
+        let write = thread.run_undoable(
+            move |conn| {
+                inside.send(()).unwrap();
+                // Its caller leaves while it runs.
+                left.recv().unwrap();
+                conn.execute("INSERT INTO t VALUES (1)", []).map_err(db)
+            },
+            |conn, _| {
+                conn.execute("INSERT INTO t VALUES (2)", []).unwrap();
+            },
+        );
+        let mut write = Box::pin(write);
+        assert!(poll_once(&mut write).await.is_pending());
+        started.recv().unwrap();
+        drop(write);
+        leave.send(()).unwrap();
+        let rows: Vec<i64> = thread
+            .run(|conn| {
+                let mut stmt = conn.prepare("SELECT n FROM t ORDER BY n").map_err(db)?;
+                let rows = stmt.query_map([], |row| row.get(0)).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, [1, 2], "ran to its end, then undone");
+    }
+
+    #[tokio::test]
+    async fn an_operation_run_to_its_end_is_never_skipped() {
+        let thread = thread(DEFAULT_SPIN).await;
+        let (release, holding) = hold(&thread).await;
         let (seen, ran) = std::sync::mpsc::channel();
-        let write = thread.run(move |_| {
-            std::thread::sleep(Duration::from_millis(20));
+        let settle = thread.run_to_end(move |_| {
             seen.send(()).unwrap();
             Ok(())
         });
-        // Sent, not awaited: the operation is in the queue when `close` starts.
-        let mut write = Box::pin(write);
-        assert!(std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx).is_pending())).await);
-        drop(write);
+        let mut settle = Box::pin(settle);
+        assert!(poll_once(&mut settle).await.is_pending());
+        drop(settle);
+        release.send(()).unwrap();
+        holding.await;
         thread.close().await;
-        // Its caller left before it started: skipped, and `close` still returned.
-        assert!(ran.try_recv().is_err());
+        assert!(
+            ran.try_recv().is_ok(),
+            "a completion whose caller left was skipped"
+        );
     }
 
     #[tokio::test]

@@ -471,3 +471,101 @@ pub async fn eight_concurrent_writers_lose_no_update<B: Backend>(backend: B) {
     );
     assert_eq!(last.version, 3 + total);
 }
+
+/// The drop points the "caller left" cases try: dropped after its first poll, then after
+/// the future had this long to run (the statement sent, queued, running, or answered).
+const DROP_AFTER: [Duration; 6] = [
+    Duration::ZERO,
+    Duration::from_micros(50),
+    Duration::from_micros(200),
+    Duration::from_millis(1),
+    Duration::from_millis(3),
+    Duration::from_millis(10),
+];
+
+/// Polls `future` for up to `time`, then drops it unless it finished: what a caller's
+/// timeout, a dropped HTTP request or a `select!` does. Its output, if it finished.
+async fn drop_after<F: std::future::Future>(time: Duration, future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    if time.is_zero() {
+        return std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match future.as_mut().poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await;
+    }
+    tokio::time::timeout(time, future).await.ok()
+}
+
+/// Claims `key` until the claim is no longer in progress (what a caller that left set off
+/// may still be settling in the background), within a bound that is far shorter than the
+/// lease, so that a key held for its lease fails the case.
+async fn claim_settled(inbox: &dyn Inbox, key: &str) -> Claim {
+    for _ in 0..5_000 {
+        match inbox.claim(key).await.unwrap() {
+            Claim::InProgress => tokio::time::sleep(Duration::from_millis(1)).await,
+            other => return other,
+        }
+    }
+    panic!("{key} stayed in progress: a caller that left still holds it")
+}
+
+pub async fn a_claim_whose_caller_left_does_not_hold_the_key<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    for round in 0..4 {
+        for (i, time) in DROP_AFTER.into_iter().enumerate() {
+            let key = format!("left-{round}-{i}");
+            if let Some(claimed) = drop_after(time, inbox.claim(&key)).await {
+                // Answered in time: the caller heard, and gives the key back itself.
+                let Claim::Acquired(token) = claimed.unwrap() else {
+                    panic!("{key}: a fresh key was not acquired");
+                };
+                inbox.release(&key, &token).await.unwrap();
+            }
+            let Claim::Acquired(token) = claim_settled(inbox.as_ref(), &key).await else {
+                panic!("{key}: not claimable after its first claim's caller left");
+            };
+            inbox.complete(&key, &token).await.unwrap();
+        }
+    }
+}
+
+pub async fn a_completion_whose_caller_left_still_completes<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    for round in 0..4 {
+        for (i, time) in DROP_AFTER.into_iter().enumerate() {
+            let key = format!("done-{round}-{i}");
+            let token = acquire(inbox.as_ref(), &key).await;
+            if let Some(completed) = drop_after(time, inbox.complete(&key, &token)).await {
+                completed.unwrap();
+            }
+            // Done, whether or not its caller waited for the answer: never claimable again,
+            // and not held until the lease runs out either.
+            assert_eq!(
+                claim_settled(inbox.as_ref(), &key).await,
+                Claim::AlreadyDone,
+                "{key} (dropped after {time:?})"
+            );
+        }
+    }
+}
+
+pub async fn a_release_whose_caller_left_still_releases<B: Backend>(backend: B) {
+    let inbox = backend.inbox("tuum", LONG).await;
+    for (i, time) in DROP_AFTER.into_iter().enumerate() {
+        let key = format!("released-{i}");
+        let token = acquire(inbox.as_ref(), &key).await;
+        if let Some(released) = drop_after(time, inbox.release(&key, &token)).await {
+            released.unwrap();
+        }
+        assert!(
+            matches!(
+                claim_settled(inbox.as_ref(), &key).await,
+                Claim::Acquired(_)
+            ),
+            "{key}: still held after its release's caller left"
+        );
+    }
+}

@@ -43,4 +43,7 @@ conformance!(
     restart_keeps_completed_keys_done,
     applicant_records_round_trip_exactly,
     eight_concurrent_writers_lose_no_update,
+    a_claim_whose_caller_left_does_not_hold_the_key,
+    a_completion_whose_caller_left_still_completes,
+    a_release_whose_caller_left_still_releases,
 );
