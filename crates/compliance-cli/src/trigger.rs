@@ -273,6 +273,8 @@ struct Attempt {
     after: Duration,
     status: Option<u16>,
     reason: Option<String>,
+    /// Where a 3xx pointed (not followed), credentials and query hidden.
+    location: Option<String>,
     error: Option<String>,
     answer: String,
     elapsed: Duration,
@@ -290,7 +292,11 @@ async fn deliver(
         )));
     }
     let shown = secrets::shown_url(url);
+    // Redirects are never followed: a 307 would send the secret header and the signed body
+    // to wherever it points (another host, plain http), and a 302 would turn the POST into
+    // a GET whose 2xx looks like a delivery. A 3xx is reported, with its `Location`.
     let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(delivery.timeout)
         .build()
         .map_err(|e| Failure::config(format!("cannot set up HTTP: {e}")))?;
@@ -334,6 +340,7 @@ async fn post(client: &reqwest::Client, url: &str, prepared: &Prepared) -> Attem
         after: Duration::ZERO,
         status: None,
         reason: None,
+        location: None,
         error,
         answer: String::new(),
         elapsed: started.elapsed(),
@@ -344,6 +351,11 @@ async fn post(client: &reqwest::Client, url: &str, prepared: &Prepared) -> Attem
         Err(e) => return blank(Some(error_text(&e.without_url()))),
     };
     let status = response.status();
+    let location = status
+        .is_redirection()
+        .then(|| response.headers().get(reqwest::header::LOCATION))
+        .flatten()
+        .map(|value| secrets::shown_url(&String::from_utf8_lossy(value.as_bytes())));
     let mut answer = Vec::new();
     let mut truncated = false;
     loop {
@@ -367,6 +379,7 @@ async fn post(client: &reqwest::Client, url: &str, prepared: &Prepared) -> Attem
     Attempt {
         status: Some(status.as_u16()),
         reason: status.canonical_reason().map(str::to_owned),
+        location,
         answer,
         ..blank(None)
     }
@@ -387,12 +400,20 @@ fn error_text(error: &dyn std::error::Error) -> String {
 fn describe(a: &Attempt) -> String {
     match (a.status, &a.error) {
         (Some(s), _) => format!(
-            "HTTP {s}{} ({} ms)",
+            "HTTP {s}{} ({} ms){}",
             a.reason
                 .as_deref()
                 .map(|r| format!(" {r}"))
                 .unwrap_or_default(),
-            a.elapsed.as_millis()
+            a.elapsed.as_millis(),
+            match (&a.location, (300..400).contains(&s)) {
+                (Some(to), _) => format!(
+                    ", a redirect to {to}: not followed (it would send the signed body and any \
+                     secret header there); use the final URL in --to"
+                ),
+                (None, true) => ", a redirect: not followed".to_owned(),
+                (None, false) => String::new(),
+            }
         ),
         (None, Some(e)) => format!("no answer: {e}"),
         (None, None) => "no answer".to_owned(),
@@ -429,6 +450,7 @@ fn report(prepared: &Prepared, url: &str, attempts: &[Attempt]) -> Outcome {
             "attempt": i + 1,
             "after_ms": a.after.as_millis() as u64,
             "status": a.status,
+            "location": a.location,
             "error": a.error,
             "body": a.answer,
         })).collect::<Vec<_>>(),

@@ -1,6 +1,8 @@
 //! `trigger`: sample webhooks of every documented kind into a receiver built from the
 //! provider crates, which verifies each.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
 use crate::common::{PAYMENT_KEY, TUUM_SECRET, background, compliance};
@@ -326,4 +328,117 @@ fn refusals_network_errors_and_usage() {
     ])
     .run()
     .expect(2);
+}
+
+#[test]
+fn redirects_are_never_followed_and_never_count_as_delivered() {
+    let rt = background();
+    // Where the redirects point: another loopback host, plain http; it answers 200 to
+    // anything, and records what reached it.
+    let (catcher, caught) = Catcher::start(&rt, "127.0.0.2");
+    for status in [307u16, 308, 302, 301, 303] {
+        let (redirector, _) =
+            Catcher::redirecting(&rt, status, &format!("{catcher}/stolen?token=t0ps3cret"));
+        let run = compliance(&[
+            "trigger",
+            "tuum",
+            "AML_SUBPROCESS_CREATED",
+            "--json",
+            "--retries",
+            "0",
+            "--secret-header",
+            TUUM_HEADER,
+            "--to",
+        ])
+        .arg(format!("{redirector}/tuum"))
+        .env("TUUM_WEBHOOK_SECRET", TUUM_SECRET)
+        .run()
+        .expect(1);
+        let json = run.json();
+        assert_eq!(json["delivered"], false, "{status}: {json}");
+        assert_eq!(json["attempts"][0]["status"], status, "{status}");
+        let location = json["attempts"][0]["location"].as_str().unwrap();
+        assert!(
+            location.starts_with(&format!("{catcher}/stolen")),
+            "{location}"
+        );
+        assert!(!location.contains("t0ps3cret"), "{location}");
+
+        let text = compliance(&[
+            "trigger",
+            "tuum",
+            "AML_SUBPROCESS_CREATED",
+            "--retries",
+            "0",
+            "--secret-header",
+            TUUM_HEADER,
+            "--to",
+        ])
+        .arg(format!("{redirector}/tuum"))
+        .env("TUUM_WEBHOOK_SECRET", TUUM_SECRET)
+        .run()
+        .expect(1)
+        .stdout;
+        assert!(text.starts_with("NOT delivered: tuum"), "{text}");
+        assert!(text.contains(&format!("HTTP {status}")), "{text}");
+        assert!(text.contains("not followed"), "{text}");
+    }
+    assert!(
+        caught.lock().unwrap().is_empty(),
+        "a redirect was followed: {:?}",
+        caught.lock().unwrap()
+    );
+}
+
+/// A tiny server: answers every request with 200 and records its method, path and headers,
+/// or answers every request with a redirect.
+struct Catcher;
+
+impl Catcher {
+    fn start(rt: &tokio::runtime::Runtime, host: &str) -> (String, Arc<Mutex<Vec<String>>>) {
+        let caught = Arc::new(Mutex::new(Vec::new()));
+        let seen = caught.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(format!(
+                    "{} {} {:?}",
+                    request.method(),
+                    request.uri(),
+                    request.headers()
+                ));
+                "ok"
+            }
+        });
+        (Self::serve(rt, host, app), caught)
+    }
+
+    fn redirecting(
+        rt: &tokio::runtime::Runtime,
+        status: u16,
+        to: &str,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
+        let to = to.to_owned();
+        let app = axum::Router::new().fallback(move || {
+            let to = to.clone();
+            async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [(axum::http::header::LOCATION, to)],
+                )
+            }
+        });
+        (Self::serve(rt, "127.0.0.1", app), Arc::default())
+    }
+
+    fn serve(rt: &tokio::runtime::Runtime, host: &str, app: axum::Router) -> String {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind((host, 0)))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        rt.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        url
+    }
 }
