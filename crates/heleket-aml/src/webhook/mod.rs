@@ -66,6 +66,12 @@ impl fmt::Debug for WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier for payment and wallet webhooks.
     ///
+    /// **Payout webhooks are refused** (with [`WebhookError::MissingKey`],
+    /// [`NextStep::FixConfiguration`](compliance_core::NextStep::FixConfiguration)) until
+    /// you add the payout key with [`with_payout_key`](Self::with_payout_key): Heleket signs
+    /// them with it. A `WebhookReceiver` logs each such refusal through `tracing` at WARN
+    /// with that reason; nothing else tells you.
+    ///
     /// The key is used exactly as given: one with surrounding whitespace (a file's trailing
     /// newline) never matches, and a refusal then says so
     /// ([`MismatchCause::KeyHasWhitespace`]). The client's builder refuses such a key.
