@@ -285,7 +285,6 @@ mod tests {
     use crate::error::Error;
     use compliance_core::NextStep;
 
-    #[test]
     /// Issue #25: one rule for secrets; a password or key with its file's newline is
     /// refused when the client is built.
     #[test]
