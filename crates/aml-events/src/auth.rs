@@ -23,6 +23,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use base64::Engine as _;
+use compliance_core::secret::check_secret;
 use compliance_core::webhook::constant_time_eq;
 use compliance_core::{ExposeSecret, SecretString};
 use http::HeaderMap;
@@ -116,13 +117,14 @@ pub struct SharedSecretHeader {
 impl SharedSecretHeader {
     /// Expects header `header` to carry exactly `secret`.
     ///
-    /// Fails with [`Error::Config`] if the header name is invalid or the secret is empty.
+    /// Fails with [`Error::Config`] if the header name is invalid or the secret is empty or
+    /// starts or ends with whitespace (a newline left from the file it was read from would
+    /// never match a header: every delivery would get 401). The workspace's one rule for
+    /// secrets, [`compliance_core::secret::SecretProblem`]: used exactly as given.
     pub fn new(header: &str, secret: SecretString) -> Result<Self, Error> {
         let header = HeaderName::from_bytes(header.as_bytes())
             .map_err(|_| Error::Config(format!("`{header}` is not a valid header name")))?;
-        if secret.expose_secret().is_empty() {
-            return Err(Error::Config("the shared secret must not be empty".into()));
-        }
+        check_secret("the shared secret", &secret)?;
         Ok(Self { header, secret })
     }
 }
@@ -160,7 +162,8 @@ impl BasicAuth {
     /// Expects `username` and `password`.
     ///
     /// Fails with [`Error::Config`] if the username contains `:` (basic auth cannot carry
-    /// it) or the password is empty.
+    /// it) or the password is empty or starts or ends with whitespace (see
+    /// [`SharedSecretHeader::new`]).
     pub fn new(username: impl Into<String>, password: SecretString) -> Result<Self, Error> {
         let username = username.into();
         if username.contains(':') {
@@ -168,11 +171,7 @@ impl BasicAuth {
                 "a basic-auth username cannot contain `:`".into(),
             ));
         }
-        if password.expose_secret().is_empty() {
-            return Err(Error::Config(
-                "the basic-auth password must not be empty".into(),
-            ));
-        }
+        check_secret("the basic-auth password", &password)?;
         Ok(Self { username, password })
     }
 }
@@ -427,6 +426,27 @@ mod tests {
         assert!(BasicAuth::new("a", SecretString::from("")).is_err());
         let err = check(&token(), &headers(&[("x-webhook-token", b"guess")]), None).unwrap_err();
         assert!(!err.to_string().contains("guess"));
+    }
+
+    /// Issue #25: a secret read from a file with its newline never matched a header, so
+    /// every delivery got 401. It is refused when the authenticator is built.
+    #[test]
+    fn a_secret_with_surrounding_whitespace_is_refused_at_construction() {
+        for bad in [
+            format!("{SECRET}\n"),
+            format!("{SECRET}\r\n"),
+            format!(" {SECRET}"),
+        ] {
+            let err = SharedSecretHeader::new("x-token", SecretString::from(bad.clone()))
+                .expect_err("a secret with surrounding whitespace must be refused");
+            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            let text = err.to_string();
+            assert!(
+                text.contains("whitespace") && !text.contains(SECRET),
+                "{text}"
+            );
+            assert!(BasicAuth::new("tuum", SecretString::from(bad)).is_err());
+        }
     }
 
     #[test]

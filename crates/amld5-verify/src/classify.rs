@@ -10,7 +10,9 @@
 //! | 401 with the provider's JSON (`{"code":401,"message":…}`) and no `ER` code | a partner token | partner | yes |
 //! | 401 with any other body (a proxy's) | a partner token | partner | no: replayed only if repeatable |
 //!
-//! (On a user-token refresh a 401 without an `ER` code is about the refresh token: rejected.)
+//! (On a user-token refresh a 401 without an `ER` code is about the refresh token: rejected.
+//! On `user/login` it is about the user's email and password: [`Error::LoginRefused`], never
+//! a replay.)
 //!
 //! Anything else unsuccessful is rejected with the error [`Error::from_api_errors`] maps it to.
 
@@ -25,12 +27,23 @@ pub(crate) const PARTNER: CredentialSet = CredentialSet::slot(0);
 /// The user session's slot.
 pub(crate) const USER: CredentialSet = CredentialSet::slot(1);
 
+/// Which kind of call an answer is for: it decides whose a 401 without an `ER` code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// An ordinary call: the partner token's.
+    Ordinary,
+    /// A user-token refresh: the refresh token's.
+    Refresh,
+    /// `user/login`: the user's email and password.
+    Login,
+}
+
 /// What `response` to an attempt made with `identity` means.
 pub(crate) fn classify(
     identity: &Identity,
     response: &Response,
     reading: Er801Reading,
-    refreshing: bool,
+    kind: CallKind,
 ) -> AuthVerdict<Error> {
     if response.is_success() {
         return AuthVerdict::Accept;
@@ -46,11 +59,14 @@ pub(crate) fn classify(
     let no_code = errors
         .as_ref()
         .is_none_or(|e| !e.codes().any(|c| c.as_str().starts_with("ER")));
-    let partner_401 = expired.is_empty()
-        && no_code
-        && status == StatusCode::UNAUTHORIZED
-        && identity.has_partner_token()
-        && !refreshing;
+    let bare_401 = expired.is_empty() && no_code && status == StatusCode::UNAUTHORIZED;
+    if bare_401 && kind == CallKind::Login {
+        return AuthVerdict::Reject(Error::LoginRefused {
+            status,
+            errors: errors.unwrap_or_default(),
+        });
+    }
+    let partner_401 = bare_401 && identity.has_partner_token() && kind == CallKind::Ordinary;
     // The partner token guard answers 401 in its own JSON; anything else may be a proxy's.
     let (expired, certain) = if partner_401 {
         (PARTNER, errors.is_some())
@@ -164,31 +180,46 @@ mod tests {
         let r = Er801Reading::PartnerToken;
         let both = identity(true, true);
         assert_eq!(
-            expired(classify(&both, &response(400, &code("ER801")), r, false)),
+            expired(classify(
+                &both,
+                &response(400, &code("ER801")),
+                r,
+                CallKind::Ordinary
+            )),
             Some((PARTNER, true))
         );
         assert_eq!(
-            expired(classify(&both, &response(401, &code("ER701")), r, false)),
+            expired(classify(
+                &both,
+                &response(401, &code("ER701")),
+                r,
+                CallKind::Ordinary
+            )),
             Some((USER, true))
         );
         assert_eq!(
-            expired(classify(&both, &response(400, &code("ER800")), r, false)),
+            expired(classify(
+                &both,
+                &response(400, &code("ER800")),
+                r,
+                CallKind::Ordinary
+            )),
             Some((PARTNER, true))
         );
         // Nothing renewable: rejected.
         let key_and_id = identity(false, false);
         for c in ["ER801", "ER701", "ER800"] {
             assert!(matches!(
-                classify(&key_and_id, &response(400, &code(c)), r, false),
+                classify(&key_and_id, &response(400, &code(c)), r, CallKind::Ordinary),
                 AuthVerdict::Reject(_)
             ));
         }
         assert!(matches!(
-            classify(&both, &response(400, &code("ER100")), r, false),
+            classify(&both, &response(400, &code("ER100")), r, CallKind::Ordinary),
             AuthVerdict::Reject(Error::Rejected { .. })
         ));
         assert!(matches!(
-            classify(&both, &response(200, "{}"), r, false),
+            classify(&both, &response(200, "{}"), r, CallKind::Ordinary),
             AuthVerdict::Accept
         ));
     }
@@ -198,11 +229,21 @@ mod tests {
         let both = identity(true, true);
         let body = response(400, &code("ER801"));
         assert_eq!(
-            expired(classify(&both, &body, Er801Reading::UserToken, false)),
+            expired(classify(
+                &both,
+                &body,
+                Er801Reading::UserToken,
+                CallKind::Ordinary
+            )),
             Some((USER, true))
         );
         assert_eq!(
-            expired(classify(&both, &body, Er801Reading::Either, false)),
+            expired(classify(
+                &both,
+                &body,
+                Er801Reading::Either,
+                CallKind::Ordinary
+            )),
             Some((PARTNER.union(USER), true))
         );
         // A key-authenticated partner has no token: ER801 can only be the user's.
@@ -211,7 +252,7 @@ mod tests {
                 &identity(false, true),
                 &body,
                 Er801Reading::Either,
-                false
+                CallKind::Ordinary
             )),
             Some((USER, true))
         );
@@ -226,16 +267,21 @@ mod tests {
                 &both,
                 &response(401, r#"{"code":401,"message":"Expired JWT Token"}"#),
                 r,
-                false
+                CallKind::Ordinary
             )),
             Some((PARTNER, true))
         );
         assert_eq!(
-            expired(classify(&both, &response(401, ""), r, false)),
+            expired(classify(&both, &response(401, ""), r, CallKind::Ordinary)),
             Some((PARTNER, false))
         );
         assert!(matches!(
-            classify(&identity(false, true), &response(401, ""), r, false),
+            classify(
+                &identity(false, true),
+                &response(401, ""),
+                r,
+                CallKind::Ordinary
+            ),
             AuthVerdict::Reject(_)
         ));
         // On a refresh the 401 is the refresh token's.
@@ -247,7 +293,7 @@ mod tests {
                     r#"{"code":401,"message":"JWT Refresh Token Not Found"}"#
                 ),
                 r,
-                true
+                CallKind::Refresh
             ),
             AuthVerdict::Reject(Error::Rejected { .. })
         ));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compliance_core::http::{ClientOptions, Request, Response, Transport};
-use compliance_core::secret::SecretString;
+use compliance_core::secret::{SecretString, check_secret};
 use serde::Serialize;
 
 use crate::amld5::{Amld5Answers, Amld5Questions};
@@ -131,6 +131,13 @@ impl BtcDirectClientBuilder {
                     .into(),
             )
         })?;
+        // The workspace's one rule for secrets: used exactly as given.
+        match &partner {
+            PartnerAuth::Credentials { password, .. } => {
+                check_secret("the partner password", password)?
+            }
+            PartnerAuth::ApiKey(key) => check_secret("the partner API key", key)?,
+        }
         let transport = self.options.build_transport(
             concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
             Some(Environment::Production.base_url()),
@@ -276,6 +283,25 @@ pub(crate) async fn send(
 mod tests {
     use super::*;
     use crate::error::Error;
+    use compliance_core::NextStep;
+
+    /// Issue #25: one rule for secrets; a password or key with its file's newline is
+    /// refused when the client is built.
+    #[test]
+    fn partner_secrets_with_surrounding_whitespace_are_refused() {
+        for builder in [
+            BtcDirectClient::builder().api_key("key-xyz\n"),
+            BtcDirectClient::builder().credentials("partner", " pw-xyz"),
+        ] {
+            let err = builder.build().unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("whitespace") && !text.contains("-xyz"),
+                "{text}"
+            );
+            assert_eq!(err.next_step(), NextStep::FixConfiguration);
+        }
+    }
 
     #[test]
     fn builder_requires_partner_auth_and_a_valid_url() {

@@ -272,6 +272,19 @@ pub enum Error {
         errors: ApiErrors,
     },
 
+    /// `POST /api/v1/user/login` was answered 401: BTC Direct refused the user's email and
+    /// password (a wrong password or an unknown email). Not a partner-credential problem, and
+    /// never replayed: ask the user to check them and log in again.
+    #[error(
+        "BTC Direct refused the user's login (HTTP {status}): check the user's email and password: {errors}"
+    )]
+    LoginRefused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's errors (often none: the answer is `{"code":401,"message":…}`).
+        errors: ApiErrors,
+    },
+
     /// The partner credentials were refused (`ER800`–`ER806`, including a failed
     /// `/api/v1/authenticate`). Fix the configuration.
     #[error("BTC Direct refused the partner credentials (HTTP {status}): {errors}")]
@@ -305,7 +318,7 @@ impl Error {
     pub fn next_step(&self) -> NextStep {
         match self {
             Error::InvalidAnswers(_) | Error::Rejected { .. } => NextStep::FixRequest,
-            Error::UserAuth { .. } => NextStep::LogInUserAgain,
+            Error::UserAuth { .. } | Error::LoginRefused { .. } => NextStep::LogInUserAgain,
             Error::PartnerAuth { .. } => NextStep::FixCredentials,
             Error::ProviderFailure { errors, .. } if errors.has(&ErrorCode::Er999) => {
                 NextStep::ContactProvider
@@ -326,6 +339,7 @@ impl Error {
         match self {
             Error::Rejected { status, .. }
             | Error::UserAuth { status, .. }
+            | Error::LoginRefused { status, .. }
             | Error::PartnerAuth { status, .. }
             | Error::ProviderFailure { status, .. } => Some(*status),
             Error::Core(e) => e.status(),
@@ -338,6 +352,7 @@ impl Error {
         match self {
             Error::Rejected { errors, .. }
             | Error::UserAuth { errors, .. }
+            | Error::LoginRefused { errors, .. }
             | Error::PartnerAuth { errors, .. }
             | Error::ProviderFailure { errors, .. } => errors.as_slice(),
             _ => &[],

@@ -19,7 +19,7 @@ use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserInner, UserSession};
-use crate::classify::{PARTNER, USER, classify};
+use crate::classify::{CallKind, PARTNER, USER, classify};
 use crate::error::{ApiErrors, Error};
 use crate::sign::{Identity, PartnerCredential, UserCredential, sign};
 
@@ -335,7 +335,8 @@ fn optional_secret<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `POST /api/v1/user/login`. Never resent: each login opens a session, and a repeat after
-/// a lost answer would open a second one.
+/// a lost answer would open a second one. A 401 is the user's email and password
+/// ([`Error::LoginRefused`]): never a reason to renew the partner token and replay.
 pub(crate) async fn login(
     tokens: &Arc<Tokens>,
     email: &str,
@@ -352,7 +353,7 @@ pub(crate) async fn login(
     })?;
     let response = tokens
         .transport
-        .send_with(request, &CallAuth::new(tokens.clone(), None))
+        .send_with(request, &CallAuth::login(tokens.clone()))
         .await?;
     let answer = TokenAnswer::read("login response", response.body())?;
     let refresh_token = answer.required("refreshToken", answer.refresh_token.clone())?;
@@ -369,8 +370,9 @@ pub(crate) async fn login(
 pub(crate) struct CallAuth {
     tokens: Arc<Tokens>,
     user: Option<UserContext>,
-    /// A user-token refresh: a 401 there is about the refresh token, not the partner's.
-    refreshing: bool,
+    /// Whose a 401 without an `ER` code is: the partner token's, a refresh token's, or (on
+    /// `user/login`) the user's email and password.
+    kind: CallKind,
 }
 
 impl CallAuth {
@@ -378,7 +380,7 @@ impl CallAuth {
         Self {
             tokens,
             user,
-            refreshing: false,
+            kind: CallKind::Ordinary,
         }
     }
 
@@ -386,7 +388,15 @@ impl CallAuth {
         Self {
             tokens,
             user: None,
-            refreshing: true,
+            kind: CallKind::Refresh,
+        }
+    }
+
+    fn login(tokens: Arc<Tokens>) -> Self {
+        Self {
+            tokens,
+            user: None,
+            kind: CallKind::Login,
         }
     }
 }
@@ -410,7 +420,7 @@ impl Auth for CallAuth {
     }
 
     fn classify(&self, identity: &Identity, response: &Response) -> AuthVerdict<Error> {
-        classify(identity, response, self.tokens.reading, self.refreshing)
+        classify(identity, response, self.tokens.reading, self.kind)
     }
 
     fn retry_allowed(&self, response: &Response) -> bool {

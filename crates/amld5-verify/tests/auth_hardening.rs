@@ -364,3 +364,37 @@ async fn er801_can_be_read_as_the_user_tokens_expiry() {
         .unwrap_err();
     assert!(matches!(err, Error::PartnerAuth { .. }), "{err:?}");
 }
+
+/// A 401 on `user/login` is about the user's email and password (issue #25): its own
+/// error, not a partner-credential failure, and neither the login nor a partner refresh is
+/// sent again.
+#[tokio::test]
+async fn a_refused_login_is_the_users_credentials_and_is_not_replayed() {
+    let mut server = mockito::Server::new_async().await;
+    let auth = mock_authenticate(&mut server, "pt-1", "pr-1").await;
+    let refresh = server
+        .mock("POST", "/api/v1/refresh")
+        .with_body(r#"{"token":"pt-2","refreshToken":"pr-2"}"#)
+        .expect(0)
+        .create_async()
+        .await;
+    let login = server
+        .mock("POST", "/api/v1/user/login")
+        .with_status(401)
+        .with_body(r#"{"code":401,"message":"Invalid credentials."}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client(&server)
+        .login("a@example.com", &SecretString::from("wrong-pw-LEAK"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LoginRefused { .. }), "{err:?}");
+    assert_eq!(err.next_step(), NextStep::LogInUserAgain, "{err:?}");
+    let text = shown(&err);
+    assert!(text.contains("email and password"), "{text}");
+    assert!(!text.contains("wrong-pw-LEAK"), "{text}");
+    auth.assert_async().await;
+    refresh.assert_async().await;
+    login.assert_async().await;
+}

@@ -1,6 +1,6 @@
 //! Every call into `amld5-verify`: the client behind `state btcdirect`.
 
-use amld5_verify::{BtcDirectClient, Error};
+use amld5_verify::{BtcDirectClient, Error, ErrorCode};
 use compliance_core::aml::{AmlError, AmlProvider};
 
 use crate::cli::StateBtcDirectArgs;
@@ -23,23 +23,34 @@ pub fn provider(args: &StateBtcDirectArgs, out: &Output) -> Result<Box<dyn AmlPr
         None => match BTCDIRECT_API_KEY.load(args.api_key_file.as_deref(), out)? {
             Some(key) => builder.api_key(key),
             None => {
-                return Err(Failure::config(format!(
-                    "BTC Direct partner authentication is not configured: set \
-                     $BTCDIRECT_USERNAME (or --username) with the password, or the API key. {} \
-                     {}",
-                    BTCDIRECT_PASSWORD.missing(),
-                    BTCDIRECT_API_KEY.missing()
-                )));
+                return Err(Failure::config(
+                    "BTC Direct partner authentication is not configured. Either set \
+                     $BTCDIRECT_USERNAME (or --username) and the partner password \
+                     ($BTCDIRECT_PASSWORD, or point $BTCDIRECT_PASSWORD_FILE or --password-file \
+                     at a file holding it), or set the partner API key ($BTCDIRECT_API_KEY, or \
+                     point $BTCDIRECT_API_KEY_FILE or --api-key-file at a file holding it). \
+                     Never on the command line.",
+                ));
             }
         },
     };
     let client = builder
         .build()
-        .map_err(|e| Failure::config(format!("BTC Direct client: {e}")))?;
+        .map_err(|e| crate::state::client_failure("BTC Direct", &e))?;
     Ok(Box::new(client))
 }
 
-/// The exit code of a failed `state btcdirect`, from the crate's own next step.
+/// The exit code of a failed `state btcdirect`, from the crate's own next step; a user BTC
+/// Direct does not know (`ER700`) is an unknown subject (2), not "log in again".
 pub fn error_code(error: &AmlError) -> Code {
+    if unknown_user(error) {
+        return Code::Usage;
+    }
     crate::state::provider_code::<Error>(error, |e| (e.next_step(), e.status()))
+}
+
+/// Whether BTC Direct answered that it does not know the user (`ER700`).
+pub fn unknown_user(error: &AmlError) -> bool {
+    crate::state::provider_error::<Error, _>(error, |e| e.has_code(&ErrorCode::Er700))
+        .unwrap_or(false)
 }

@@ -52,7 +52,7 @@ pub enum Command {
     Tuum(TuumCommand),
     /// The provider-neutral AML state of a payment, applicant, user, wallet or transaction,
     /// asked live.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = SUBJECTS)]
     State(StateCommand),
     /// Serve the simulated Heleket, elKYC, BTC Direct and Tuum on loopback ports until
     /// Ctrl-C (or SIGTERM).
@@ -353,8 +353,8 @@ Configuration (environment or file, never on the command line):
 /// What every `state` takes.
 #[derive(Debug, Args)]
 pub struct SubjectArgs {
-    /// The subject, KIND:ID (see below).
-    #[arg(value_name = "SUBJECT", long_help = SUBJECTS)]
+    /// The subject, KIND:ID (the kinds this provider answers for are listed below).
+    #[arg(value_name = "SUBJECT")]
     pub subject: String,
     /// The id is yours (Heleket `order_id`, elKYC `externalUserId`), not the provider's.
     #[arg(long)]

@@ -227,7 +227,7 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     }
     let client = builder
         .build()
-        .map_err(|e| Failure::config(format!("elKYC client: {e}")))?;
+        .map_err(|e| crate::state::client_failure("elKYC", &e))?;
     Ok(Box::new(client))
 }
 

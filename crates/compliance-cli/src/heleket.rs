@@ -184,7 +184,7 @@ pub fn provider(args: &StateHeleketArgs, out: &Output) -> Result<Box<dyn AmlProv
     }
     let client = builder
         .build()
-        .map_err(|e| Failure::config(format!("Heleket client: {e}")))?;
+        .map_err(|e| crate::state::client_failure("Heleket", &e))?;
     Ok(Box::new(client))
 }
 

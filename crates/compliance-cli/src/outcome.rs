@@ -167,6 +167,14 @@ impl Output {
                 other => Map::from_iter([("result".to_owned(), other.clone())]),
             };
             doc.insert("ok".into(), json!(outcome.code == Code::Ok));
+            if outcome.code != Code::Ok {
+                // Every failure has the documented shape, a refusal's verdict included.
+                doc.insert("exit_code".into(), json!(outcome.code.status()));
+                doc.entry("error").or_insert_with(|| {
+                    let message = outcome.text.lines().next().unwrap_or_default();
+                    json!({"kind": "refused", "message": message})
+                });
+            }
             print_json(&Value::Object(doc));
         } else if outcome.exact {
             print_bytes(outcome.text.as_bytes());

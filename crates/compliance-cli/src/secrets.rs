@@ -2,11 +2,17 @@
 //! and shell history would show them), and are never printed, not even with `--verbose`.
 //!
 //! Each secret `NAME` is read, first found wins, from the file given by its `--...-file`
-//! option, from the file named by `$NAME_FILE`, or from `$NAME`. Surrounding whitespace
-//! (the newline at the end of a file) is trimmed.
+//! option, from the file named by `$NAME_FILE`, or from `$NAME`.
+//!
+//! The workspace's one rule for secrets ([`compliance_core::secret::SecretProblem`]): a
+//! secret is used exactly as given. The one line ending at the end of a *file* (`\n` or
+//! `\r\n`, what editors and `echo` write) is not part of the secret and is removed; any
+//! other leading or trailing whitespace, in a file or an environment variable, is refused
+//! with a configuration error, as the libraries refuse it.
 
 use std::path::Path;
 
+use compliance_core::secret::SecretProblem;
 use compliance_core::{ExposeSecret as _, SecretString};
 
 use crate::outcome::{Failure, Output};
@@ -95,15 +101,14 @@ impl Secret {
                 }
             }
         };
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
+        if let Some(problem) = SecretProblem::of(&text) {
             return Err(Failure::config(format!(
-                "{} from {source} is empty",
+                "{} from {source} {problem}",
                 self.what
             )));
         }
         out.note(format!("{} from {source}", self.what));
-        Ok(Some(SecretString::from(trimmed.to_owned())))
+        Ok(Some(SecretString::from(text)))
     }
 
     /// The secret, or a configuration error naming the three ways to give it.
@@ -122,14 +127,27 @@ impl Secret {
     }
 }
 
+/// Removes the one line ending a file's last line has (`\n` or `\r\n`).
+fn strip_line_ending(text: &mut String) {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+}
+
+/// The file's text without the line ending of its last line.
 fn read_file(secret: &Secret, path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let mut text = std::fs::read_to_string(path).map_err(|e| {
         Failure::config(format!(
             "cannot read {} from {}: {e}",
             secret.what,
             path.display()
         ))
-    })
+    })?;
+    strip_line_ending(&mut text);
+    Ok(text)
 }
 
 /// The secret's text, for handing to a library call. Never print it.

@@ -46,6 +46,17 @@ pub async fn run(command: &StateCommand, out: &Output) -> Result<Outcome, Failur
     let label = format!("asking {name} about {subject}");
     match progress::show(out, &label, provider.aml_state(&subject)).await {
         Ok(state) => Ok(Outcome::ok(json!({"state": state}), render(&state))),
+        Err(e) if unknown_subject(name, &e) => Err(Failure::new(
+            Code::Usage,
+            "unknown_subject",
+            if name == "btcdirect" {
+                // Its own message ("the user must log in again") means nothing here.
+                format!("{name} does not know {subject} (ER700: user not found)")
+            } else {
+                format!("{name} does not know {subject}: {e}")
+            },
+        )
+        .with("retryable", false)),
         Err(e) => {
             let code = error_code(&e);
             let kind = if code == Code::Usage {
@@ -56,6 +67,42 @@ pub async fn run(command: &StateCommand, out: &Output) -> Result<Outcome, Failur
             Err(Failure::new(code, kind, e.to_string()).with("retryable", e.is_retryable()))
         }
     }
+}
+
+/// The provider answered that the subject does not exist: a 404, or BTC Direct's `ER700`
+/// (user not found; its message, "the user must log in again", means nothing here).
+fn unknown_subject(name: &str, error: &AmlError) -> bool {
+    let status = match name {
+        "btcdirect" => return btcdirect::unknown_user(error),
+        "heleket" => provider_error::<heleket_aml::Error, _>(error, |e| e.status()),
+        _ => provider_error::<kyc_public_api::Error, _>(error, |e| e.status()),
+    };
+    status.flatten() == Some(StatusCode::NOT_FOUND)
+}
+
+/// `read` applied to the provider crate's error `E` inside `error`, if it is one.
+pub fn provider_error<E: std::error::Error + 'static, T>(
+    error: &AmlError,
+    read: impl Fn(&E) -> T,
+) -> Option<T> {
+    let AmlError::Provider { source, .. } = error else {
+        return None;
+    };
+    source.downcast_ref::<E>().map(read)
+}
+
+/// A client that cannot be built from the command line's configuration. The core's
+/// plain-http refusal names a Rust setting; here it says what a CLI user can do.
+pub fn client_failure(provider: &str, error: &dyn std::fmt::Display) -> Failure {
+    let message = error.to_string();
+    if message.contains("plain http") {
+        return Failure::config(format!(
+            "{provider}: the base URL is plain http to a host that is not the loopback: use \
+             https (the CLI sends plain http only to 127.0.0.1, ::1 or localhost, such as a \
+             local `compliance sandbox`)"
+        ));
+    }
+    Failure::config(format!("{provider} client: {message}"))
 }
 
 fn supported(provider: &dyn AmlProvider) -> String {
@@ -195,10 +242,10 @@ pub fn provider_code<E: std::error::Error + 'static>(
     error: &AmlError,
     read: impl Fn(&E) -> (NextStep, Option<StatusCode>),
 ) -> Code {
-    let AmlError::Provider { source, .. } = error else {
+    if !matches!(error, AmlError::Provider { .. }) {
         return Code::Usage;
-    };
-    match source.downcast_ref::<E>().map(read) {
+    }
+    match provider_error::<E, _>(error, read) {
         Some((NextStep::FixCredentials | NextStep::FixConfiguration | NextStep::DoNotTrust, _)) => {
             Code::Usage
         }

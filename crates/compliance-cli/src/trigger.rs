@@ -473,7 +473,31 @@ fn report(prepared: &Prepared, url: &str, attempts: &[Attempt]) -> Outcome {
         text.push_str("\nanswer:\n");
         text.push_str(&a.answer);
     }
+    let mut json = json;
+    if let Some(hint) = unauthorized_hint(prepared, last.and_then(|a| a.status)) {
+        text.push_str(&format!("\nhint: {hint}"));
+        json["hint"] = json!(hint);
+    }
     Outcome::ok(json, text).with_code(code)
+}
+
+/// A receiver that answers an unsigned Tuum event 401 most likely wants the shared secret.
+fn unauthorized_hint(prepared: &Prepared, status: Option<u16>) -> Option<String> {
+    if prepared.provider != "tuum" || status != Some(401) {
+        return None;
+    }
+    Some(
+        match prepared.headers.iter().find(|(_, _, secret)| *secret) {
+            Some((name, _, _)) => format!(
+                "the receiver refused the secret sent in `{name}`: check it is the one the receiver expects"
+            ),
+            None => {
+                "the receiver wants credentials: send the shared secret with --secret-header NAME \
+                 (the secret from $TUUM_WEBHOOK_SECRET, $TUUM_WEBHOOK_SECRET_FILE or --secret-file)"
+                    .to_owned()
+            }
+        },
+    )
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, Failure> {

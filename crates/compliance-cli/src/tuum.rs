@@ -50,7 +50,7 @@ fn parsed(event: &AmlEvent) -> Outcome {
         ));
     }
     text.push_str("\n\n");
-    text.push_str(&format!("{:#?}", event.body()));
+    text.push_str(&serde_json::to_string_pretty(&body).unwrap_or_default());
     Outcome::ok(
         json!({
             "verdict": "parsed",

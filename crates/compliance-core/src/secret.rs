@@ -10,6 +10,50 @@ use http::HeaderValue;
 
 use crate::error::Error;
 
+/// What is wrong with a secret under the one rule every crate of this workspace applies to
+/// the secrets it is given (keys, passwords, shared secrets): a secret is used **exactly as
+/// given**, so it must not be empty and must not start or end with whitespace. A secret
+/// read from a file with its trailing newline would otherwise never match; refusing it at
+/// construction says so at once instead of with a 401 on every request.
+///
+/// (The `compliance` CLI removes the one line ending at the end of a secret *file*, then
+/// applies the same rule; environment variables are taken as they are.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretProblem {
+    /// Empty.
+    #[error("is empty")]
+    Empty,
+    /// Leading or trailing whitespace (a space, a tab, a newline).
+    #[error(
+        "starts or ends with whitespace (a newline from the file it was read from?): a secret \
+         is used exactly as given; remove the whitespace"
+    )]
+    SurroundingWhitespace,
+}
+
+impl SecretProblem {
+    /// What is wrong with `secret`, if anything. Never looks at more than its ends.
+    pub fn of(secret: &str) -> Option<Self> {
+        if secret.is_empty() {
+            Some(SecretProblem::Empty)
+        } else if secret.starts_with(char::is_whitespace) || secret.ends_with(char::is_whitespace) {
+            Some(SecretProblem::SurroundingWhitespace)
+        } else {
+            None
+        }
+    }
+}
+
+/// Checks `secret` against [`SecretProblem`]'s rule: [`Error::Config`] naming `what` (never
+/// the value) when it is empty or has surrounding whitespace.
+pub fn check_secret(what: &str, secret: &SecretString) -> Result<(), Error> {
+    match SecretProblem::of(secret.expose_secret()) {
+        None => Ok(()),
+        Some(problem) => Err(Error::Config(format!("{what} {problem}"))),
+    }
+}
+
 /// Builds a header value from a secret and marks it sensitive.
 ///
 /// Fails with [`Error::Config`] (naming `what`, never the value) if the secret contains
@@ -108,5 +152,27 @@ mod tests {
         ] {
             assert_eq!(format!("{:?}", RedactedUrl(url)), shown);
         }
+    }
+
+    #[test]
+    fn a_secret_is_used_exactly_as_given() {
+        assert_eq!(SecretProblem::of("k3y"), None);
+        assert_eq!(SecretProblem::of("a b"), None);
+        assert_eq!(SecretProblem::of(""), Some(SecretProblem::Empty));
+        for bad in ["k3y\n", "k3y\r\n", " k3y", "\tk3y", "k3y "] {
+            assert_eq!(
+                SecretProblem::of(bad),
+                Some(SecretProblem::SurroundingWhitespace),
+                "{bad:?}"
+            );
+        }
+        let err = check_secret("the webhook secret", &SecretString::from("s3cret\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("the webhook secret") && text.contains("whitespace"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+        assert_eq!(err.next_step(), crate::NextStep::FixConfiguration);
     }
 }

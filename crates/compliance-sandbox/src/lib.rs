@@ -144,7 +144,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Serves `provider`'s simulator on `addr`; a port that cannot be bound is named with the
+    /// provider that wanted it.
     async fn start(
+        provider: &str,
         addr: SocketAddr,
         api: Router,
         control: Router,
@@ -157,7 +160,16 @@ impl Endpoint {
             )),
             None => api,
         };
-        let served = Served::start(addr, api.merge(control)).await?;
+        let served = Served::start(addr, api.merge(control)).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen on {addr} (port {}) for the {provider} simulator: {e}; \
+                         choose another port, or 0 for any free one",
+                    addr.port()
+                ),
+            )
+        })?;
         Ok(Self { served, layer })
     }
 
@@ -213,6 +225,7 @@ impl Sandbox {
         let heleket = Heleket::new(config.heleket.clone(), ids.clone(), outbox.clone());
         let layer = FaultLayer::new(config.heleket_faults.clone(), config.seed ^ 0x4e1e);
         let heleket_endpoint = Endpoint::start(
+            "Heleket",
             addr(config.heleket_port),
             heleket.api(),
             heleket.control(),
@@ -223,6 +236,7 @@ impl Sandbox {
         let elkyc = Elkyc::new(config.elkyc.clone(), config.seed, outbox.clone());
         let layer = FaultLayer::new(config.elkyc_faults.clone(), config.seed ^ 0xe1c);
         let elkyc_endpoint = Endpoint::start(
+            "elKYC",
             addr(config.elkyc_port),
             elkyc.api(),
             elkyc.control(),
@@ -233,6 +247,7 @@ impl Sandbox {
         let btcdirect = BtcDirect::new(config.btcdirect.clone(), ids.clone());
         let layer = FaultLayer::new(config.btcdirect_faults.clone(), config.seed ^ 0xb7c);
         let btcdirect_endpoint = Endpoint::start(
+            "BTC Direct",
             addr(config.btcdirect_port),
             btcdirect.api(),
             btcdirect.control(),
@@ -241,8 +256,14 @@ impl Sandbox {
         .await?;
 
         let tuum = Tuum::new(config.tuum.clone(), outbox.clone());
-        let tuum_endpoint =
-            Endpoint::start(addr(config.tuum_port), Router::new(), tuum.control(), None).await?;
+        let tuum_endpoint = Endpoint::start(
+            "Tuum",
+            addr(config.tuum_port),
+            Router::new(),
+            tuum.control(),
+            None,
+        )
+        .await?;
 
         Ok(Self {
             seed: config.seed,

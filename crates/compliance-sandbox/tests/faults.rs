@@ -93,3 +93,20 @@ async fn credentials_do_not_print_their_secrets() {
     }
     assert!(shown.contains(&h.merchant));
 }
+
+/// Issue #25: a port already in use said only "address in use"; it names the port and the
+/// simulator that wanted it.
+#[tokio::test]
+async fn a_port_in_use_is_named_with_its_provider() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut config = SandboxConfig::default();
+    config.elkyc_port = port;
+    let err = Sandbox::start(config).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("port {port}")) && text.contains("elKYC"),
+        "{text}"
+    );
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+}

@@ -11,7 +11,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use compliance_core::http::{Auth, AuthContext, HeaderName, HeaderValue};
-use compliance_core::secret::sensitive_header;
+use compliance_core::secret::{check_secret, sensitive_header};
 use compliance_core::{Error, ExposeSecret, SecretString};
 use md5::{Digest, Md5};
 
@@ -101,7 +101,8 @@ impl RequestSigner {
     /// A signer for `merchant` (the merchant uuid) with one of its keys.
     ///
     /// Fails with a configuration error if the merchant uuid cannot be a header value or
-    /// the key is empty.
+    /// the key is empty or starts or ends with whitespace (the workspace's one rule for
+    /// secrets, [`compliance_core::secret::SecretProblem`]).
     pub(crate) fn new(merchant: &str, key: SecretString, kind: KeyKind) -> Result<Self, Error> {
         if merchant.trim().is_empty() {
             return Err(Error::Config("the merchant uuid is empty".into()));
@@ -109,9 +110,7 @@ impl RequestSigner {
         let merchant = HeaderValue::from_str(merchant).map_err(|_| {
             Error::Config("the merchant uuid contains characters not allowed in a header".into())
         })?;
-        if key.expose_secret().is_empty() {
-            return Err(Error::Config(format!("the {kind} is empty")));
-        }
+        check_secret(&format!("the {kind}"), &key)?;
         Ok(Self {
             merchant,
             key,
@@ -232,5 +231,23 @@ mod tests {
         assert!(RequestSigner::new("m\n", SecretString::from(KEY), KeyKind::Payment).is_err());
         let err = RequestSigner::new("m", SecretString::from(""), KeyKind::Payout).unwrap_err();
         assert!(err.to_string().contains("payout key"), "{err}");
+    }
+
+    /// Issue #25: one rule for secrets; a key with its file's newline is refused when the
+    /// client is built, not answered with a signature error on every call.
+    #[test]
+    fn a_key_with_surrounding_whitespace_is_refused() {
+        let err = RequestSigner::new(
+            "m",
+            SecretString::from(format!("{KEY}\n")),
+            KeyKind::Payment,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("payment key") && text.contains("whitespace"),
+            "{text}"
+        );
+        assert!(!text.contains(KEY), "{text}");
     }
 }

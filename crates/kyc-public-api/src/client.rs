@@ -105,9 +105,7 @@ impl KycClientBuilder {
         let api_key = self.api_key.ok_or_else(|| {
             compliance_core::Error::Config("API key is required (KycClientBuilder::api_key)".into())
         })?;
-        if api_key.expose_secret().trim().is_empty() {
-            return Err(compliance_core::Error::Config("API key is empty".into()).into());
-        }
+        compliance_core::secret::check_secret("the API key", &api_key)?;
         let api_key = sensitive_header("API key", api_key.expose_secret())?;
         let cipher = self
             .encryption

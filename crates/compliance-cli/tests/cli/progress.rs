@@ -45,8 +45,9 @@ fn a_slow_wait_shows_progress_on_a_terminal_only() {
         .block_on(Sandbox::start(SandboxConfig::default()))
         .unwrap();
 
+    // An unknown payment: exit 2 (a subject the provider does not know).
     let (code, shown) = on_a_terminal(&state(&sandbox));
-    assert_eq!(code, 3, "{shown}");
+    assert_eq!(code, 2, "{shown}");
     assert!(
         shown.contains("| asking heleket about payment nope"),
         "{shown:?}"
@@ -57,9 +58,14 @@ fn a_slow_wait_shows_progress_on_a_terminal_only() {
     );
 
     // Piped: the error and nothing else.
-    let run = state(&sandbox).run().expect(3);
+    let run = state(&sandbox).run().expect(2);
     assert!(!run.stderr.contains("asking"), "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: heleket: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: heleket does not know payment nope: "),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 

@@ -83,7 +83,7 @@ fn serves_with_its_manifest_until_sigterm() {
             heleket["payment_key"].as_str().unwrap(),
         )
         .run()
-        .expect(3)
+        .expect(2)
         .json();
     assert!(
         state["error"]["message"]

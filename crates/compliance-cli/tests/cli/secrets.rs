@@ -184,3 +184,34 @@ fn verbose_says_where_keys_come_from_never_what_they_are() {
         run.stderr
     );
 }
+
+/// Issue #25: one rule for every secret, the libraries' (used exactly as given). A file's
+/// final line ending is not part of the secret; any other surrounding whitespace, in a file
+/// or in the environment, is refused with a configuration error instead of being trimmed
+/// here and refused (or never matching) in the library.
+#[test]
+fn secrets_follow_the_libraries_rule_for_whitespace() {
+    let crlf = TempFile::new("payment.key", format!("{PAYMENT_KEY}\r\n"));
+    compliance(&["heleket", "sign", "--payment-key-file", crlf.path()])
+        .stdin("{}")
+        .run()
+        .expect(0);
+    let spaced = TempFile::new("payment.key", format!(" {PAYMENT_KEY}\n"));
+    let run = compliance(&["heleket", "sign", "--payment-key-file", spaced.path()])
+        .stdin("{}")
+        .run()
+        .expect(2);
+    assert!(run.stderr.contains("whitespace"), "{}", run.stderr);
+    let run = compliance(&["heleket", "sign"])
+        .env("HELEKET_PAYMENT_KEY", format!("{PAYMENT_KEY}\n"))
+        .stdin("{}")
+        .run()
+        .expect(2);
+    assert!(
+        run.stderr.contains(
+            "the Heleket payment key from $HELEKET_PAYMENT_KEY starts or ends with whitespace"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -111,13 +111,13 @@ fn a_locked_heleket_payment_needs_its_questionnaire() {
 #[test]
 fn heleket_failures_have_their_exit_codes() {
     let live = live();
-    // Unknown payment: Heleket answered with an error (3).
+    // Unknown payment: a subject the provider does not know (2, issue #25).
     let json = live
         .heleket(&["payment:no-such-payment", "--json"])
         .run()
-        .expect(3)
+        .expect(2)
         .json();
-    assert_eq!(json["error"]["kind"], "provider");
+    assert_eq!(json["error"]["kind"], "unknown_subject");
     assert!(
         json["error"]["message"]
             .as_str()
@@ -181,9 +181,9 @@ fn elkyc_wallets_are_screened_with_a_risk() {
         .expect(0);
     assert!(run.stdout.contains("\n  risk        "), "{}", run.stdout);
 
-    // Unknown applicant: the provider's error (3). No base URL, or no keys for encrypted
-    // answers: configuration (2).
-    live.elkyc(&["applicant:no-such-applicant"]).run().expect(3);
+    // Unknown applicant: a subject the provider does not know (2). No base URL, or no keys
+    // for encrypted answers: configuration (2).
+    live.elkyc(&["applicant:no-such-applicant"]).run().expect(2);
     compliance(&["state", "elkyc", "applicant:a"])
         .env("ELKYC_API_KEY", "some-5ecret-key")
         .run()
@@ -228,4 +228,55 @@ fn btcdirect_users_by_identifier() {
     compliance(&["state", "btcdirect", &subject])
         .run()
         .expect(2);
+}
+
+/// Issue #25: the README's exit 2 for a subject the provider does not know, without BTC
+/// Direct's "the user must log in again" (ER700: user not found); the other first-use
+/// messages of `state btcdirect`.
+#[test]
+fn btcdirect_first_use_messages() {
+    let live = live();
+    let json = live
+        .btcdirect(&["user:no-such-user", "--json"])
+        .run()
+        .expect(2)
+        .json();
+    assert_eq!(json["error"]["kind"], "unknown_subject", "{json}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("btcdirect does not know user") && !message.contains("log in again"),
+        "{message}"
+    );
+
+    // No username and no key: one sentence per way, and the password is not "missing".
+    let run = compliance(&["state", "btcdirect", "user:u"])
+        .run()
+        .expect(2);
+    assert!(
+        run.stderr.contains("Either set $BTCDIRECT_USERNAME")
+            && !run.stderr.contains("password is not configured"),
+        "{}",
+        run.stderr
+    );
+
+    // --help lists only the subject kinds BTC Direct has.
+    let help = compliance(&["state", "btcdirect", "--help"])
+        .run()
+        .expect(0);
+    assert!(help.stdout.contains("user:IDENTIFIER"), "{}", help.stdout);
+    for other in ["payment:", "applicant:", "wallet:"] {
+        assert!(!help.stdout.contains(other), "{other}: {}", help.stdout);
+    }
+
+    // Plain http to another host: what a CLI user can do, not a Rust setting.
+    let run = compliance(&["state", "btcdirect", "user:u"])
+        .env("BTCDIRECT_API_KEY", "some-5ecret-key")
+        .env("BTCDIRECT_BASE_URL", "http://btcdirect.example")
+        .run()
+        .expect(2);
+    assert!(
+        run.stderr.contains("use https") && !run.stderr.contains("TransportConfig"),
+        "{}",
+        run.stderr
+    );
 }

@@ -188,6 +188,12 @@ fn every_tuum_event_reaches_the_aml_events_receiver() {
         run.stdout
     );
     assert!(run.stdout.contains("HTTP 401"), "{}", run.stdout);
+    // Issue #25: and says how to send the secret.
+    assert!(
+        run.stdout.contains("hint:") && run.stdout.contains("--secret-header"),
+        "{}",
+        run.stdout
+    );
 }
 
 impl crate::common::Cli {

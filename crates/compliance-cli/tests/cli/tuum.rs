@@ -48,16 +48,16 @@ fn results_print_typed_values() {
         .json();
     assert_eq!(json["body"]["amlProcessResultCode"], "DECLINED");
     assert_eq!(json["aml_process_id"], "ID-1000");
-    // The text shows the typed values: the comma-separated reasons as a list, the code as
-    // a variant.
+    // The text shows the typed body as JSON in Tuum's shape (issue #25: not Rust `Debug`).
     let run = compliance(&["tuum", "parse"]).stdin(&body).run().expect(0);
     assert!(
-        run.stdout.contains("aml_process_result_code: Declined"),
+        run.stdout.contains(r#""amlProcessResultCode": "DECLINED""#),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("sub_process_result_reasons: [\n            \"LEGAL_REASON\",\n            \"CODE_RED\","),
+        run.stdout
+            .contains(r#""subProcessResultReasons": "LEGAL_REASON, CODE_RED""#),
         "{}",
         run.stdout
     );
@@ -105,4 +105,33 @@ fn a_bad_event_names_the_json_path() {
         .expect(1)
         .json();
     assert_eq!(json["verdict"], "invalid");
+}
+
+/// Issue #25: a refusal's `--json` follows the documented failure shape, and the text
+/// output shows the typed body as JSON, not Rust `Debug`.
+#[test]
+fn failures_have_the_documented_shape_and_text_is_not_debug() {
+    let json = compliance(&["tuum", "parse", "--json"])
+        .stdin("{}")
+        .run()
+        .expect(1)
+        .json();
+    assert_eq!(json["ok"], false, "{json}");
+    assert_eq!(json["exit_code"], 1, "{json}");
+    assert_eq!(json["error"]["kind"], "refused", "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("REJECTED")),
+        "{json}"
+    );
+
+    let body = TuumEvent::SubprocessCreated.body("N-9");
+    let run = compliance(&["tuum", "parse"]).stdin(&body).run().expect(0);
+    assert!(
+        !run.stdout.contains("Some(") && !run.stdout.contains("aml_process_id:"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(r#""amount": "#), "{}", run.stdout);
 }

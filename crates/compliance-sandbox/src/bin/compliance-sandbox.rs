@@ -19,12 +19,25 @@ const USAGE: &str = "usage: compliance-sandbox [--seed N] [--host IP] [--heleket
 Serves simulated Heleket, elKYC/Allpass, BTC Direct and Tuum on loopback (ports 0 = any free port), prints
 their URLs and credentials as JSON, and runs until Ctrl-C.";
 
+/// The options that take a value.
+const OPTIONS: &[&str] = &[
+    "--seed",
+    "--host",
+    "--heleket-port",
+    "--elkyc-port",
+    "--btcdirect-port",
+    "--tuum-port",
+];
+
 fn parse(args: &[String]) -> Result<SandboxConfig, String> {
     let mut config = SandboxConfig::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
+        }
+        if !OPTIONS.contains(&flag.as_str()) {
+            return Err(format!("unknown option `{flag}`"));
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let port = || {
@@ -84,4 +97,27 @@ async fn main() -> ExitCode {
     }
     drop(sandbox);
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Issue #25: an unknown flag without a value was reported as `--foo needs a value`.
+    #[test]
+    fn an_unknown_option_is_named_as_unknown() {
+        for a in [&["--json"][..], &["--json", "1"], &["--seed", "1", "--foo"]] {
+            let err = parse(&args(a)).map(|_| ()).unwrap_err();
+            assert!(err.starts_with("unknown option `--"), "{a:?}: {err}");
+        }
+        assert_eq!(
+            parse(&args(&["--seed"])).map(|_| ()).unwrap_err(),
+            "--seed needs a value"
+        );
+        assert_eq!(parse(&args(&["--seed", "7"])).unwrap().seed, 7);
+    }
 }

@@ -22,6 +22,14 @@ pub enum MismatchCause {
         /// The key the body verifies with.
         verifies_with: KeyKind,
     },
+    /// The configured key starts or ends with whitespace (a newline left from the file it
+    /// was read from?): a key is used exactly as given, so it never matches. Remove the
+    /// whitespace (the workspace's one rule for secrets,
+    /// [`compliance_core::secret::SecretProblem`]).
+    KeyHasWhitespace {
+        /// The key webhooks of this type are checked with.
+        expected: KeyKind,
+    },
     /// None of the known mistakes explains it: the body was altered or signed by someone
     /// else (or re-encoded in a way that cannot be undone: keys reordered, nulls dropped).
     Unexplained,
@@ -41,6 +49,11 @@ impl fmt::Display for MismatchCause {
                 f,
                 "wrong key for this webhook type: it is checked with the {expected} but \
                  verifies with the {verifies_with}; are the two keys swapped?"
+            ),
+            MismatchCause::KeyHasWhitespace { expected } => write!(
+                f,
+                "the configured {expected} starts or ends with whitespace (a newline from the \
+                 file it was read from?): a key is used exactly as given; remove it"
             ),
             MismatchCause::Unexplained => f.write_str(
                 "the body was altered, or signed with a key this verifier does not hold; if a \

@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use compliance_core::secret::SecretProblem;
 use compliance_core::webhook::constant_time_eq;
 use compliance_core::{ExposeSecret, SecretString, json};
 
@@ -64,6 +65,16 @@ impl fmt::Debug for WebhookVerifier {
 
 impl WebhookVerifier {
     /// A verifier for payment and wallet webhooks.
+    ///
+    /// **Payout webhooks are refused** (with [`WebhookError::MissingKey`],
+    /// [`NextStep::FixConfiguration`](compliance_core::NextStep::FixConfiguration)) until
+    /// you add the payout key with [`with_payout_key`](Self::with_payout_key): Heleket signs
+    /// them with it. A `WebhookReceiver` logs each such refusal through `tracing` at WARN
+    /// with that reason; nothing else tells you.
+    ///
+    /// The key is used exactly as given: one with surrounding whitespace (a file's trailing
+    /// newline) never matches, and a refusal then says so
+    /// ([`MismatchCause::KeyHasWhitespace`]). The client's builder refuses such a key.
     pub fn new(payment_key: impl Into<SecretString>) -> Self {
         Self {
             payment: payment_key.into(),
@@ -147,6 +158,12 @@ impl WebhookVerifier {
                 located.signature,
             )
         };
+        if self
+            .key(expected)
+            .is_some_and(|key| SecretProblem::of(key.expose_secret()).is_some())
+        {
+            return MismatchCause::KeyHasWhitespace { expected };
+        }
         let re_escaped = escape_slashes(&located.unsigned);
         if let (Some(body), Some(key)) = (&re_escaped, self.key(expected))
             && matches(body, key)
@@ -293,6 +310,27 @@ mod tests {
             HeleketWebhook::Payment(webhook).dedup_key(),
             "heleket:payment:u1:locked"
         );
+    }
+
+    /// Issue #25: a key read with its file's newline refused every webhook as "altered".
+    #[test]
+    fn a_key_with_a_trailing_newline_is_named_as_the_cause() {
+        let body = signed(
+            r#"{"type":"payment","uuid":"u1","amount":"1","currency":"USDT","status":"paid","is_final":true}"#,
+        );
+        let v = WebhookVerifier::new(format!("{KEY}\n"));
+        match v.verify_signature(&body) {
+            Err(WebhookError::Mismatch { cause, .. }) => {
+                assert_eq!(
+                    cause,
+                    MismatchCause::KeyHasWhitespace {
+                        expected: KeyKind::Payment
+                    }
+                );
+                assert!(!cause.to_string().contains(KEY));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

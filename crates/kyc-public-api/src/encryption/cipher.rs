@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeDecrypt as _, BlockModeEncrypt as _, KeyIvInit as _};
-use compliance_core::secret::{ExposeSecret, SecretString};
+use compliance_core::secret::{ExposeSecret, SecretProblem, SecretString};
 use compliance_core::webhook::constant_time_eq;
 use hmac::{Hmac, Mac as _};
 use sha2::{Sha256, Sha512};
@@ -98,13 +98,8 @@ impl Cipher {
                         decode_key(KeyName::HmacKey, hmac_key.expose_secret())?.to_vec()
                     }
                     HmacKeyUse::Text => {
-                        let text = hmac_key.expose_secret().trim();
-                        if text.is_empty() {
-                            return Err(EncryptionError::InvalidKey {
-                                key: KeyName::HmacKey,
-                                problem: KeyProblem::Empty,
-                            });
-                        }
+                        let text = hmac_key.expose_secret();
+                        check_key(KeyName::HmacKey, text)?;
                         text.as_bytes().to_vec()
                     }
                 };
@@ -364,12 +359,19 @@ fn aes_key(secret: &SecretString) -> Result<KeyBytes, EncryptionError> {
     decode_key(KeyName::SecretKey, secret.expose_secret())
 }
 
+/// The workspace's one rule for secrets: a key is used exactly as given, never trimmed.
+fn check_key(name: KeyName, text: &str) -> Result<(), EncryptionError> {
+    let problem = match SecretProblem::of(text) {
+        None => return Ok(()),
+        Some(SecretProblem::Empty) => KeyProblem::Empty,
+        Some(_) => KeyProblem::SurroundingWhitespace,
+    };
+    Err(EncryptionError::InvalidKey { key: name, problem })
+}
+
 fn decode_key(name: KeyName, text: &str) -> Result<KeyBytes, EncryptionError> {
     let invalid = |problem| EncryptionError::InvalidKey { key: name, problem };
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(invalid(KeyProblem::Empty));
-    }
+    check_key(name, text)?;
     let bytes = Zeroizing::new(decode_hex(text).map_err(|p| invalid(KeyProblem::Hex(p)))?);
     <[u8; KEY_LEN]>::try_from(bytes.as_slice())
         .map(Zeroizing::new)
@@ -549,8 +551,11 @@ mod tests {
 
     #[test]
     fn key_validation_is_clear_and_never_echoes_the_key() {
+        let newline = format!("{KEY}\n");
         let cases = [
             ("", KeyProblem::Empty),
+            // Issue #25: one rule for secrets; a key is never trimmed.
+            (newline.as_str(), KeyProblem::SurroundingWhitespace),
             (
                 &KEY[..63],
                 KeyProblem::Hex(HexProblem::OddLength { len: 63 }),

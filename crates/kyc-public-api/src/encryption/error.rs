@@ -109,6 +109,13 @@ pub enum KeyProblem {
     /// Empty.
     #[error("is empty")]
     Empty,
+    /// Starts or ends with whitespace: a key is used exactly as given (the workspace's one
+    /// rule for secrets, [`compliance_core::secret::SecretProblem`]).
+    #[error(
+        "starts or ends with whitespace (a newline from the file it was read from?): a key is \
+         used exactly as given; remove the whitespace"
+    )]
+    SurroundingWhitespace,
 }
 
 impl EncryptionError {
