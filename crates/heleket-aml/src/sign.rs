@@ -69,7 +69,8 @@ pub fn sign(body: &[u8], key: &str) -> String {
 /// [`sign`] as its 32 lowercase hex digits, without allocating: the base64 text is hashed
 /// as it is produced, a chunk at a time, instead of being collected first. The base64 is
 /// `base64-simd`'s (vector instructions where the CPU has them): after md5 itself, encoding
-/// was the largest cost of checking a webhook.
+/// was the largest cost of checking a webhook (the README's Performance section has the
+/// measured rows).
 pub(crate) fn signature(body: &[u8], key: &str) -> [u8; 32] {
     /// Input per chunk: a multiple of 3 bytes, so only the last chunk can need padding and
     /// the chunks' base64 put together is the whole body's.

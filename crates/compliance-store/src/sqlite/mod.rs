@@ -74,8 +74,8 @@ impl SqliteOptions {
 
     /// How long the connection's thread keeps looking for the next operation (yielding the
     /// CPU between looks) before it parks. An operation arriving in that time starts at
-    /// once; one arriving later first wakes the thread, ~15 µs on a virtual machine, a
-    /// good part of a commit. The price is up to this much CPU time after each operation,
+    /// once; one arriving later first wakes the thread, a good part of a commit (the
+    /// crate README's Performance section has the measured rows). The price is up to this much CPU time after each operation,
     /// none while the store is idle. `Duration::ZERO` parks at once (for hosts where idle
     /// CPU time matters more than latency). Files only: a database in memory has no
     /// thread.

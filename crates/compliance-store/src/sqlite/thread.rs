@@ -4,9 +4,10 @@
 //! flush) or for another process's write lock, so none runs on the async runtime's threads.
 //! Each operation is sent to the connection's thread and its answer awaited. One thread,
 //! rather than a task on tokio's blocking pool per operation, because the hand-off is where
-//! the time goes for short statements: each wake-up of a parked thread costs ~15 µs on this
-//! project's 2-vCPU VM, and the blocking pool needs two per operation (its worker, then the
-//! caller). The connection's thread looks for the next operation for a moment
+//! the time goes for short statements: waking a parked thread costs a good part of a
+//! commit (the crate README's Performance section has the measured rows, `cargo xtask bench
+//! --store` measures them again), and the blocking pool needs two wake-ups per operation
+//! (its worker, then the caller). The connection's thread looks for the next operation for a moment
 //! ([`SqliteOptions::spin`](super::SqliteOptions::spin)) before it parks, yielding the CPU
 //! between looks, so an operation that follows another (a completion follows its claim)
 //! finds it awake: one wake-up per operation, the caller's. The caller's side never spins:
