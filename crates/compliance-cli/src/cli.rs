@@ -1,6 +1,7 @@
 //! The command line, as clap reads it. Every secret is named here in `--help` (environment
 //! variable, `*_FILE` variable or `--...-file` option), and none is an option value.
 
+#[cfg(feature = "sandbox")]
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,9 +57,11 @@ pub enum Command {
     State(StateCommand),
     /// Serve the simulated Heleket, elKYC, BTC Direct and Tuum on loopback ports until
     /// Ctrl-C (or SIGTERM).
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// Send a correctly signed or encrypted sample webhook to your endpoint and print the
     /// answer.
+    #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Trigger(TriggerCommand),
 }
@@ -418,6 +421,7 @@ pub struct StateBtcDirectArgs {
 // ---------------------------------------------------------------------------------------
 // sandbox
 
+#[cfg(feature = "sandbox")]
 /// `sandbox`.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -444,6 +448,7 @@ pub struct SandboxArgs {
 // ---------------------------------------------------------------------------------------
 // trigger
 
+#[cfg(feature = "sandbox")]
 /// `trigger` per provider.
 #[derive(Debug, Subcommand)]
 pub enum TriggerCommand {
@@ -465,6 +470,7 @@ The secret comes from the environment or a file, never on the command line:
     Tuum(TriggerTuumArgs),
 }
 
+#[cfg(feature = "sandbox")]
 /// How to deliver, for every provider.
 #[derive(Debug, Args)]
 pub struct DeliveryArgs {
@@ -488,6 +494,7 @@ pub struct DeliveryArgs {
     pub timeout: Duration,
 }
 
+#[cfg(feature = "sandbox")]
 /// `trigger heleket`.
 #[derive(Debug, Args)]
 pub struct TriggerHeleketArgs {
@@ -519,6 +526,7 @@ pub struct TriggerHeleketArgs {
     pub keys: HeleketKeyFiles,
 }
 
+#[cfg(feature = "sandbox")]
 /// The webhook member that names the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EventFieldArg {
@@ -534,6 +542,7 @@ pub enum EventFieldArg {
     EventType,
 }
 
+#[cfg(feature = "sandbox")]
 /// `trigger elkyc`.
 #[derive(Debug, Args)]
 pub struct TriggerElkycArgs {
@@ -560,6 +569,7 @@ pub struct TriggerElkycArgs {
     pub crypto: ElkycCryptoArgs,
 }
 
+#[cfg(feature = "sandbox")]
 /// `trigger tuum`.
 #[derive(Debug, Args)]
 pub struct TriggerTuumArgs {
@@ -610,6 +620,21 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    #[test]
+    fn without_the_simulator_there_is_no_sandbox_nor_trigger() {
+        use clap::Parser as _;
+        for command in ["sandbox", "trigger"] {
+            let err = Cli::try_parse_from(["compliance", command]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::InvalidSubcommand,
+                "{command}"
+            );
+        }
+        assert!(Cli::try_parse_from(["compliance", "tuum", "parse", "--help"]).is_err());
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn sign_webhook(args: &HeleketSignArgs, body: Vec<u8>, out: &Output) -> Result<O
         ));
     }
     let secret = load_key(key, &args.keys, out)?;
-    let signed = compliance_sandbox::heleket::sign::append_sign(body, secrets::expose(&secret));
+    let signed = append_sign(body, secrets::expose(&secret));
     let text = String::from_utf8_lossy(&signed).into_owned();
     // Byte for byte, no newline added: a newline would be part of what a verifier hashes.
     Ok(Outcome::ok(
@@ -66,6 +66,25 @@ fn sign_webhook(args: &HeleketSignArgs, body: Vec<u8>, out: &Output) -> Result<O
         text,
     )
     .exact())
+}
+
+/// `body`, a JSON object without `sign`, with `"sign":"<its signature>"` appended as the
+/// last member, byte for byte otherwise (the signature covers the exact bytes, PHP's `\/`
+/// included).
+fn append_sign(body: &[u8], key: &str) -> Vec<u8> {
+    let sign = heleket_aml::sign::sign(body, key);
+    let Some(open) = body.strip_suffix(b"}") else {
+        return body.to_vec();
+    };
+    let mut out = Vec::with_capacity(body.len() + sign.len() + 10);
+    out.extend_from_slice(open);
+    if open.iter().any(|b| !b.is_ascii_whitespace() && *b != b'{') {
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""sign":""#);
+    out.extend_from_slice(sign.as_bytes());
+    out.extend_from_slice(b"\"}");
+    out
 }
 
 /// `heleket verify`.

@@ -14,8 +14,10 @@ mod input;
 mod outcome;
 mod progress;
 mod secrets;
+#[cfg(feature = "sandbox")]
 mod serve;
 mod state;
+#[cfg(feature = "sandbox")]
 mod trigger;
 mod tuum;
 
@@ -57,7 +59,9 @@ async fn run(command: &Command, out: &Output) -> Result<Outcome, Failure> {
         Command::Elkyc(ElkycCommand::Encrypt(a)) => elkyc::encrypt(a, out),
         Command::Tuum(TuumCommand::Parse(a)) => tuum::parse(a, out),
         Command::State(c) => state::run(c, out).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(a) => serve::run(a, out).await,
+        #[cfg(feature = "sandbox")]
         Command::Trigger(c) => trigger::run(c, out).await,
     }
 }

@@ -74,6 +74,7 @@ impl Outcome {
 
     /// A success that has printed what it had to say already (a server that printed its
     /// manifest when it started): nothing more is printed.
+    #[cfg(feature = "sandbox")]
     pub fn silent() -> Self {
         Self {
             code: Code::Ok,
@@ -90,6 +91,7 @@ impl Outcome {
     }
 
     /// The same result with another exit code.
+    #[cfg(feature = "sandbox")]
     pub fn with_code(mut self, code: Code) -> Self {
         self.code = code;
         self

@@ -70,7 +70,8 @@ pub const BTCDIRECT_API_KEY: Secret = Secret {
     flag: "--api-key-file",
     what: "the BTC Direct API key",
 };
-/// The shared secret a Tuum receiver expects in a header.
+/// The shared secret a Tuum receiver expects in a header (`trigger tuum`).
+#[cfg(feature = "sandbox")]
 pub const TUUM_WEBHOOK_SECRET: Secret = Secret {
     env: "TUUM_WEBHOOK_SECRET",
     flag: "--secret-file",
