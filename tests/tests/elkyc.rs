@@ -1,6 +1,7 @@
 //! kyc-public-api against the simulated elKYC: every endpoint in plain, CBC and GCM modes,
 //! encrypted webhooks into an `ApplicantStore`, and the neutral AML view.
 
+use compliance_core::Actionable as _;
 use std::sync::Arc;
 
 use axum::Router;

@@ -3,6 +3,7 @@
 //! (which would resend the body, a password included) to a second server that must see
 //! nothing.
 
+use compliance_core::Actionable as _;
 use compliance_core::http::HttpClientBuilder;
 use mockito::{Matcher, ServerGuard};
 

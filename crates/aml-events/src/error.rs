@@ -1,7 +1,7 @@
 //! The crate's error: what went wrong with a delivery, and what to do about it.
 
 use compliance_core::error::bounded_text;
-use compliance_core::{BodySnippet, NextStep};
+use compliance_core::{Actionable, BodySnippet, NextStep};
 
 use crate::auth::AuthError;
 
@@ -49,24 +49,20 @@ impl From<compliance_core::Error> for Error {
     }
 }
 
-impl Error {
+impl Actionable for Error {
     /// What to do about it: [`NextStep::DoNotTrust`] an unauthenticated delivery,
     /// [`NextStep::ReportProviderChange`] for an authentic body that is not a Tuum event
     /// of the expected shape, [`NextStep::FixConfiguration`] for a configuration error.
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             Error::Unauthenticated(_) => NextStep::DoNotTrust,
             Error::Parse { .. } => NextStep::ReportProviderChange,
             Error::Config(_) => NextStep::FixConfiguration,
         }
     }
+}
 
-    /// Whether the same delivery may succeed later: never for a refusal or a configuration
-    /// error (a [`ProcessError`](crate::ProcessError) says it for the rest).
-    pub fn is_retryable(&self) -> bool {
-        self.next_step().is_retry()
-    }
-
+impl Error {
     /// Builds a [`Error::Parse`] with bounded details.
     pub(crate) fn parse(path: &str, message: &str, body: &[u8]) -> Self {
         Error::Parse {

@@ -36,6 +36,6 @@ pub use compliance_core::axum;
 pub use compliance_core::money::{Decimal, Money};
 pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
 pub use compliance_core::{
-    BodySnippet, Claim, ClaimToken, Date, ExposeSecret, Inbox, InboxError, MemoryInbox, NextStep,
-    SecretString, Timestamp,
+    Actionable, BodySnippet, Claim, ClaimToken, Date, ExposeSecret, Inbox, InboxError, MemoryInbox,
+    NextStep, SecretString, Timestamp,
 };

@@ -16,6 +16,7 @@
 //!
 //! Anything else unsuccessful is rejected with the error [`Error::from_api_errors`] maps it to.
 
+use compliance_core::Actionable as _;
 use compliance_core::http::{AuthVerdict, CredentialSet, Response, StatusCode};
 
 use crate::auth::Er801Reading;

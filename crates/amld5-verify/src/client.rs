@@ -283,6 +283,7 @@ pub(crate) async fn send(
 mod tests {
     use super::*;
     use crate::error::Error;
+    use compliance_core::Actionable as _;
     use compliance_core::NextStep;
 
     /// Issue #25: one rule for secrets; a password or key with its file's newline is

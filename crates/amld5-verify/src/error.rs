@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use compliance_core::NextStep;
 use compliance_core::error::bounded_text;
 use compliance_core::http::{Response, StatusCode};
+use compliance_core::{Actionable, NextStep};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -312,10 +312,10 @@ pub enum Error {
     Core(#[from] compliance_core::Error),
 }
 
-impl Error {
+impl Actionable for Error {
     /// What to do about this error: the variant's step, the core's for
     /// [`Core`](Error::Core).
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             Error::InvalidAnswers(_) | Error::Rejected { .. } => NextStep::FixRequest,
             Error::UserAuth { .. } | Error::LoginRefused { .. } => NextStep::LogInUserAgain,
@@ -328,14 +328,8 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again later may succeed: the next step is
-    /// [`NextStep::RetryLater`] (`ER999` asks to contact support: not retryable).
-    pub fn is_retryable(&self) -> bool {
-        self.next_step().is_retry()
-    }
-
     /// The HTTP status of BTC Direct's answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Rejected { status, .. }
             | Error::UserAuth { status, .. }
@@ -346,7 +340,9 @@ impl Error {
             Error::InvalidAnswers(_) => None,
         }
     }
+}
 
+impl Error {
     /// The provider's errors, when it sent its envelope.
     pub fn api_errors(&self) -> &[ApiError] {
         match self {

@@ -6,6 +6,7 @@
 //! sign with [`crate::sign`], classify with [`crate::classify`]. The transport runs it inside
 //! the call's deadline; a renewal outlives a caller that stops waiting.
 
+use compliance_core::Actionable as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -30,6 +30,6 @@ pub use verification::{UserAml, VerificationItem, VerificationStatus};
 pub use compliance_core::Error as CoreError;
 pub use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
 pub use compliance_core::{
-    AmlError, AmlProvider, AmlState, AmlStatus, ExposeSecret, Money, NextStep, RequiredAction,
-    SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
+    Actionable, AmlError, AmlProvider, AmlState, AmlStatus, ExposeSecret, Money, NextStep,
+    RequiredAction, SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
 };

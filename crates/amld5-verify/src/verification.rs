@@ -295,7 +295,7 @@ async fn aml_state(client: &BtcDirectClient, user: &UserContext) -> Result<AmlSt
 }
 
 fn aml_error(error: Error) -> AmlError {
-    AmlError::provider(PROVIDER, error.is_retryable(), error)
+    AmlError::provider(PROVIDER, error)
 }
 
 /// Answers for `Subject::User { reference: SubjectRef::ProviderId(identifier) }`, sending

@@ -3,6 +3,7 @@
 
 mod common;
 
+use amld5_verify::Actionable as _;
 use amld5_verify::user::{DestinationTag, DocumentType, StepStatus, WalletType};
 use amld5_verify::{
     Amld5Questions, Error, ErrorCode, ExposeSecret, NextStep, SecretString, UserContext,

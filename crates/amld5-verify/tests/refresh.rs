@@ -3,6 +3,7 @@
 
 mod common;
 
+use amld5_verify::Actionable as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

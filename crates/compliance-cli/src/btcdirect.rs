@@ -4,7 +4,7 @@ use amld5_verify::{BtcDirectClient, Error, ErrorCode};
 use compliance_core::aml::{AmlError, AmlProvider};
 
 use crate::cli::StateBtcDirectArgs;
-use crate::outcome::{Code, Failure, Output};
+use crate::outcome::{Failure, Output};
 use crate::secrets::{BTCDIRECT_API_KEY, BTCDIRECT_PASSWORD};
 
 /// The client behind `state btcdirect`: partner username and password, or an API key.
@@ -40,17 +40,8 @@ pub fn provider(args: &StateBtcDirectArgs, out: &Output) -> Result<Box<dyn AmlPr
     Ok(Box::new(client))
 }
 
-/// The exit code of a failed `state btcdirect`, from the crate's own next step; a user BTC
-/// Direct does not know (`ER700`) is an unknown subject (2), not "log in again".
-pub fn error_code(error: &AmlError) -> Code {
-    if unknown_user(error) {
-        return Code::Usage;
-    }
-    crate::state::provider_code::<Error>(error, |e| (e.next_step(), e.status()))
-}
-
 /// Whether BTC Direct answered that it does not know the user (`ER700`).
 pub fn unknown_user(error: &AmlError) -> bool {
-    crate::state::provider_error::<Error, _>(error, |e| e.has_code(&ErrorCode::Er700))
-        .unwrap_or(false)
+    matches!(error, AmlError::Provider { source, .. }
+        if source.downcast_ref::<Error>().is_some_and(|e| e.has_code(&ErrorCode::Er700)))
 }

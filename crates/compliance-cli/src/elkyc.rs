@@ -1,7 +1,7 @@
 //! Every call into `kyc-public-api`: the application's cipher and its options, the
 //! envelope, the webhook verifier's checks, and the client behind `state elkyc`.
 
-use compliance_core::aml::{AmlError, AmlProvider};
+use compliance_core::aml::AmlProvider;
 use compliance_core::time::Timestamp;
 use kyc_public_api::encryption::{
     Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, GcmNonceLength, HmacKeyUse,
@@ -229,9 +229,4 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
         .build()
         .map_err(|e| crate::state::client_failure("elKYC", &e))?;
     Ok(Box::new(client))
-}
-
-/// The exit code of a failed `state elkyc`, from the crate's own next step.
-pub fn error_code(error: &AmlError) -> Code {
-    crate::state::provider_code::<kyc_public_api::Error>(error, |e| (e.next_step(), e.status()))
 }

@@ -2,7 +2,7 @@
 //! diagnosis, and the client behind `state heleket`. Signing a webhook the way Heleket does
 //! is the provider's side, so `sign --webhook` uses the sandbox's signer.
 
-use compliance_core::aml::{AmlError, AmlProvider};
+use compliance_core::aml::AmlProvider;
 use heleket_aml::{HeleketClient, MismatchCause, WebhookError, WebhookVerifier};
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use crate::cli::{
     HeleketKeyArg, HeleketKeyFiles, HeleketSignArgs, HeleketVerifyArgs, StateHeleketArgs,
 };
 use crate::input;
-use crate::outcome::{Code, Failure, Outcome, Output};
+use crate::outcome::{Failure, Outcome, Output};
 use crate::secrets::{self, HELEKET_PAYMENT_KEY, HELEKET_PAYOUT_KEY};
 
 /// `heleket sign`.
@@ -205,9 +205,4 @@ pub fn provider(args: &StateHeleketArgs, out: &Output) -> Result<Box<dyn AmlProv
         .build()
         .map_err(|e| crate::state::client_failure("Heleket", &e))?;
     Ok(Box::new(client))
-}
-
-/// The exit code of a failed `state heleket`, from the crate's own next step.
-pub fn error_code(error: &AmlError) -> Code {
-    crate::state::provider_code::<heleket_aml::Error>(error, |e| (e.next_step(), e.status()))
 }

@@ -1,6 +1,7 @@
 //! `state`: a subject as the core names it, asked live through the provider crate's
 //! `AmlProvider`, printed as the provider-neutral `AmlState`.
 
+use compliance_core::Actionable as _;
 use compliance_core::NextStep;
 use compliance_core::aml::{
     AmlError, AmlProvider, AmlState, AmlStatus, RequiredAction, Subject, SubjectKind, SubjectRef,
@@ -14,25 +15,10 @@ use crate::{btcdirect, elkyc, heleket, progress};
 
 /// `state <provider> <subject>`.
 pub async fn run(command: &StateCommand, out: &Output) -> Result<Outcome, Failure> {
-    let (name, args, provider, error_code): (_, _, _, fn(&AmlError) -> Code) = match command {
-        StateCommand::Heleket(a) => (
-            "heleket",
-            &a.subject,
-            heleket::provider(a, out)?,
-            heleket::error_code,
-        ),
-        StateCommand::Elkyc(a) => (
-            "elkyc",
-            &a.subject,
-            elkyc::provider(a, out)?,
-            elkyc::error_code,
-        ),
-        StateCommand::Btcdirect(a) => (
-            "btcdirect",
-            &a.subject,
-            btcdirect::provider(a, out)?,
-            btcdirect::error_code,
-        ),
+    let (name, args, provider) = match command {
+        StateCommand::Heleket(a) => ("heleket", &a.subject, heleket::provider(a, out)?),
+        StateCommand::Elkyc(a) => ("elkyc", &a.subject, elkyc::provider(a, out)?),
+        StateCommand::Btcdirect(a) => ("btcdirect", &a.subject, btcdirect::provider(a, out)?),
     };
     let subject = parse_subject(args)?;
     if !provider.supports(subject.kind()) {
@@ -58,7 +44,7 @@ pub async fn run(command: &StateCommand, out: &Output) -> Result<Outcome, Failur
         )
         .with("retryable", false)),
         Err(e) => {
-            let code = error_code(&e);
+            let code = exit_code(&e);
             let kind = if code == Code::Usage {
                 "config"
             } else {
@@ -72,23 +58,10 @@ pub async fn run(command: &StateCommand, out: &Output) -> Result<Outcome, Failur
 /// The provider answered that the subject does not exist: a 404, or BTC Direct's `ER700`
 /// (user not found; its message, "the user must log in again", means nothing here).
 fn unknown_subject(name: &str, error: &AmlError) -> bool {
-    let status = match name {
-        "btcdirect" => return btcdirect::unknown_user(error),
-        "heleket" => provider_error::<heleket_aml::Error, _>(error, |e| e.status()),
-        _ => provider_error::<kyc_public_api::Error, _>(error, |e| e.status()),
-    };
-    status.flatten() == Some(StatusCode::NOT_FOUND)
-}
-
-/// `read` applied to the provider crate's error `E` inside `error`, if it is one.
-pub fn provider_error<E: std::error::Error + 'static, T>(
-    error: &AmlError,
-    read: impl Fn(&E) -> T,
-) -> Option<T> {
-    let AmlError::Provider { source, .. } = error else {
-        return None;
-    };
-    source.downcast_ref::<E>().map(read)
+    match name {
+        "btcdirect" => btcdirect::unknown_user(error),
+        _ => error.status() == Some(StatusCode::NOT_FOUND),
+    }
 }
 
 /// A client that cannot be built from the command line's configuration. The core's
@@ -233,23 +206,18 @@ fn render(state: &AmlState) -> String {
     text
 }
 
-/// The exit code of a failed `state` from what the provider crate's error says to do
-/// (`next_step()`, the same enum in every crate) and the provider's HTTP status, if it
-/// answered: 2 when the caller must fix something on its side (credentials, configuration,
-/// a request refused before any I/O, an answer its keys cannot open), 3 when the provider
-/// refused, failed or could not be reached.
-pub fn provider_code<E: std::error::Error + 'static>(
-    error: &AmlError,
-    read: impl Fn(&E) -> (NextStep, Option<StatusCode>),
-) -> Code {
-    if !matches!(error, AmlError::Provider { .. }) {
-        return Code::Usage;
-    }
-    match provider_error::<E, _>(error, read) {
-        Some((NextStep::FixCredentials | NextStep::FixConfiguration | NextStep::DoNotTrust, _)) => {
+/// The exit code of a failed `state` from what the provider crate's error says to do (its
+/// `Actionable::next_step()`, carried by the `AmlError`, the same for every provider) and
+/// the provider's HTTP status, if it answered: 2 when the caller must fix something on its
+/// side (credentials, configuration, a request refused before any I/O, an answer its keys
+/// cannot open), 3 when the provider refused, failed or could not be reached.
+pub fn exit_code(error: &AmlError) -> Code {
+    match (error, error.next_step(), error.status()) {
+        (AmlError::Unsupported { .. }, ..) => Code::Usage,
+        (_, NextStep::FixCredentials | NextStep::FixConfiguration | NextStep::DoNotTrust, _) => {
             Code::Usage
         }
-        Some((NextStep::FixRequest, None)) => Code::Usage,
+        (_, NextStep::FixRequest, None) => Code::Usage,
         _ => Code::Provider,
     }
 }
@@ -262,12 +230,7 @@ mod tests {
     fn exit_codes_follow_the_next_step() {
         use std::collections::BTreeMap;
 
-        let code = |e: heleket_aml::Error| {
-            let retryable = e.is_retryable();
-            provider_code::<heleket_aml::Error>(&AmlError::provider("heleket", retryable, e), |e| {
-                (e.next_step(), e.status())
-            })
-        };
+        let code = |e: heleket_aml::Error| exit_code(&AmlError::provider("heleket", e));
         let unauthorized = StatusCode::UNAUTHORIZED;
         assert_eq!(
             code(heleket_aml::Error::SignatureRejected {

@@ -11,8 +11,10 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Actionable, NextStep};
 use crate::money::Decimal;
 use crate::time::Timestamp;
+use http::StatusCode;
 
 /// How a subject is referred to at the provider.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -329,14 +331,17 @@ pub enum AmlError {
         /// The kind asked about.
         kind: SubjectKind,
     },
-    /// The provider call failed. `source` is the provider crate's own error type: downcast
-    /// it for details.
+    /// The provider call failed. `source` is the provider crate's own error type: its
+    /// [`next_step`](Actionable::next_step) and [`status`](Actionable::status) are read
+    /// through this error's [`Actionable`]; downcast it for anything else.
     #[error("{provider}: {source}")]
     Provider {
         /// The provider.
         provider: &'static str,
-        /// Whether asking again later may succeed.
-        retryable: bool,
+        /// What the provider crate's error says to do.
+        next_step: NextStep,
+        /// The provider's HTTP status, when it answered.
+        status: Option<StatusCode>,
         /// The provider crate's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -344,28 +349,32 @@ pub enum AmlError {
 }
 
 impl AmlError {
-    /// Wraps a provider crate's error.
-    pub fn provider(
-        provider: &'static str,
-        retryable: bool,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    /// Wraps a provider crate's error, keeping what it says to do.
+    pub fn provider(provider: &'static str, source: impl Actionable) -> Self {
         AmlError::Provider {
             provider,
-            retryable,
+            next_step: source.next_step(),
+            status: source.status(),
             source: Box::new(source),
         }
     }
+}
 
-    /// Whether asking again later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            AmlError::Provider {
-                retryable: true,
-                ..
-            }
-        )
+impl Actionable for AmlError {
+    /// The provider crate's error's step; [`NextStep::FixRequest`] for a subject kind the
+    /// provider does not handle.
+    fn next_step(&self) -> NextStep {
+        match self {
+            AmlError::Unsupported { .. } => NextStep::FixRequest,
+            AmlError::Provider { next_step, .. } => *next_step,
+        }
+    }
+
+    fn status(&self) -> Option<StatusCode> {
+        match self {
+            AmlError::Unsupported { .. } => None,
+            AmlError::Provider { status, .. } => *status,
+        }
     }
 }
 

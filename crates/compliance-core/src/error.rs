@@ -346,10 +346,10 @@ pub enum Error {
 }
 
 /// What the caller should do about an error: the answer every error of every crate in this
-/// workspace gives through its `next_step()`.
+/// workspace gives through its [`Actionable::next_step`].
 ///
 /// ```
-/// use compliance_core::{Error, NextStep};
+/// use compliance_core::{Actionable as _, Error, NextStep};
 ///
 /// let e = Error::invalid_request("order_id", "must not be empty");
 /// assert_eq!(e.next_step(), NextStep::FixRequest);
@@ -425,9 +425,33 @@ fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
     }
 }
 
-impl Error {
+/// What every error of the workspace says about itself, whichever crate it comes from: what
+/// to do about it, whether trying again later may help, and the provider's HTTP status when
+/// there was an answer. Each crate's `Error` (and the webhook and encryption errors)
+/// implements it; code that handles several providers (an [`AmlError`](crate::AmlError), the
+/// `compliance` command) reads any of them the same way, without knowing its type.
+///
+/// Every provider crate re-exports it at its root: `use heleket_aml::Actionable as _;`
+/// brings the methods into scope.
+pub trait Actionable: std::error::Error + Send + Sync + 'static {
     /// What to do about this error.
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep;
+
+    /// Whether sending the same request (or delivery) again later may succeed: the
+    /// [next step](Self::next_step) is [`NextStep::RetryLater`].
+    fn is_retryable(&self) -> bool {
+        self.next_step().is_retry()
+    }
+
+    /// The HTTP status of the provider's answer, when there was one.
+    fn status(&self) -> Option<StatusCode> {
+        None
+    }
+}
+
+impl Actionable for Error {
+    /// What to do about this error.
+    fn next_step(&self) -> NextStep {
         match self {
             Error::Transport(_) | Error::Timeout { .. } | Error::RateLimited { .. } => {
                 NextStep::RetryLater
@@ -445,19 +469,21 @@ impl Error {
     ///
     /// True for transport failures, timeouts, rate limiting, 408 and 5xx. For a request that
     /// is not safe to repeat, a retryable error still leaves its outcome unknown.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         self.next_step().is_retry()
     }
 
     /// The HTTP status of the provider's answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    fn status(&self) -> Option<StatusCode> {
         match self {
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Provider { status, .. } => Some(*status),
             _ => None,
         }
     }
+}
 
+impl Error {
     /// Builds an [`Error::Decode`] for `body`: the message is cut to a bounded length with
     /// every value of `body` removed from it, and only the body's shape is kept.
     pub fn decode(

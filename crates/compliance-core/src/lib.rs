@@ -25,7 +25,7 @@ pub use aml::{
     AmlError, AmlProvider, AmlState, AmlStatus, Question, RequiredAction, Risk, RiskLevel, Subject,
     SubjectKind, SubjectRef,
 };
-pub use error::{BodySnippet, Error, NextStep, TimeoutKind};
+pub use error::{Actionable, BodySnippet, Error, NextStep, TimeoutKind};
 pub use inbox::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
 pub use lenient::Lenient;
 pub use money::{Decimal, Money};

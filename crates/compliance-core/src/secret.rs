@@ -121,6 +121,7 @@ pub mod exposed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Actionable as _;
 
     #[test]
     fn secrets_do_not_print() {

@@ -3,6 +3,7 @@
 //! about time run with paused tokio time: a timeout fires when the runtime has nothing else
 //! to do, never because the machine was slow.
 
+use compliance_core::Actionable as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

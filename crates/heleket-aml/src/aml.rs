@@ -67,7 +67,7 @@ impl AmlProvider for HeleketClient {
 }
 
 fn provider_error(e: Error) -> AmlError {
-    AmlError::provider(PROVIDER, e.is_retryable(), e)
+    AmlError::provider(PROVIDER, e)
 }
 
 /// The neutral state of `payment` at `now`, with its AML `links` when it is locked.

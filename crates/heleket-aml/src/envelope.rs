@@ -195,6 +195,7 @@ fn is_credentials_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compliance_core::Actionable as _;
     use compliance_core::http::HeaderMap;
 
     fn response(status: u16, body: &str) -> Response {

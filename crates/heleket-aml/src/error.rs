@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use compliance_core::NextStep;
 use compliance_core::http::StatusCode;
+use compliance_core::{Actionable, NextStep};
 
 use crate::sign::KeyKind;
 use crate::webhook::WebhookError;
@@ -102,9 +102,9 @@ fn fmt_validation(message: &Option<String>, errors: &BTreeMap<String, Vec<String
     out
 }
 
-impl Error {
+impl Actionable for Error {
     /// What to do about this error.
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             Error::SignatureRejected { .. } | Error::Forbidden { .. } => NextStep::FixCredentials,
             Error::Validation { .. } | Error::Business { .. } => NextStep::FixRequest,
@@ -113,14 +113,8 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again later may succeed (transport failures,
-    /// timeouts, rate limits, 5xx): the next step is [`NextStep::RetryLater`].
-    pub fn is_retryable(&self) -> bool {
-        self.next_step().is_retry()
-    }
-
     /// The HTTP status of Heleket's answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    fn status(&self) -> Option<StatusCode> {
         match self {
             Error::SignatureRejected { status, .. }
             | Error::Forbidden { status, .. }
@@ -130,7 +124,9 @@ impl Error {
             Error::Webhook(_) => None,
         }
     }
+}
 
+impl Error {
     /// For a [`Validation`](Error::Validation) error, the rule keys `field` broke.
     pub fn validation_rules(&self, field: &str) -> Option<&[String]> {
         match self {

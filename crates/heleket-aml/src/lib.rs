@@ -48,6 +48,7 @@ pub use compliance_core::webhook::{
     BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,
 };
 pub use compliance_core::{
-    AmlError, AmlProvider, AmlState, AmlStatus, Decimal, ExposeSecret, Inbox, MemoryInbox,
-    NextStep, RequiredAction, SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
+    Actionable, AmlError, AmlProvider, AmlState, AmlStatus, Decimal, ExposeSecret, Inbox,
+    MemoryInbox, NextStep, RequiredAction, SecretString, Subject, SubjectKind, SubjectRef,
+    Timestamp,
 };

@@ -1,6 +1,7 @@
 //! Every endpoint against a mock server: exact method, path, headers and signed body bytes
 //! out; exact parsing of what comes back.
 
+use heleket_aml::Actionable as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -39,7 +39,7 @@ impl AmlProvider for KycClient {
     }
 
     async fn aml_state(&self, subject: &Subject) -> Result<AmlState, AmlError> {
-        let fail = |e: Error| AmlError::provider(PROVIDER, e.is_retryable(), e);
+        let fail = |e: Error| AmlError::provider(PROVIDER, e);
         match subject {
             Subject::Applicant { reference } => {
                 let info = self.applicant_status(reference.id()).await.map_err(fail)?;
@@ -142,7 +142,7 @@ impl KycClient {
         subject: &Subject,
         search: CryptoAmlSearch,
     ) -> Result<AmlState, AmlError> {
-        let fail = |e: Error| AmlError::provider(PROVIDER, e.is_retryable(), e);
+        let fail = |e: Error| AmlError::provider(PROVIDER, e);
         let latest = match self.screening() {
             Screening::ReuseLatest => self.latest_reports().latest(&search),
             Screening::NewSearch => None,

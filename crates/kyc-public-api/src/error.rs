@@ -4,7 +4,7 @@ use std::fmt;
 
 use compliance_core::error::bounded_text;
 use compliance_core::http::StatusCode;
-use compliance_core::{BodySnippet, NextStep};
+use compliance_core::{Actionable, BodySnippet, NextStep};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,12 +34,12 @@ pub enum Error {
     Encryption(#[from] EncryptionError),
 }
 
-impl Error {
+impl Actionable for Error {
     /// What to do about this error: the core's answer for [`Core`](Error::Core), the HTTP
     /// status's for [`Api`](Error::Api), [`NextStep::FixConfiguration`] for an encrypted
     /// response without keys, and the encryption error's (usually
     /// [`NextStep::DoNotTrust`]) for [`Encryption`](Error::Encryption).
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             Error::Core(e) => e.next_step(),
             Error::Api(e) => e.next_step(),
@@ -48,14 +48,8 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again later may succeed (transport failures,
-    /// timeouts, 408, 429, 5xx): the next step is [`NextStep::RetryLater`].
-    pub fn is_retryable(&self) -> bool {
-        self.next_step().is_retry()
-    }
-
     /// The HTTP status of the provider's answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Core(e) => e.status(),
             Error::Api(e) => Some(e.status),

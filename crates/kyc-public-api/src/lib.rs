@@ -53,7 +53,7 @@ pub use compliance_core::webhook::{
     BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,
 };
 pub use compliance_core::{
-    AmlError, AmlProvider, AmlState, AmlStatus, ApplicantKey, ApplicantRecord, ApplicantStore,
-    Date, Decimal, ExposeSecret, Inbox, Lenient, MemoryApplicantStore, MemoryInbox, NextStep,
-    RequiredAction, SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
+    Actionable, AmlError, AmlProvider, AmlState, AmlStatus, ApplicantKey, ApplicantRecord,
+    ApplicantStore, Date, Decimal, ExposeSecret, Inbox, Lenient, MemoryApplicantStore, MemoryInbox,
+    NextStep, RequiredAction, SecretString, Subject, SubjectKind, SubjectRef, Timestamp,
 };

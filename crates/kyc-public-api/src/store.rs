@@ -108,7 +108,7 @@ pub async fn apply<S: ApplicantStore + ?Sized>(
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefreshError {
-    /// Fetching the applicant failed ([`crate::Error::is_retryable`] tells whether to retry).
+    /// Fetching the applicant failed (its [`is_retryable`](crate::Actionable::is_retryable) tells whether to retry).
     #[error("could not fetch the applicant: {0}")]
     Fetch(#[from] crate::Error),
     /// The provider's answer has no applicant id or no status.

@@ -17,6 +17,7 @@
 //!
 //! A webhook without encryption cannot be authenticated and is refused.
 
+use compliance_core::Actionable as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

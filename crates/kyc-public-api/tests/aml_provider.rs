@@ -7,6 +7,7 @@ use common::{Harness, Mode};
 use compliance_core::aml::{
     AmlError, AmlProvider, AmlStatus, RiskLevel, Subject, SubjectKind, SubjectRef,
 };
+use kyc_public_api::Actionable as _;
 use kyc_public_api::{Blockchain, CryptoAmlSearch, KycClient, Screening};
 use mockito::Matcher;
 

@@ -2,6 +2,7 @@
 //! no automatic resend of calls whose lost success a retry would misreport, one error for
 //! every forged CBC payload.
 
+use kyc_public_api::Actionable as _;
 use kyc_public_api::encryption::{
     Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, MacInput,
 };

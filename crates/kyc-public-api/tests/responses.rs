@@ -6,6 +6,7 @@ mod common;
 
 use common::{API_KEY, Harness, Mode};
 use compliance_core::http::{RetryPolicy, TransportConfig};
+use kyc_public_api::Actionable as _;
 use kyc_public_api::applicant::{FlowType, MonitoringPeriod, ServiceStatus, StepType};
 use kyc_public_api::encryption::{EncryptionError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::{

@@ -1,3 +1,4 @@
+use crate::Actionable as _;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use compliance_core::NextStep;
+use compliance_core::{Actionable, NextStep};
 
 use super::WebhookKind;
 use crate::sign::KeyKind;
@@ -103,12 +103,12 @@ pub enum WebhookError {
     Decode(#[source] compliance_core::Error),
 }
 
-impl WebhookError {
+impl Actionable for WebhookError {
     /// What to do about the delivery: [`NextStep::DoNotTrust`] for anything that failed
     /// verification (answer 4xx, do not act on it), [`NextStep::FixConfiguration`] when the
     /// verifier lacks the key the webhook needs, [`NextStep::ReportProviderChange`] when a
     /// verified body could not be read.
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             WebhookError::MissingKey { .. } => NextStep::FixConfiguration,
             WebhookError::Decode(_) => NextStep::ReportProviderChange,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use compliance_core::NextStep;
+use compliance_core::{Actionable, NextStep};
 
 /// Which configured key a [`EncryptionError::InvalidKey`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,12 +118,12 @@ pub enum KeyProblem {
     SurroundingWhitespace,
 }
 
-impl EncryptionError {
+impl Actionable for EncryptionError {
     /// What to do about it: [`NextStep::FixConfiguration`] for a malformed key,
     /// [`NextStep::RetryLater`] when the random number generator failed, and
     /// [`NextStep::DoNotTrust`] for everything about the data (a signature that does not
     /// match, data that does not decrypt: a wrong key or a forgery).
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             EncryptionError::InvalidKey { .. } => NextStep::FixConfiguration,
             EncryptionError::Random => NextStep::RetryLater,
