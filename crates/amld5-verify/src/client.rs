@@ -195,6 +195,17 @@ impl BtcDirectClient {
         }
     }
 
+    /// Checks the partner credentials now instead of on the first call: authenticates
+    /// (`POST /api/v1/authenticate`) unless a partner token is already at hand, and keeps the
+    /// token for the calls that follow. Call it at start-up to fail fast on a wrong
+    /// username or password ([`NextStep::FixCredentials`](crate::NextStep::FixCredentials)).
+    ///
+    /// With an API key nothing is sent (BTC Direct has no call that checks a key alone): the
+    /// key is checked by the first call that uses it.
+    pub async fn authenticate(&self) -> Result<()> {
+        self.shared.tokens.check_partner().await
+    }
+
     /// Logs a user in (`POST /api/v1/user/login`). Wrap the session in
     /// [`UserContext::session`] for user calls, and store it to skip the next login.
     ///

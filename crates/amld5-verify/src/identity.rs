@@ -101,6 +101,12 @@ impl Tokens {
         Ok(PartnerCredential::Token(current.token))
     }
 
+    /// Obtains a partner token now if there is none (or it is due), so refused credentials
+    /// show at start-up. Nothing to do for an API key: no call checks one alone.
+    pub(crate) async fn check_partner(self: &Arc<Self>) -> Result<(), Error> {
+        self.partner().await.map(drop)
+    }
+
     /// The user credential for the next attempt.
     async fn user(self: &Arc<Self>, user: &UserContext) -> Result<UserCredential, Error> {
         match &user.inner {

@@ -413,3 +413,42 @@ async fn a_server_error_is_retried_unless_its_code_says_contact_support() {
         assert_eq!(err.is_retryable(), sent > 1, "{body}: {err:?}");
     }
 }
+
+/// `authenticate()` checks the partner credentials at start-up: one `POST /authenticate`,
+/// whose token the next call reuses; refused credentials are `FixCredentials` at once.
+#[tokio::test]
+async fn authenticate_checks_the_partner_credentials_up_front() {
+    let mut server = mockito::Server::new_async().await;
+    let auth = mock_authenticate(&mut server, "pt-1", "pr-1").await;
+    let login = server
+        .mock("POST", "/api/v1/user/login")
+        .match_header("authorization", "Bearer pt-1")
+        .with_body(r#"{"token":"ut-1","refreshToken":"ur-1","identifier":"user-42"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let c = client(&server);
+    c.authenticate().await.unwrap();
+    auth.assert_async().await;
+    c.login("jane@example.com", &SecretString::from("pw"))
+        .await
+        .unwrap();
+    auth.assert_async().await;
+    login.assert_async().await;
+
+    let mut server = mockito::Server::new_async().await;
+    let refused = server
+        .mock("POST", "/api/v1/authenticate")
+        .with_status(401)
+        .with_body(error_body("ER805"))
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client(&server).authenticate().await.unwrap_err();
+    assert_eq!(err.next_step(), NextStep::FixCredentials, "{err:?}");
+    refused.assert_async().await;
+
+    // An API key has no call that checks it alone: nothing is sent.
+    let server = mockito::Server::new_async().await;
+    api_key_client(&server).authenticate().await.unwrap();
+}

@@ -443,6 +443,13 @@ pub struct SandboxArgs {
     /// Tuum's control port (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub tuum_port: u16,
+    /// A header every Tuum delivery carries with the shared secret your receiver checks; the
+    /// secret from TUUM_WEBHOOK_SECRET, TUUM_WEBHOOK_SECRET_FILE or --tuum-secret-file.
+    #[arg(long, value_name = "NAME")]
+    pub tuum_secret_header: Option<String>,
+    /// A file holding that secret (instead of $TUUM_WEBHOOK_SECRET).
+    #[arg(long, value_name = "PATH")]
+    pub tuum_secret_file: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------

@@ -77,6 +77,12 @@ pub const TUUM_WEBHOOK_SECRET: Secret = Secret {
     flag: "--secret-file",
     what: "the Tuum webhook secret",
 };
+/// The same secret, for `compliance sandbox --tuum-secret-header` (its own file flag).
+pub const TUUM_SANDBOX_SECRET: Secret = Secret {
+    env: "TUUM_WEBHOOK_SECRET",
+    flag: "--tuum-secret-file",
+    what: "the Tuum webhook secret",
+};
 
 impl Secret {
     /// The secret, if it is configured anywhere.

@@ -2,11 +2,13 @@
 //! manifest printed first (URLs, the sandbox's own fake credentials, control routes) is
 //! `compliance_sandbox::Sandbox::manifest`, the same the `compliance-sandbox` binary prints.
 
+use compliance_core::ExposeSecret as _;
 use compliance_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Map, Value};
 
 use crate::cli::SandboxArgs;
 use crate::outcome::{Failure, Outcome, Output};
+use crate::secrets::TUUM_SANDBOX_SECRET;
 
 /// Serves until interrupted. The manifest is printed as soon as every port is bound.
 pub async fn run(args: &SandboxArgs, out: &Output) -> Result<Outcome, Failure> {
@@ -16,6 +18,20 @@ pub async fn run(args: &SandboxArgs, out: &Output) -> Result<Outcome, Failure> {
     config.elkyc_port = args.elkyc_port;
     config.btcdirect_port = args.btcdirect_port;
     config.tuum_port = args.tuum_port;
+    let secret = TUUM_SANDBOX_SECRET.load(args.tuum_secret_file.as_deref(), out)?;
+    match (&args.tuum_secret_header, secret) {
+        (Some(name), Some(secret)) => {
+            config.tuum = config
+                .tuum
+                .secret_header(name.clone(), secret.expose_secret());
+        }
+        (Some(_), None) => return Err(Failure::config(TUUM_SANDBOX_SECRET.missing())),
+        (None, Some(_)) => out.note(
+            "a Tuum webhook secret is configured but no --tuum-secret-header names its header: \
+             Tuum deliveries carry none",
+        ),
+        (None, None) => {}
+    }
     let sandbox = Sandbox::start(config)
         .await
         .map_err(|e| Failure::config(format!("cannot start the sandbox on {}: {e}", args.host)))?;
@@ -85,7 +101,7 @@ fn render(manifest: &Value) -> String {
             .unwrap_or("-");
         text.push_str(&format!("\n{provider:<10} {url}\n"));
         for (name, value) in fields {
-            if matches!(name.as_str(), "url" | "control_url" | "control") {
+            if value.is_null() || matches!(name.as_str(), "url" | "control_url" | "control") {
                 continue;
             }
             let shown = match value {

@@ -4,7 +4,7 @@
 //! [`NextStep`]: retry later ([`Error::Transport`], [`Error::Timeout`],
 //! [`Error::RateLimited`], a 408 or 5xx [`Error::Provider`]), fix the request (a 4xx
 //! [`Error::Provider`], [`Error::InvalidRequest`]), fix the credentials (a 401 or 403), fix the
-//! configuration ([`Error::Config`], [`Error::BodyTooLarge`]), distrust the data
+//! configuration ([`Error::Config`], [`Error::BodyTooLarge`], [`Error::RouteNotFound`]), distrust the data
 //! ([`Error::Authenticity`]), or report a provider change ([`Error::Decode`]).
 //!
 //! Every provider crate's error has the same three helpers, `next_step()`, `is_retryable()`
@@ -300,6 +300,20 @@ pub enum Error {
         body: BodySnippet,
     },
 
+    /// The host answered 404 to a path of ours with a body that is not the provider's own
+    /// error: nothing answers at that address, so the base URL (or a proxy in front of it)
+    /// is wrong. Fix the configuration. (A provider's own "not found" for a resource stays
+    /// the provider crate's error, or [`Error::Provider`].)
+    #[error(
+        "nothing answers at {url} (HTTP 404, not the provider's own error): check the base URL; body: {body}"
+    )]
+    RouteNotFound {
+        /// The URL requested, without its query.
+        url: String,
+        /// The start of the response body.
+        body: BodySnippet,
+    },
+
     /// The response (or webhook) did not have the shape we expect: the provider changed its
     /// API or sent something broken. `path` names the JSON location that failed.
     ///
@@ -457,6 +471,7 @@ impl Actionable for Error {
                 NextStep::RetryLater
             }
             Error::Provider { status, .. } => NextStep::for_status(*status),
+            Error::RouteNotFound { .. } => NextStep::FixConfiguration,
             Error::Decode { .. } => NextStep::ReportProviderChange,
             Error::BodyTooLarge { .. } | Error::Config(_) => NextStep::FixConfiguration,
             Error::InvalidRequest { .. } => NextStep::FixRequest,
@@ -478,6 +493,7 @@ impl Actionable for Error {
         match self {
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Provider { status, .. } => Some(*status),
+            Error::RouteNotFound { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }

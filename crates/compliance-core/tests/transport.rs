@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use compliance_core::Error;
-use compliance_core::TimeoutKind;
 use compliance_core::http::{
     Auth, AuthContext, AuthVerdict, CredentialSet, HeaderValue, HttpClientBuilder, Request,
     Response, RetryPolicy, Sleeper, StatusCode, Transport, TransportConfig,
 };
+use compliance_core::{NextStep, TimeoutKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Records back-off sleeps instead of waiting.
@@ -730,4 +730,91 @@ async fn the_deadline_bounds_a_back_off_whatever_the_sleeper_does() {
         .unwrap_err();
     assert!(timed_out(&err, TimeoutKind::Deadline), "{err:?}");
     busy.assert_async().await;
+}
+
+#[tokio::test]
+async fn connection_refused_names_the_url() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (t, _) = transport(&format!("http://{addr}/v1"), TransportConfig::default());
+    let err = t
+        .send(Request::get("/payment/info?token=S3cret"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("http://{addr}/v1/payment/info")),
+        "{text}"
+    );
+    assert!(!text.contains("S3cret"), "{text}");
+}
+
+/// A plain-HTTP server: reads what arrives and answers 400 in clear text, as any HTTP server
+/// does to a TLS handshake.
+async fn plain_http_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_server_is_configuration_not_retry_later() {
+    let addr = plain_http_server().await;
+    let (t, sleeper) = transport(&format!("https://{addr}"), TransportConfig::default());
+    let err = t.send(Request::get("/x")).await.unwrap_err();
+    assert_eq!(err.next_step(), NextStep::FixConfiguration, "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&format!("https://{addr}")), "{text}");
+    assert!(text.contains("http://"), "{text}");
+    assert!(
+        sleeper.sleeps().is_empty(),
+        "retried: {:?}",
+        sleeper.sleeps()
+    );
+}
+
+#[tokio::test]
+async fn a_404_without_the_providers_shape_is_configuration_and_names_the_url() {
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("POST", "/wrong/v1/payment/info")
+        .match_query(mockito::Matcher::Any)
+        .with_status(404)
+        .with_header("content-type", "text/html")
+        .with_body("<html>Not Found</html>")
+        .create_async()
+        .await;
+    let (t, _) = transport(
+        &format!("{}/wrong", server.url()),
+        TransportConfig::default(),
+    );
+    let response = t
+        .send(Request::post("/v1/payment/info?x=S3cret"))
+        .await
+        .unwrap();
+    let err = response.to_error();
+    assert_eq!(err.next_step(), NextStep::FixConfiguration, "{err:?}");
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("{}/wrong/v1/payment/info", server.url())),
+        "{text}"
+    );
+    assert!(
+        text.contains("base URL") && !text.contains("S3cret"),
+        "{text}"
+    );
 }

@@ -117,8 +117,11 @@ impl Sleeper for InstantSleeper {
     }
 }
 
+/// How much of a receiver's answer an [`Attempt`] keeps.
+const ANSWER_PREFIX: usize = 1024;
+
 /// One delivery attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Attempt {
@@ -126,6 +129,12 @@ pub struct Attempt {
     pub after: Duration,
     /// The receiver's HTTP status; `None` when nothing answered in time.
     pub status: Option<u16>,
+    /// The start of the receiver's answer (at most 1 KiB, lossy UTF-8); `None` when
+    /// nothing answered.
+    pub body: Option<String>,
+    /// Why nothing answered ("connection refused", "no answer within 10 s"...); `None`
+    /// when the receiver answered.
+    pub error: Option<String>,
 }
 
 impl Attempt {
@@ -148,6 +157,8 @@ pub struct Delivery<T> {
     /// What was delivered.
     #[serde(flatten)]
     pub sent: T,
+    /// Where it was sent; `None` when there was nowhere to send it.
+    pub url: Option<String>,
     /// Every attempt so far, in order (empty when there was nowhere to deliver it).
     pub attempts: Vec<Attempt>,
 }
@@ -208,7 +219,7 @@ impl<T: Clone + Send + 'static> DeliveryLog<T> {
         out: Option<Outgoing>,
         schedule: &RetrySchedule,
     ) -> Delivery<T> {
-        let index = self.record(sent);
+        let index = self.record(sent, out.as_ref().map(|o| o.url.clone()));
         if let Some(out) = out {
             let this = self.clone();
             outbox
@@ -226,17 +237,18 @@ impl<T: Clone + Send + 'static> DeliveryLog<T> {
         out: &Outgoing,
         schedule: &RetrySchedule,
     ) -> Delivery<T> {
-        let index = self.record(sent);
+        let index = self.record(sent, Some(out.url.clone()));
         outbox
             .deliver_inline(out, schedule, |attempt| self.attempted(index, attempt))
             .await;
         self.get(index)
     }
 
-    fn record(&self, sent: T) -> usize {
+    fn record(&self, sent: T, url: Option<String>) -> usize {
         let mut entries = self.lock();
         entries.push(Delivery {
             sent,
+            url,
             attempts: Vec::new(),
         });
         entries.len() - 1
@@ -290,8 +302,22 @@ impl Outbox {
         }
     }
 
-    /// One POST; `None` when nothing answered (refused, or no answer within 10 s).
-    async fn post(&self, out: &Outgoing) -> Option<u16> {
+    /// One POST, made `after` the previous one: the receiver's status and the start of its
+    /// answer, or why nothing answered (refused, or no answer within 10 s).
+    async fn attempt(&self, out: &Outgoing, after: Duration) -> Attempt {
+        let (status, body, error) = match self.post(out).await {
+            Ok((status, body)) => (Some(status), Some(body), None),
+            Err(error) => (None, None, Some(error)),
+        };
+        Attempt {
+            after,
+            status,
+            body,
+            error,
+        }
+    }
+
+    async fn post(&self, out: &Outgoing) -> Result<(u16, String), String> {
         let mut request = self
             .client
             .post(&out.url)
@@ -301,7 +327,11 @@ impl Outbox {
         for (name, value) in &out.headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        request.send().await.ok().map(|r| r.status().as_u16())
+        let response = request.send().await.map_err(|e| why(&e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| why(&e))?;
+        let kept = &body[..body.len().min(ANSWER_PREFIX)];
+        Ok((status, String::from_utf8_lossy(kept).into_owned()))
     }
 
     /// Every attempt of `out` while the caller waits; `record` sees each one.
@@ -311,22 +341,18 @@ impl Outbox {
         schedule: &RetrySchedule,
         mut record: impl FnMut(Attempt),
     ) {
-        let first = Attempt {
-            after: Duration::ZERO,
-            status: self.post(out).await,
-        };
+        let first = self.attempt(out, Duration::ZERO).await;
+        let done = first.succeeded();
         record(first);
-        if first.succeeded() {
+        if done {
             return;
         }
         for after in schedule.delays() {
             self.sleeper.sleep(after).await;
-            let attempt = Attempt {
-                after,
-                status: self.post(out).await,
-            };
+            let attempt = self.attempt(out, after).await;
+            let done = attempt.succeeded();
             record(attempt);
-            if attempt.succeeded() {
+            if done {
                 return;
             }
         }
@@ -340,11 +366,8 @@ impl Outbox {
         schedule: &RetrySchedule,
         record: impl Fn(Attempt) + Send + Sync + 'static,
     ) -> Attempt {
-        let first = Attempt {
-            after: Duration::ZERO,
-            status: self.post(&out).await,
-        };
-        record(first);
+        let first = self.attempt(&out, Duration::ZERO).await;
+        record(first.clone());
         if first.succeeded() || schedule.retries == 0 {
             return first;
         }
@@ -353,12 +376,10 @@ impl Outbox {
         let task = tokio::spawn(async move {
             for after in schedule.delays() {
                 this.sleeper.sleep(after).await;
-                let attempt = Attempt {
-                    after,
-                    status: this.post(&out).await,
-                };
+                let attempt = this.attempt(&out, after).await;
+                let done = attempt.succeeded();
                 record(attempt);
-                if attempt.succeeded() {
+                if done {
                     return;
                 }
             }
@@ -391,6 +412,25 @@ impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Why an attempt got no answer, in words: the kind first, then the cause's chain.
+fn why(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        format!("no answer within {}s", ATTEMPT_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the exchange failed".to_owned()
+    };
+    let mut text = kind;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

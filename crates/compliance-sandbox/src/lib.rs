@@ -322,7 +322,8 @@ impl Sandbox {
             "heleket": {
                 "url": self.heleket_endpoint.url(),
                 "merchant": h.merchant, "payment_key": h.payment_key, "payout_key": h.payout_key,
-                "control": ["POST /sandbox/heleket/payments", "POST /sandbox/heleket/payments/{uuid}/lock",
+                "control": ["POST /sandbox/heleket/payments", "POST /sandbox/heleket/payments/{uuid}/status",
+                            "POST /sandbox/heleket/payments/{uuid}/lock",
                             "POST /sandbox/heleket/payments/{uuid}/links",
                             "POST /sandbox/heleket/payments/{uuid}/links/{index}",
                             "GET /sandbox/heleket/webhooks"],
@@ -334,7 +335,8 @@ impl Sandbox {
                 "secret_key": e.secret_key, "hmac_key": e.hmac_key,
                 "flows": e.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
                 "control": ["GET /sandbox/elkyc/credentials", "PUT /sandbox/elkyc/encryption",
-                            "PUT /sandbox/elkyc/webhook-url", "POST /sandbox/elkyc/applicants/{id}/status",
+                            "PUT /sandbox/elkyc/webhook-url", "GET /sandbox/elkyc/applicants",
+                            "POST /sandbox/elkyc/applicants/{id}/status",
                             "GET /sandbox/elkyc/webhooks"],
             },
             "btcdirect": {
@@ -346,6 +348,7 @@ impl Sandbox {
             },
             "tuum": {
                 "control_url": self.tuum_endpoint.url(),
+                "secret_header": self.tuum.config().auth_header.as_ref().map(|(name, _)| name),
                 "control": ["POST /sandbox/tuum/subscriptions", "POST /sandbox/tuum/events",
                             "POST /sandbox/tuum/events/{id}/replay", "GET /sandbox/tuum/webhooks"],
             },

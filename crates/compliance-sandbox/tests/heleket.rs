@@ -221,3 +221,62 @@ async fn links_expire_by_time_and_completion_releases_the_payment() {
         .unwrap();
     assert_eq!(h.payment_status(&uuid).as_deref(), Some("paid"));
 }
+
+/// The control API creates a payment in any status and moves it; each move sends the
+/// webhook, which heleket-aml verifies and reads with that status.
+#[tokio::test]
+async fn a_payment_is_created_in_any_status_and_moved_over_the_control_api() {
+    let (sandbox, t) = start(HeleketConfig::default()).await;
+    let (hook, seen) = hooks().await;
+    let control = |path: String, body: Value| {
+        let t = t.clone();
+        async move {
+            t.send(Request::post(path).body(
+                serde_json::to_vec(&body).unwrap(),
+                HeaderValue::from_static("application/json"),
+            ))
+            .await
+            .unwrap()
+        }
+    };
+    let created = control(
+        "/sandbox/heleket/payments".into(),
+        json!({"order_id": "o-9", "amount": "5.00", "currency": "USDT",
+               "url_callback": hook, "status": "check"}),
+    )
+    .await;
+    assert_eq!(created.status().as_u16(), 201);
+    let uuid = json_of(&created)["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sandbox.heleket().payment_status(&uuid).as_deref(),
+        Some("check")
+    );
+    assert!(seen.lock().unwrap().is_empty(), "creating sends nothing");
+
+    let moved = control(
+        format!("/sandbox/heleket/payments/{uuid}/status"),
+        json!({"status": "paid"}),
+    )
+    .await;
+    assert_eq!(moved.status().as_u16(), 204);
+    let payment_key = sandbox.heleket().credentials().payment_key;
+    let body = seen.lock().unwrap().last().cloned().unwrap();
+    let HeleketWebhook::Payment(p) = WebhookVerifier::new(payment_key).verify(&body).unwrap()
+    else {
+        panic!("not a payment webhook")
+    };
+    assert_eq!(p.status.as_str(), "paid");
+
+    let unknown = control(
+        "/sandbox/heleket/payments/nope/status".into(),
+        json!({"status": "paid"}),
+    )
+    .await;
+    assert_eq!(unknown.status().as_u16(), 404);
+    // Listed in the manifest.
+    let manifest = sandbox.manifest().to_string();
+    assert!(
+        manifest.contains("POST /sandbox/heleket/payments/{uuid}/status"),
+        "{manifest}"
+    );
+}

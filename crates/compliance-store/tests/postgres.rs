@@ -97,6 +97,54 @@ async fn instances_connecting_at_once_apply_each_migration_once() {
     );
 }
 
+/// Every `log` record from the PostgreSQL driver (which logs the server's notices at INFO
+/// from its connection task), for the whole test binary.
+fn driver_log() -> &'static std::sync::Mutex<Vec<String>> {
+    static LOG: std::sync::OnceLock<&'static Recorder> = std::sync::OnceLock::new();
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+    impl log::Log for Recorder {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if record.target().starts_with("tokio_postgres") {
+                let line = format!("{} {}", record.level(), record.args());
+                self.0.lock().unwrap().push(line);
+            }
+        }
+        fn flush(&self) {}
+    }
+    &LOG.get_or_init(|| {
+        let recorder: &'static Recorder = Box::leak(Box::new(Recorder(Default::default())));
+        log::set_logger(recorder).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+        recorder
+    })
+    .0
+}
+
+#[tokio::test]
+async fn starting_on_a_migrated_database_logs_no_notice() {
+    let log = driver_log();
+    let Some(url) = database().await else { return };
+    PostgresStore::connect(&url).await.unwrap();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    // The notice travels on the connection after the statement: one more round trip on the
+    // pool's connection lets the driver's task read (and log) anything pending.
+    let client = store.pool().get().await.unwrap();
+    client.simple_query("SELECT 1").await.unwrap();
+    drop(client);
+    tokio::task::yield_now().await;
+    let notices: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains("already exists"))
+        .cloned()
+        .collect();
+    assert!(notices.is_empty(), "{notices:?}");
+}
+
 #[tokio::test]
 async fn a_newer_schema_is_refused_and_left_as_it_is() {
     let Some(url) = database().await else { return };

@@ -257,10 +257,19 @@ async fn a_waiting_statement_does_not_block_the_runtime() {
 #[tokio::test]
 async fn a_missing_directory_is_named_in_the_error() {
     let dir = Dir::new();
-    let path = dir.0.join("no-such-dir").join("state.db");
-    let err = SqliteStore::open(&path).await.unwrap_err();
-    assert!(matches!(err, Error::Database(_)), "{err:?}");
-    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    let missing = dir.0.join("no-such-dir");
+    let err = SqliteStore::open(missing.join("state.db"))
+        .await
+        .unwrap_err();
+    // Configuration: retrying cannot create the directory.
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("directory {} does not exist", missing.display()))
+            && text.contains("create it"),
+        "{text}"
+    );
+    assert!(!missing.exists(), "the store must not create directories");
 }
 
 #[tokio::test]

@@ -393,3 +393,64 @@ proptest! {
         prop_assert_eq!(p.amount.to_string(), amount);
     }
 }
+
+/// Events logged on this thread while `f` runs: level, then every field.
+fn logged(f: impl FnOnce()) -> Vec<String> {
+    use std::fmt::Write as _;
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    struct Fields(String);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+    struct Capture(Arc<Mutex<Vec<String>>>);
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut fields = Fields(event.metadata().level().to_string());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    tracing::subscriber::with_default(Capture(lines.clone()), f);
+    lines.lock().unwrap().clone()
+}
+
+#[test]
+fn the_first_payout_refused_for_lack_of_the_payout_key_is_logged_once() {
+    let payout = fixture("webhook_payout.json");
+    let payment = fixture("webhook_payment_locked.json");
+    let without = WebhookVerifier::new(PAYMENT_KEY);
+    let lines = logged(|| {
+        assert!(without.verify(&payment).is_ok());
+        for _ in 0..3 {
+            assert!(matches!(
+                without.verify(&payout),
+                Err(WebhookError::MissingKey { .. })
+            ));
+        }
+        // A clone shares the verifier's "already said" state.
+        assert!(without.clone().verify(&payout).is_err());
+    });
+    let warnings: Vec<_> = lines.iter().filter(|l| l.starts_with("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{lines:?}");
+    assert!(warnings[0].contains("with_payout_key"), "{warnings:?}");
+    assert!(!warnings[0].contains(PAYMENT_KEY), "{warnings:?}");
+
+    // A verifier with the key never says it.
+    assert!(logged(|| assert!(verifier().verify(&payout).is_ok())).is_empty());
+}

@@ -332,8 +332,16 @@ impl KycClient {
     }
 
     async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        let write = !request.is_repeatable();
         let response = self.inner.transport.send(request).await?;
-        self.read(&response)
+        match self.read(&response) {
+            // The provider said yes before we failed to read how: the write may have been
+            // done, and sending it again may do it twice.
+            Err(Error::Encryption(e)) if write && response.is_success() => {
+                Err(Error::EncryptionAfterWrite(e))
+            }
+            other => other,
+        }
     }
 
     /// Turns a response into `T` or an error: envelope, `status: false`, encrypted `data`.
@@ -343,7 +351,11 @@ impl KycClient {
             return Err(rate_limited.into());
         }
         if !response.is_success() {
-            return Err(ApiError::from_body(status, response.body()).into());
+            let error = ApiError::from_body(status, response.body());
+            if error.is_missing_route() {
+                return Err(response.to_error().into());
+            }
+            return Err(error.into());
         }
         let envelope: RawEnvelope = json::decode("response envelope", response.body())?;
         if envelope.status == Some(false) {

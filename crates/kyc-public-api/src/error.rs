@@ -32,6 +32,15 @@ pub enum Error {
     /// [`EncryptionOptions`](crate::encryption::EncryptionOptions).
     #[error("response failed verification: {0}")]
     Encryption(#[from] EncryptionError),
+    /// A write (creating an applicant, a token, a screening...) was answered with success,
+    /// but the answer failed verification or did not decrypt: the write may have been done.
+    /// Do not trust the answer; check the keys, and look the resource up (an applicant by
+    /// your external user id) before sending the write again.
+    #[error(
+        "the write may have been done: the provider answered success, but its response \
+         failed verification ({0}); look the resource up before sending it again"
+    )]
+    EncryptionAfterWrite(EncryptionError),
 }
 
 impl Actionable for Error {
@@ -44,7 +53,7 @@ impl Actionable for Error {
             Error::Core(e) => e.next_step(),
             Error::Api(e) => e.next_step(),
             Error::EncryptedResponse => NextStep::FixConfiguration,
-            Error::Encryption(e) => e.next_step(),
+            Error::Encryption(e) | Error::EncryptionAfterWrite(e) => e.next_step(),
         }
     }
 
@@ -120,6 +129,19 @@ impl ApiError {
     /// Whether a later retry may succeed (408 or 5xx).
     pub fn is_retryable(&self) -> bool {
         self.next_step().is_retry()
+    }
+
+    /// Whether this is a 404 for a route that does not exist rather than elKYC's own "not
+    /// found" for a resource: a body in neither of elKYC's shapes (another server answered),
+    /// or NestJS's `Cannot GET /path` (elKYC's server, but no such route). Either way the
+    /// base URL is wrong; the client reports it as
+    /// [`compliance_core::Error::RouteNotFound`].
+    pub fn is_missing_route(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
+            && match &self.message {
+                None => self.status_code.is_none() && self.error.is_none(),
+                Some(message) => message.starts_with("Cannot "),
+            }
     }
 
     /// Whether the API key was refused (401 or 403): fix the credentials.

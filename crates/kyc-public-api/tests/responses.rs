@@ -10,7 +10,8 @@ use kyc_public_api::Actionable as _;
 use kyc_public_api::applicant::{FlowType, MonitoringPeriod, ServiceStatus, StepType};
 use kyc_public_api::encryption::{EncryptionError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::{
-    ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, Error, KycClient, TokenRequest,
+    ApplicantStatus, Blockchain, CreateApplicant, CryptoAmlSearch, Error, KycClient, NextStep,
+    TokenRequest,
 };
 use std::time::Duration;
 
@@ -370,5 +371,75 @@ fn debug_of_client_and_settings_reveals_no_key_or_token() {
     assert!(
         !debug.contains("eyJ") && !debug.contains("abc123secret"),
         "{debug}"
+    );
+}
+
+/// A 404 that is not elKYC's own "not found" (another server's page, or NestJS's "Cannot GET"
+/// for a route that does not exist) is the base URL's fault: fix the configuration, and the
+/// error shows the URL requested. elKYC's own "Applicant not found" stays a 404 to fix the
+/// request.
+#[tokio::test]
+async fn a_404_for_a_route_that_does_not_exist_is_configuration() {
+    for body in [
+        "<html><body>Not Found</body></html>",
+        r#"{"statusCode":404,"message":"Cannot GET /api/public/applicant/a-1/status","error":"Not Found"}"#,
+    ] {
+        let err = raw_response(404, body, &[], Mode::Plain).await;
+        assert_eq!(
+            err.next_step(),
+            NextStep::FixConfiguration,
+            "{body}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("/api/public/applicant/a-1/status") && text.contains("base URL"),
+            "{text}"
+        );
+    }
+    let err = raw_response(
+        404,
+        r#"{"status":false,"statusCode":404,"error":"Applicant not found"}"#,
+        &[],
+        Mode::Plain,
+    )
+    .await;
+    assert_eq!(err.next_step(), NextStep::FixRequest, "{err:?}");
+}
+
+/// A create whose 201 answer fails to decrypt or verify may still have created the
+/// applicant: the error says so, and a read's does not.
+#[tokio::test]
+async fn a_write_whose_answer_fails_to_decrypt_says_the_write_may_have_been_done() {
+    let mut h = Harness::new(Mode::Gcm).await;
+    let (body, signature) = h.envelope(201, r#"{"id":"a-1"}"#);
+    let mut wrong = signature.unwrap().into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    for (method, path) in [
+        ("POST", "/api/public/applicant"),
+        ("GET", "/api/public/applicant/u-1"),
+    ] {
+        h.server
+            .mock(method, path)
+            .with_status(if method == "POST" { 201 } else { 200 })
+            .with_header(SIGNATURE_HEADER, &wrong)
+            .with_body(&body)
+            .create_async()
+            .await;
+    }
+    let err = h
+        .client
+        .create_applicant(&CreateApplicant::new("u-1", "basic-kyc"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("may have been done"), "{text}");
+    assert!(text.contains("signature does not match"), "{text}");
+    assert_eq!(err.next_step(), NextStep::DoNotTrust);
+
+    let err = h.client.get_applicant("u-1").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Encryption(EncryptionError::SignatureMismatch)),
+        "{err:?}"
     );
 }

@@ -335,3 +335,20 @@ fn the_default_window_covers_the_providers_whole_retry_schedule() {
         Err(WebhookError::NotFresh(FreshnessError::Stale { .. }))
     ));
 }
+
+/// A receiver set up for CBC that gets a GCM webhook (or the reverse) says the encryption
+/// mode may differ, rather than only "malformed signature".
+#[test]
+fn a_webhook_in_the_other_encryption_mode_says_the_mode_may_differ() {
+    let [cbc, gcm] = settings();
+    for (configured, sent, sent_name) in [(&cbc, &gcm, "GCM"), (&gcm, &cbc, "CBC")] {
+        let (receiver, _) = receiver(configured);
+        let (headers, body) = webhook(sent, approved(), "2025-07-04T11:59:30.250Z");
+        let err = receiver.verify(&headers, &body).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("encryption mode may differ") && text.contains(sent_name),
+            "{text}"
+        );
+    }
+}

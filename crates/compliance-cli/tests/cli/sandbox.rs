@@ -137,3 +137,105 @@ fn a_port_in_use_is_a_configuration_error() {
         .run()
         .expect(2);
 }
+
+/// Issue #25: `--tuum-secret-header` makes Tuum's deliveries carry the shared secret (from
+/// TUUM_WEBHOOK_SECRET) that a receiver set up as the README recommends checks; the manifest
+/// names the header, never the secret.
+#[test]
+fn tuum_deliveries_carry_the_secret_header() {
+    // A receiver that records the header, on a thread of its own.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let (mut socket, _) = receiver.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&request).contains("\r\n\r\n") {
+            let n = socket.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&request).to_lowercase()
+    });
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compliance"))
+        .args([
+            "sandbox",
+            "--json",
+            "--tuum-secret-header",
+            "x-webhook-token",
+        ])
+        .env_clear()
+        .env("TUUM_WEBHOOK_SECRET", "tuum-s3cret")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.ends_with("}\n") || text.matches('{').count() != text.matches('}').count() {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "{text}");
+        text.push_str(&line);
+    }
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(manifest["tuum"]["secret_header"], "x-webhook-token");
+    assert!(!text.contains("tuum-s3cret"), "{text}");
+    let control = manifest["tuum"]["control_url"].as_str().unwrap().to_owned();
+
+    let subscribed = post(
+        &control,
+        "/sandbox/tuum/subscriptions",
+        &format!(r#"{{"url":"{hook}"}}"#),
+    );
+    assert!(subscribed.starts_with("HTTP/1.1 204"), "{subscribed}");
+    let sent = post(
+        &control,
+        "/sandbox/tuum/events",
+        r#"{"type":"AML_SUBPROCESS_CREATED"}"#,
+    );
+    let request = seen.join().unwrap();
+    assert!(
+        request.contains("x-webhook-token: tuum-s3cret"),
+        "{request} / {sent}"
+    );
+
+    child.stdout = Some(stdout.into_inner());
+    let (code, _, err) = stop(child, "-TERM", String::new());
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("tuum-s3cret"), "{err}");
+
+    // The header without a secret is a configuration error that says where to put it.
+    let json = compliance(&[
+        "sandbox",
+        "--json",
+        "--tuum-secret-header",
+        "x-webhook-token",
+    ])
+    .run()
+    .expect(2)
+    .json();
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("TUUM_WEBHOOK_SECRET"), "{json}");
+}
+
+/// A JSON POST over a plain socket: the answer's whole text.
+fn post(base: &str, path: &str, body: &str) -> String {
+    use std::io::Write as _;
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut socket = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        socket,
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer
+}

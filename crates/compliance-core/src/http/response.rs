@@ -16,6 +16,7 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    url: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -35,7 +36,20 @@ impl Response {
             status,
             headers,
             body,
+            url: None,
         }
+    }
+
+    /// The same response, marked as the answer to `url` (the transport marks every response
+    /// with the URL it requested, without the query).
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// The URL this response answered, without the query, when known.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
     }
 
     /// The HTTP status.
@@ -76,11 +90,21 @@ impl Response {
     }
 
     /// The generic error for an unsuccessful response: [`Error::RateLimited`] for 429,
-    /// [`Error::Provider`] otherwise. Provider crates call this when the body is not one of
-    /// the provider's known error shapes.
+    /// [`Error::RouteNotFound`] for 404 (naming the URL requested), [`Error::Provider`]
+    /// otherwise. Provider crates call this when the body is not one of the provider's known
+    /// error shapes: a 404 that is not the provider's own error means nothing answers at that
+    /// address, which is the base URL's fault, not the request's.
     pub fn to_error(&self) -> Error {
         let body = BodySnippet::new(&self.body);
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if self.status == StatusCode::NOT_FOUND {
+            Error::RouteNotFound {
+                url: self
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| "the requested path".to_owned()),
+                body,
+            }
+        } else if self.status == StatusCode::TOO_MANY_REQUESTS {
             Error::RateLimited {
                 retry_after: self.retry_after(),
                 body,

@@ -171,6 +171,13 @@ impl TransportBuilder {
 }
 
 fn validate_base_url(raw: &str, allow_plain_http: bool) -> Result<String, Error> {
+    // `localhost:8080` parses as the scheme `localhost`: look for `://` first.
+    if !raw.contains("://") {
+        return Err(Error::Config(format!(
+            "base URL `{}` has no scheme: add http:// or https:// in front of it",
+            without_userinfo(raw)
+        )));
+    }
     let url = reqwest::Url::parse(raw).map_err(|e| {
         // The URL may hold a password: never echo it.
         Error::Config(format!("the base URL is not a valid URL: {e}"))
@@ -202,6 +209,27 @@ fn validate_base_url(raw: &str, allow_plain_http: bool) -> Result<String, Error>
         return Err(Error::Config(format!("base URL `{raw}` has no host")));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `raw` with anything before an `@` (a user name and password) replaced by `…`.
+fn without_userinfo(raw: &str) -> String {
+    match raw.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => raw.to_owned(),
+    }
+}
+
+/// Whether a TLS failure's message says the server answered in plain HTTP (rustls reads the
+/// `HTTP/1.1 400` as a record of an unknown content type; OpenSSL says "wrong version
+/// number"; SChannel and Secure Transport report a bad record).
+fn is_plain_http_answer(message: &str) -> bool {
+    [
+        "InvalidContentType",
+        "wrong version number",
+        "packet length too long",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -330,6 +358,7 @@ impl Transport {
         let cfg = &self.inner.config;
         let span = tracing::Span::current();
         let url = format!("{}{}", self.inner.base_url, request.path);
+        let shown_url = format!("{}{}", self.inner.base_url, request.path_without_query());
         let mut attempt: u32 = 0;
         let mut tries: u32 = 0;
         let mut replayed = CredentialSet::NONE;
@@ -366,7 +395,9 @@ impl Transport {
 
             let attempt_started = Instant::now();
             let result =
-                match tokio::time::timeout(limit, self.attempt(request, &url, headers)).await {
+                match tokio::time::timeout(limit, self.attempt(request, &url, &shown_url, headers))
+                    .await
+                {
                     Ok(result) => result,
                     Err(_) => Err(Error::Timeout {
                         kind,
@@ -440,6 +471,7 @@ impl Transport {
         &self,
         request: &Request,
         url: &str,
+        shown_url: &str,
         headers: HeaderMap,
     ) -> Result<Response, Error> {
         let mut response = self
@@ -450,7 +482,7 @@ impl Transport {
             .body(request.body.clone())
             .send()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.transport_error(e, shown_url))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let cap = self.inner.config.max_response_bytes;
@@ -468,7 +500,7 @@ impl Transport {
             let chunk = response
                 .chunk()
                 .await
-                .map_err(|e| self.transport_error(e))?;
+                .map_err(|e| self.transport_error(e, shown_url))?;
             match chunk {
                 Some(chunk) if chunk.len() > cap => Err(Error::BodyTooLarge { limit: cap }),
                 chunk => Ok(chunk),
@@ -476,10 +508,10 @@ impl Transport {
         };
         // A small answer usually arrives as one chunk: kept as it is, not copied.
         let Some(first) = next().await? else {
-            return Ok(Response::new(status, headers, Bytes::new()));
+            return Ok(Response::new(status, headers, Bytes::new()).with_url(shown_url));
         };
         let Some(second) = next().await? else {
-            return Ok(Response::new(status, headers, first));
+            return Ok(Response::new(status, headers, first).with_url(shown_url));
         };
         let mut body = BytesMut::with_capacity(initial.max(first.len() + second.len()));
         body.extend_from_slice(&first);
@@ -493,17 +525,18 @@ impl Transport {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response::new(status, headers, body.freeze()))
+        Ok(Response::new(status, headers, body.freeze()).with_url(shown_url))
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> Error {
+    /// The error for a failed attempt at `shown_url` (the URL without its query: queries
+    /// can carry tokens, so reqwest's own copy of the URL is dropped).
+    fn transport_error(&self, e: reqwest::Error, shown_url: &str) -> Error {
         if e.is_timeout() && e.is_connect() {
             return Error::Timeout {
                 kind: TimeoutKind::Connect,
                 after: self.inner.config.connect_timeout,
             };
         }
-        // URLs can carry ids and query values: keep them out of error messages.
         let e = e.without_url();
         let connect = e.is_connect();
         let mut message = e.to_string();
@@ -513,6 +546,20 @@ impl Transport {
             message.push_str(&s.to_string());
             source = s.source();
         }
+        if connect && shown_url.starts_with("https://") && is_plain_http_answer(&message) {
+            // Retrying cannot help: the server speaks plain HTTP on that port.
+            return Error::Config(format!(
+                "{shown_url}: the server answered the TLS handshake in plain HTTP: use an                  http:// base URL for it (or the server's https port) ({message})"
+            ));
+        }
+        let message = format!(
+            "{} {shown_url}: {message}",
+            if connect {
+                "could not connect to"
+            } else {
+                "failed talking to"
+            }
+        );
         Error::Transport(TransportError::new(message, connect, Some(Box::new(e))))
     }
 }
@@ -552,6 +599,15 @@ mod tests {
             );
         }
         assert!(validate_base_url("http://10.0.0.1", true).is_ok());
+        for no_scheme in ["api.heleket.com", "localhost:8080/elkyc", "127.0.0.1:9"] {
+            let err = validate_base_url(no_scheme, false).unwrap_err().to_string();
+            assert!(
+                err.contains("add http:// or https://") && err.contains(no_scheme),
+                "{err}"
+            );
+        }
+        let err = validate_base_url("user:pw-S3cret@x.example", false).unwrap_err();
+        assert!(!err.to_string().contains("S3cret"), "{err}");
         for with_credentials in ["https://user:pw-S3cret@x.example", "https://user@x.example"] {
             let err = validate_base_url(with_credentials, true).unwrap_err();
             assert!(!err.to_string().contains("S3cret"), "{err}");

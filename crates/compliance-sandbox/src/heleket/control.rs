@@ -16,6 +16,10 @@ impl Heleket {
         Router::new()
             .route("/sandbox/heleket/payments", post(create))
             .route("/sandbox/heleket/payments/{uuid}/lock", post(lock))
+            .route(
+                "/sandbox/heleket/payments/{uuid}/status",
+                post(move_payment),
+            )
             .route("/sandbox/heleket/payments/{uuid}/links", post(add_link))
             .route("/sandbox/heleket/payments/{uuid}/links/{index}", post(link))
             .route("/sandbox/heleket/webhooks", get(webhooks))
@@ -40,6 +44,23 @@ async fn create(State(h): State<Heleket>, Json(new): Json<NewPayment>) -> Respon
 
 async fn lock(State(h): State<Heleket>, Path(uuid): Path<String>) -> Response {
     match h.lock_payment(&uuid).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+/// `{"status": "paid"}`: any of Heleket's payment statuses.
+#[derive(Deserialize)]
+struct PaymentMove {
+    status: String,
+}
+
+async fn move_payment(
+    State(h): State<Heleket>,
+    Path(uuid): Path<String>,
+    Json(m): Json<PaymentMove>,
+) -> Response {
+    match h.set_payment_status(&uuid, m.status).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => refused(e),
     }

@@ -178,6 +178,11 @@ pub struct NewPayment {
     /// The merchant's free text, echoed in webhooks (`additional_data`).
     #[serde(default)]
     pub additional_data: Option<String>,
+    /// The status to create it in (any of Heleket's payment statuses; default `paid`).
+    /// `locked` also gives it a questionnaire link in `init`. No webhook is sent for the
+    /// creation itself.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 impl NewPayment {
@@ -193,7 +198,14 @@ impl NewPayment {
             currency: currency.into(),
             url_callback: None,
             additional_data: None,
+            status: None,
         }
+    }
+
+    /// Creates it in `status` (default `paid`).
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
     }
 
     /// Sets the callback URL.
@@ -286,21 +298,50 @@ impl Heleket {
         &self.config
     }
 
-    /// Creates a paid, final payment and returns its uuid.
+    /// Creates a payment (paid, unless [`NewPayment::status`] says otherwise) and returns
+    /// its uuid.
     pub fn create_payment(&self, new: NewPayment) -> String {
         let uuid = self.ids.uuid();
+        let status = new.status.unwrap_or_else(|| "paid".into());
+        let links = if status == "locked" {
+            vec![self.new_link()]
+        } else {
+            Vec::new()
+        };
         self.lock().payments.push(Payment {
             uuid: uuid.clone(),
             order_id: new.order_id,
             amount: new.amount,
             currency: new.currency,
             network: "tron".into(),
-            status: "paid".into(),
+            status,
             url_callback: new.url_callback,
             additional_data: new.additional_data,
-            links: Vec::new(),
+            links,
         });
         uuid
+    }
+
+    /// Moves a payment to `status` (any of Heleket's payment statuses, as a test needs it:
+    /// `check` → `paid`, `paid` → `refund_paid`...) and sends the webhook with it. Moving to
+    /// `locked` is [`lock_payment`](Self::lock_payment).
+    pub async fn set_payment_status(
+        &self,
+        uuid: &str,
+        status: impl Into<String>,
+    ) -> Result<(), HeleketSandboxError> {
+        let status = status.into();
+        if status == "locked" {
+            return self.lock_payment(uuid).await;
+        }
+        if status.is_empty() {
+            return Err(HeleketSandboxError::InvalidTransition(
+                "a payment status must not be empty".into(),
+            ));
+        }
+        find(&mut self.lock().payments, uuid)?.status = status;
+        self.send_payment_webhook(uuid).await;
+        Ok(())
     }
 
     /// Puts a payment on AML hold: status `locked` with one questionnaire link in `init`,

@@ -24,7 +24,7 @@ pub use events::{RESULT_CODES, TuumEvent};
 pub use webhook::{DeliveryOptions, TuumDelivery, TuumEventSent};
 
 /// Settings of the simulated Tuum.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct TuumConfig {
     /// Retries after a non-2xx answer before giving up (Tuum retries; operators replay
@@ -40,6 +40,32 @@ impl Default for TuumConfig {
             retries: RetrySchedule::fixed(Duration::from_millis(20), 4),
             auth_header: None,
         }
+    }
+}
+
+impl std::fmt::Debug for TuumConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TuumConfig")
+            .field("retries", &self.retries)
+            .field(
+                "auth_header",
+                &self
+                    .auth_header
+                    .as_ref()
+                    .map(|(name, _)| (name, "[redacted]")),
+            )
+            .finish()
+    }
+}
+
+impl TuumConfig {
+    /// Sends `name: value` with every delivery: the shared secret a receiver checks (Tuum
+    /// documents no webhook authentication; it is agreed out of band). The
+    /// `compliance-sandbox` binary and `compliance sandbox` set it with
+    /// `--tuum-secret-header NAME` and the value from `TUUM_WEBHOOK_SECRET`.
+    pub fn secret_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.auth_header = Some((name.into(), value.into()));
+        self
     }
 }
 
@@ -83,6 +109,11 @@ impl Tuum {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &TuumConfig {
+        &self.config
     }
 
     /// Subscribes `url` to every AML event.

@@ -175,6 +175,12 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(db)?;
+        // `IF NOT EXISTS` on an existing table makes the server send a NOTICE, which the
+        // driver logs at INFO: on every start, about nothing. Notices are off for this
+        // transaction only; warnings and errors still arrive.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .await
+            .map_err(db)?;
         tx.batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (\
                  version bigint PRIMARY KEY, \

@@ -259,7 +259,20 @@ impl SqliteStore {
 
 /// Creates the database file with mode `0600` if it does not exist yet (Unix; elsewhere
 /// SQLite creates it with the platform's defaults).
+///
+/// A missing parent directory is a configuration error that names it: the store creates
+/// the file, never directories (their owner and mode are the deployment's choice).
 fn create_private(path: &Path) -> Result<(), Error> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(Error::Config(format!(
+            "cannot create the SQLite file {}: the directory {} does not exist; create it \
+             first (the store creates the file, not its directory)",
+            path.display(),
+            parent.display()
+        )));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -15,6 +15,8 @@
 //! signature, not the address, is what proves a webhook genuine.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use compliance_core::secret::SecretProblem;
 use compliance_core::webhook::constant_time_eq;
@@ -52,6 +54,8 @@ use scan::{Located, escape_slashes, locate_sign};
 pub struct WebhookVerifier {
     payment: SecretString,
     payout: Option<SecretString>,
+    /// Whether the missing payout key has been logged (shared by clones: said once).
+    said_no_payout_key: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for WebhookVerifier {
@@ -69,8 +73,9 @@ impl WebhookVerifier {
     /// **Payout webhooks are refused** (with [`WebhookError::MissingKey`],
     /// [`NextStep::FixConfiguration`](compliance_core::NextStep::FixConfiguration)) until
     /// you add the payout key with [`with_payout_key`](Self::with_payout_key): Heleket signs
-    /// them with it. A `WebhookReceiver` logs each such refusal through `tracing` at WARN
-    /// with that reason; nothing else tells you.
+    /// them with it. The first such refusal is logged through `tracing` at WARN, once per
+    /// verifier (clones included), saying to call `with_payout_key`; a `WebhookReceiver`
+    /// also logs each refusal at WARN with its reason.
     ///
     /// The key is used exactly as given: one with surrounding whitespace (a file's trailing
     /// newline) never matches, and a refusal then says so
@@ -79,6 +84,7 @@ impl WebhookVerifier {
         Self {
             payment: payment_key.into(),
             payout: None,
+            said_no_payout_key: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -127,10 +133,20 @@ impl WebhookVerifier {
     fn check(&self, located: &Located<'_>) -> Result<WebhookKind, WebhookError> {
         let kind = webhook_type(located.kind)?;
         let expected = kind.key_kind();
-        let key = self.key(expected).ok_or(WebhookError::MissingKey {
-            kind,
-            key: expected,
-        })?;
+        let Some(key) = self.key(expected) else {
+            if expected == KeyKind::Payout && !self.said_no_payout_key.swap(true, Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    "a payout webhook was refused: this WebhookVerifier has no payout key; \
+                     build it with `WebhookVerifier::new(payment_key).with_payout_key(payout_key)` \
+                     to accept payout webhooks (said once; every later one is refused too)"
+                );
+            }
+            return Err(WebhookError::MissingKey {
+                kind,
+                key: expected,
+            });
+        };
         if constant_time_eq(
             &signature(&located.unsigned, key.expose_secret()),
             located.signature,

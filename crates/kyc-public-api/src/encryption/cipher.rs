@@ -214,7 +214,7 @@ impl Cipher {
                     MacAlgorithm::HmacSha256 => 32,
                     MacAlgorithm::HmacSha512 => 64,
                 };
-                let given = self.decode_signature(signature, expected_len)?;
+                let given = self.decode_signature(signature, expected_len, Mode::Cbc)?;
                 let verify = |message: &[u8]| -> Result<(), EncryptionError> {
                     if constant_time_eq(&self.mac(hmac_key, message), &given) {
                         Ok(())
@@ -237,7 +237,7 @@ impl Cipher {
                     .map_err(|_| EncryptionError::BadPadding)
             }
             Keys::Gcm { key } => {
-                let tag = self.decode_signature(signature, GCM_TAG_LEN)?;
+                let tag = self.decode_signature(signature, GCM_TAG_LEN, Mode::Gcm)?;
                 let nonce_len = self.options.gcm_nonce.bytes();
                 if raw.len() < nonce_len {
                     return Err(EncryptionError::Truncated { len: raw.len() });
@@ -289,18 +289,47 @@ impl Cipher {
         }
     }
 
-    fn decode_signature(&self, signature: &str, len: usize) -> Result<Vec<u8>, EncryptionError> {
+    /// The signature's bytes, which must be `len` long. One with the length of the other
+    /// mode's authenticator is reported as [`EncryptionError::ModeMayDiffer`].
+    fn decode_signature(
+        &self,
+        signature: &str,
+        len: usize,
+        configured: Mode,
+    ) -> Result<Vec<u8>, EncryptionError> {
         let (decoded, encoding) = match self.options.signature_encoding {
             SignatureEncoding::Hex => (decode_hex(signature).ok(), "hex"),
             SignatureEncoding::Base64 => (BASE64.decode(signature).ok(), "base64"),
         };
+        let other_mode = |n: usize| match configured {
+            Mode::Cbc => n == GCM_TAG_LEN,
+            Mode::Gcm => n == 32 || n == 64,
+        };
         match decoded {
             Some(bytes) if bytes.len() == len => Ok(bytes),
+            Some(bytes) if other_mode(bytes.len()) => {
+                let (configured, sent) = match configured {
+                    Mode::Cbc => ("CBC", "GCM"),
+                    Mode::Gcm => ("GCM", "CBC"),
+                };
+                Err(EncryptionError::ModeMayDiffer {
+                    configured,
+                    sent,
+                    len: bytes.len(),
+                })
+            }
             _ => Err(EncryptionError::MalformedSignature {
                 expected: format!("{len} bytes, {encoding}"),
             }),
         }
     }
+}
+
+/// The two encryption modes, for telling one's signature from the other's.
+#[derive(Clone, Copy)]
+enum Mode {
+    Cbc,
+    Gcm,
 }
 
 fn gcm_seal(key: &[u8; KEY_LEN], nonce: &[u8], buf: &mut [u8]) -> Result<Vec<u8>, EncryptionError> {

@@ -75,6 +75,25 @@ pub enum EncryptionError {
         /// What was expected, e.g. "32 bytes, hex".
         expected: String,
     },
+    /// The signature has the length of the other mode's authenticator (a 16-byte GCM tag to
+    /// a receiver set up for CBC, a 32- or 64-byte HMAC to one set up for GCM): the
+    /// application's encryption mode in elKYC's dashboard may differ from the configured
+    /// [`EncryptionSettings`](super::EncryptionSettings). Do not trust the payload; check the
+    /// mode.
+    #[error(
+        "the `x-allpass-signature` value is {len} bytes, the length of a {sent} authenticator, \
+         but this application is configured for {configured}: the encryption mode may differ \
+         (check the mode in elKYC's dashboard and use EncryptionSettings::{setter})",
+        setter = if *.sent == "GCM" { "gcm" } else { "cbc" }
+    )]
+    ModeMayDiffer {
+        /// The configured mode: `"CBC"` or `"GCM"`.
+        configured: &'static str,
+        /// The mode whose authenticator has the signature's length.
+        sent: &'static str,
+        /// The decoded signature's length in bytes.
+        len: usize,
+    },
     /// The HMAC or GCM tag does not match: the data was tampered with, or a key is wrong.
     /// Do not trust the payload.
     #[error(
