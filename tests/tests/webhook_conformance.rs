@@ -775,3 +775,38 @@ fn every_readme_has_the_same_status_table() {
         );
     }
 }
+
+/// Every receiver README shows its production example (a persistent inbox, a `tracing`
+/// subscriber, the peer's address) as the compiled file says it, word for word.
+#[test]
+fn every_receiver_readme_shows_its_production_example_as_compiled() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (krate, example) in [
+        ("heleket-aml", "heleket_receiver"),
+        ("kyc-public-api", "elkyc_receiver"),
+        ("aml-events", "tuum_receiver"),
+    ] {
+        let dir = root.join("crates").join(krate);
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let code =
+            std::fs::read_to_string(dir.join(format!("examples/{example}.rs"))).unwrap();
+        let shown = format!("```rs\n{}\n```", code.trim_end());
+        assert!(
+            readme.contains(&shown),
+            "{krate}'s README does not show examples/{example}.rs as it is: copy the file \
+             into the README's `rs` block again"
+        );
+        for needed in [
+            "tracing_subscriber::fmt().init()",
+            "into_make_service_with_connect_info",
+            "SqliteStore::open",
+            "PostgresStore::connect",
+        ] {
+            assert!(code.contains(needed), "{krate}: {example}.rs lacks {needed}");
+        }
+        assert!(
+            readme.contains("reported through `tracing`"),
+            "{krate}'s README does not say that refusals are logged through tracing"
+        );
+    }
+}
