@@ -788,8 +788,7 @@ fn every_receiver_readme_shows_its_production_example_as_compiled() {
     ] {
         let dir = root.join("crates").join(krate);
         let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-        let code =
-            std::fs::read_to_string(dir.join(format!("examples/{example}.rs"))).unwrap();
+        let code = std::fs::read_to_string(dir.join(format!("examples/{example}.rs"))).unwrap();
         let shown = format!("```rs\n{}\n```", code.trim_end());
         assert!(
             readme.contains(&shown),
@@ -802,7 +801,10 @@ fn every_receiver_readme_shows_its_production_example_as_compiled() {
             "SqliteStore::open",
             "PostgresStore::connect",
         ] {
-            assert!(code.contains(needed), "{krate}: {example}.rs lacks {needed}");
+            assert!(
+                code.contains(needed),
+                "{krate}: {example}.rs lacks {needed}"
+            );
         }
         assert!(
             readme.contains("reported through `tracing`"),

@@ -6,6 +6,8 @@ mod lease;
 mod record;
 mod schema;
 mod token;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod unread;
 
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

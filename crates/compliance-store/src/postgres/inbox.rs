@@ -23,6 +23,7 @@ use super::{PostgresStore, db, sql};
 use crate::error::Error;
 use crate::lease::micros;
 use crate::token::{held, new_token};
+use crate::unread::Unread;
 
 /// How many keys one purge statement deletes; a large purge runs as several short
 /// statements so that no transaction holds thousands of row locks for long.
@@ -139,6 +140,18 @@ impl Inbox for PostgresInbox {
         // dropped request) after the statement was sent is released as soon as it
         // answers, instead of holding its key for a whole lease: nobody holds its token.
         let (reply, answer) = oneshot::channel();
+        // An answer sent just before the caller left is in the channel, unread: released
+        // from the caller's side then.
+        let (unread_store, unread_name, unread_key) = (store.clone(), name.clone(), key.clone());
+        let answer = Unread::new(answer, move |claim: Claim| {
+            if let Claim::Acquired(token) = claim
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            {
+                runtime.spawn(async move {
+                    let _ = release(&unread_store, &unread_name, &unread_key, &token).await;
+                });
+            }
+        });
         tokio::spawn(async move {
             if reply.is_closed() {
                 return;

@@ -86,7 +86,7 @@ impl SqliteInbox {
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &str, &str) -> Result<T, Error> + Send + 'static,
-        U: FnOnce(&mut Connection, T) + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Clone + Unpin + Send + 'static,
     {
         let (name, key) = (self.name.clone(), key.to_owned());
         Ok(self

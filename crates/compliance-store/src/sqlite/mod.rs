@@ -213,7 +213,7 @@ impl SqliteStore {
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
-        U: FnOnce(&mut Connection, T) + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Clone + Unpin + Send + 'static,
     {
         match &self.inner.conn {
             Conn::Thread(thread) => thread.run_undoable(f, undo).await,

@@ -26,6 +26,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::Error;
+use crate::unread::Unread;
 
 /// An operation for the connection's thread.
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -86,14 +87,15 @@ impl ConnectionThread {
     /// comes up: an operation whose caller left before it *started* is skipped; one that has
     /// started runs to its end, and `undo` gets what `f` returned when the caller left while
     /// it ran (a claim nobody will hear of is released at once instead of holding its key
-    /// for a whole lease).
+    /// for a whole lease), or after it answered but before the answer was read.
     pub(super) async fn run_undoable<T, F, U>(&self, f: F, undo: U) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
-        U: FnOnce(&mut Connection, T) + Send + 'static,
+        U: FnOnce(&mut Connection, T) + Clone + Unpin + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let undo_unread = undo.clone();
         self.jobs
             .send(Box::new(move |conn| {
                 if reply.is_closed() {
@@ -104,6 +106,12 @@ impl ConnectionThread {
                 }
             }))
             .map_err(|_| stopped())?;
+        // An answer sent just before the caller left is in the channel, unread: the
+        // caller's side undoes it then, on the connection's thread.
+        let jobs = self.jobs.clone();
+        let answer = Unread::new(answer, move |unheard: T| {
+            let _ = jobs.send(Box::new(move |conn| undo_unread(conn, unheard)));
+        });
         // A panicking operation drops `reply` unsent.
         answer.await.map_err(|_| stopped())?
     }
