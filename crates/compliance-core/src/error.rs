@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-/// How many bytes of a body an error keeps by default.
-pub const DEFAULT_BODY_PREFIX: usize = 1024;
+pub use crate::redact::{DEFAULT_BODY_PREFIX, RedactedBody, bounded_text};
+use crate::redact::{scrub, shape};
 
 /// A bounded, lossy-UTF-8 prefix of a body kept for diagnostics.
 ///
@@ -90,100 +90,6 @@ impl fmt::Debug for BodySnippet {
 
 /// Longest decoder message (and JSON path) an [`Error::Decode`] keeps.
 const MAX_DECODE_MESSAGE: usize = 256;
-
-/// `text` cut to at most `limit` bytes (at a character boundary, marked with `…`).
-///
-/// Every text a provider controls (messages, rule names, error lists) goes through this
-/// before it reaches an error value, so no answer can make an error arbitrarily large.
-pub fn bounded_text(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let mut cut = limit;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…", &text[..cut])
-}
-
-/// The shape of a body kept by [`Error::Decode`]: its JSON structure and member names, with
-/// every string replaced by `"…"` and every number or other bare word by `#` (`true`,
-/// `false` and `null` stay). Bounded to [`DEFAULT_BODY_PREFIX`] bytes.
-///
-/// Enough to see what the provider changed (`{"token":"…","refreshToken":#}`: a number where
-/// a string belongs), never a token, a link or a name.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedactedBody {
-    shape: String,
-    truncated: bool,
-    total_len: usize,
-}
-
-impl RedactedBody {
-    /// The shape of `body`. Works on any bytes: outside JSON strings only JSON punctuation,
-    /// whitespace and `true`/`false`/`null` survive.
-    pub fn new(body: &[u8]) -> Self {
-        crate::json::shape(body, DEFAULT_BODY_PREFIX).0
-    }
-
-    pub(crate) fn from_parts(shape: String, truncated: bool, total_len: usize) -> Self {
-        Self {
-            shape,
-            truncated,
-            total_len,
-        }
-    }
-
-    /// The shape text.
-    pub fn as_str(&self) -> &str {
-        &self.shape
-    }
-
-    /// Length in bytes of the whole body.
-    pub fn total_len(&self) -> usize {
-        self.total_len
-    }
-
-    /// Whether the shape stops before the end of the body.
-    pub fn is_truncated(&self) -> bool {
-        self.truncated
-    }
-}
-
-/// `message` with every one of `values` replaced by `…` (serde quotes offending values
-/// whole; custom messages may too). Longest values first, so a value containing another is
-/// cut whole.
-fn scrub(message: &str, values: &[String]) -> String {
-    let mut values: Vec<&String> = values
-        .iter()
-        .filter(|v| message.contains(v.as_str()))
-        .collect();
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let mut out = message.to_owned();
-    for value in values {
-        out = out.replace(value.as_str(), "…");
-    }
-    out
-}
-
-impl fmt::Display for RedactedBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.total_len == 0 {
-            return f.write_str("<empty body>");
-        }
-        f.write_str(&self.shape)?;
-        if self.truncated {
-            write!(f, "… ({} bytes in all)", self.total_len)?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for RedactedBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.to_string())
-    }
-}
 
 /// Which time limit ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,7 +414,7 @@ impl Error {
         message: impl fmt::Display,
         body: &[u8],
     ) -> Self {
-        let (body, values) = crate::json::shape(body, DEFAULT_BODY_PREFIX);
+        let (body, values) = shape(body, DEFAULT_BODY_PREFIX);
         let message = bounded_text(&scrub(&message.to_string(), &values), MAX_DECODE_MESSAGE);
         Error::Decode {
             what,

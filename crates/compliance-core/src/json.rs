@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, RedactedBody};
+use crate::error::Error;
 
 /// Decodes `bytes` as JSON into `T`.
 ///
@@ -60,104 +60,10 @@ fn decode_error(what: &'static str, path: String, e: serde_json::Error, body: &[
     Error::decode(what, path, e, body)
 }
 
-/// Values shorter than this are not cut out of messages (they would mangle the words).
-const MIN_SCRUBBED: usize = 3;
-/// Member names longer than this are cut in a shape.
-const MAX_KEY: usize = 64;
-
-/// The shape of `body` (see [`RedactedBody`]), at most `limit` bytes of it, and every value
-/// the body holds (of at least [`MIN_SCRUBBED`] bytes), to cut out of messages.
-///
-/// Tolerant of anything: a string left open, garbage between values, bytes that are not
-/// UTF-8. Outside strings only JSON punctuation, whitespace and `true`/`false`/`null` are
-/// copied; any other run of bytes becomes `#`.
-pub(crate) fn shape(body: &[u8], limit: usize) -> (RedactedBody, Vec<String>) {
-    let mut out = String::new();
-    let mut values = Vec::new();
-    let mut truncated = false;
-    let mut push = |out: &mut String, text: &str| {
-        if out.len() + text.len() > limit {
-            truncated = true;
-        } else if !truncated {
-            out.push_str(text);
-        }
-    };
-    let len = body.len();
-    let mut i = 0;
-    while i < len {
-        match body[i] {
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < len && body[j] != b'"' {
-                    j += if body[j] == b'\\' { 2 } else { 1 };
-                }
-                let end = j.min(len);
-                let raw = &body[start..end];
-                let after = (end + 1).min(len);
-                let is_key = body[after..]
-                    .iter()
-                    .find(|b| !b.is_ascii_whitespace())
-                    .is_some_and(|b| *b == b':');
-                if is_key {
-                    let key = String::from_utf8_lossy(raw);
-                    let key: String = key.chars().take(MAX_KEY).collect();
-                    push(&mut out, &format!("\"{key}\""));
-                } else {
-                    push(&mut out, "\"…\"");
-                    let literal = &body[i..after];
-                    match serde_json::from_slice::<String>(literal) {
-                        Ok(decoded) => {
-                            let escaped = decoded.escape_debug().to_string();
-                            if escaped != decoded {
-                                values.push(escaped);
-                            }
-                            values.push(decoded);
-                        }
-                        Err(_) => values.push(String::from_utf8_lossy(raw).into_owned()),
-                    }
-                    if raw.len() >= MIN_SCRUBBED {
-                        values.push(String::from_utf8_lossy(raw).into_owned());
-                    }
-                }
-                i = after;
-            }
-            b @ (b'{' | b'}' | b'[' | b']' | b':' | b',') => {
-                push(&mut out, &(b as char).to_string());
-                i += 1;
-            }
-            b if b.is_ascii_whitespace() => {
-                push(&mut out, &(b as char).to_string());
-                i += 1;
-            }
-            _ => {
-                let start = i;
-                while i < len
-                    && !matches!(body[i], b'"' | b'{' | b'}' | b'[' | b']' | b':' | b',')
-                    && !body[i].is_ascii_whitespace()
-                {
-                    i += 1;
-                }
-                let word = &body[start..i];
-                match word {
-                    b"true" | b"false" | b"null" => {
-                        push(&mut out, std::str::from_utf8(word).unwrap_or("#"))
-                    }
-                    _ => {
-                        push(&mut out, "#");
-                        values.push(String::from_utf8_lossy(word).into_owned());
-                    }
-                }
-            }
-        }
-    }
-    values.retain(|v| v.len() >= MIN_SCRUBBED);
-    (RedactedBody::from_parts(out, truncated, len), values)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::shape;
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]

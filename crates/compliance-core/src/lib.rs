@@ -12,6 +12,7 @@ pub mod open_enum;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod recorded;
+mod redact;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -68,7 +68,10 @@ mod tests {
         let (undone, undo) = recorder();
         let (reply, answer) = oneshot::channel();
         let unread = Unread::new(answer, undo);
-        assert!(reply.send(Ok(7)).is_ok(), "sent while the caller still waited");
+        assert!(
+            reply.send(Ok(7)).is_ok(),
+            "sent while the caller still waited"
+        );
         drop(unread);
         assert_eq!(*undone.lock().unwrap(), [7]);
     }
@@ -78,7 +81,10 @@ mod tests {
         let (undone, undo) = recorder();
         let (reply, answer) = oneshot::channel::<Result<u32, Error>>();
         drop(Unread::new(answer, undo));
-        assert!(matches!(reply.send(Ok(7)), Err(Ok(7))), "the sender undoes it");
+        assert!(
+            matches!(reply.send(Ok(7)), Err(Ok(7))),
+            "the sender undoes it"
+        );
         assert!(undone.lock().unwrap().is_empty());
     }
 
