@@ -5,7 +5,7 @@ use compliance_core::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{CollectionType, Direction, PersonType, SepaScheme, SequenceType, Status};
-use crate::event::Source;
+use crate::source::Source;
 
 /// A direct-debit collection started AML; its status is `WAITING_FOR_EXTERNAL_PROVIDER`
 /// until the external provider answers.

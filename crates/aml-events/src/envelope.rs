@@ -18,12 +18,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde::{Deserialize, de::Error as _};
 use serde_json::value::RawValue;
 
-use crate::collection::CollectionSubprocessCreated;
-use crate::event::{EventBody, EventType};
-use crate::payment::PaymentSubprocessCreated;
-use crate::person::PersonSubprocessCreated;
+use crate::body::{EventBody, EventType, Kind};
 use crate::raw::RawJson;
-use crate::result::PaymentResultsPublished;
 
 /// An envelope read in one pass.
 pub(crate) struct Read {
@@ -162,48 +158,6 @@ impl Eq for DataText {}
 impl fmt::Debug for DataText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)
-    }
-}
-
-/// The event types whose `data` this crate decodes.
-#[derive(Clone, Copy)]
-enum Kind {
-    Person,
-    Payment,
-    Collection,
-    Results,
-}
-
-impl Kind {
-    fn of(type_code: &EventType) -> Option<Self> {
-        match type_code {
-            EventType::PersonSubprocessCreated => Some(Kind::Person),
-            EventType::PaymentSubprocessCreated => Some(Kind::Payment),
-            EventType::CollectionSubprocessCreated => Some(Kind::Collection),
-            EventType::PaymentResultsPublished => Some(Kind::Results),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Kind {
-    type Value = EventBody;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EventBody, D::Error> {
-        Ok(match self {
-            Kind::Person => {
-                EventBody::PersonSubprocessCreated(PersonSubprocessCreated::deserialize(d)?)
-            }
-            Kind::Payment => EventBody::PaymentSubprocessCreated(Box::new(
-                PaymentSubprocessCreated::deserialize(d)?,
-            )),
-            Kind::Collection => EventBody::CollectionSubprocessCreated(Box::new(
-                CollectionSubprocessCreated::deserialize(d)?,
-            )),
-            Kind::Results => {
-                EventBody::PaymentResultsPublished(PaymentResultsPublished::deserialize(d)?)
-            }
-        })
     }
 }
 

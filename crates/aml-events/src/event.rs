@@ -1,142 +1,17 @@
-//! The event envelope, its typed body and the event types with their routing codes.
+//! The event envelope and its reference decoding. The event types, their routing codes and
+//! their bodies are in `body` (re-exported here), `Source` in `source`.
 
 use compliance_core::Timestamp;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::collection::CollectionSubprocessCreated;
+use crate::body::{BodyDecoder, Kind};
+pub use crate::body::{EventBody, EventType};
 use crate::envelope::{self, DataText};
 use crate::error::Error;
-use crate::payment::PaymentSubprocessCreated;
-use crate::person::PersonSubprocessCreated;
 use crate::raw::RawJson;
-use crate::result::PaymentResultsPublished;
-
-compliance_core::open_enum! {
-    /// The kind of event (`notificationTypeCode`).
-    ///
-    /// Each known type also has a *routing code*, the key Tuum uses on its internal event
-    /// bus. It is not in the webhook body; use [`routing_code`](EventType::routing_code) and
-    /// [`from_routing_code`](EventType::from_routing_code) when events travel through a
-    /// message broker keyed by it.
-    pub enum EventType {
-        /// `AML_PERSON_SUBPROCESS_CREATED`: a new person needs screening.
-        PersonSubprocessCreated = "AML_PERSON_SUBPROCESS_CREATED",
-        /// `AML_SUBPROCESS_CREATED`: a payment needs screening.
-        PaymentSubprocessCreated = "AML_SUBPROCESS_CREATED",
-        /// `AML_SUBPROCESS_CREATED_COLLECTION`: a direct-debit collection needs screening.
-        CollectionSubprocessCreated = "AML_SUBPROCESS_CREATED_COLLECTION",
-        /// `AML_PAYMENT_RESULTS_PUBLISHED`: a payment's AML process finished.
-        PaymentResultsPublished = "AML_PAYMENT_RESULTS_PUBLISHED",
-    }
-}
-
-/// Type code and routing code of every known event type, in one place.
-const ROUTING: [(EventType, &str); 4] = [
-    (
-        EventType::PersonSubprocessCreated,
-        "ext.aml-subprocess.waiting-for-external-provider-person",
-    ),
-    (
-        EventType::PaymentSubprocessCreated,
-        "ext.aml.subprocess.created",
-    ),
-    (
-        EventType::CollectionSubprocessCreated,
-        "ext.aml.collection-subprocess.created",
-    ),
-    (
-        EventType::PaymentResultsPublished,
-        "ext.aml-process.payment-results.published",
-    ),
-];
-
-impl EventType {
-    /// Tuum's routing code for this type (`ext.aml.subprocess.created`...), or `None` for a
-    /// type this crate does not know.
-    ///
-    /// ```
-    /// use aml_events::EventType;
-    /// let t = EventType::PaymentSubprocessCreated;
-    /// assert_eq!(t.routing_code(), Some("ext.aml.subprocess.created"));
-    /// assert_eq!(EventType::from_routing_code("ext.aml.subprocess.created"), Some(t));
-    /// ```
-    pub fn routing_code(&self) -> Option<&'static str> {
-        ROUTING
-            .iter()
-            .find(|(t, _)| t == self)
-            .map(|(_, code)| *code)
-    }
-
-    /// The event type a routing code belongs to, or `None` if the code is not known.
-    pub fn from_routing_code(code: &str) -> Option<EventType> {
-        ROUTING
-            .iter()
-            .find(|(_, c)| *c == code)
-            .map(|(t, _)| t.clone())
-    }
-}
-
-/// What initiated a payment or a collection, or what an AML process screened
-/// (`{"sourceName": "PAYMENT", "sourceRef": "ID-181922"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Source {
-    /// The kind of source (`PAYMENT`...).
-    #[serde(default)]
-    pub source_name: Option<String>,
-    /// The source's id.
-    #[serde(default)]
-    pub source_ref: Option<String>,
-}
-
-/// The typed `data` of an event, one variant per event type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventBody {
-    /// `AML_PERSON_SUBPROCESS_CREATED`.
-    PersonSubprocessCreated(PersonSubprocessCreated),
-    /// `AML_SUBPROCESS_CREATED`.
-    PaymentSubprocessCreated(Box<PaymentSubprocessCreated>),
-    /// `AML_SUBPROCESS_CREATED_COLLECTION`.
-    CollectionSubprocessCreated(Box<CollectionSubprocessCreated>),
-    /// `AML_PAYMENT_RESULTS_PUBLISHED`.
-    PaymentResultsPublished(PaymentResultsPublished),
-    /// An event type this version of the crate does not know. Never an error: Tuum adds
-    /// event types, and an unknown one must not block delivery.
-    Unknown {
-        /// The `notificationTypeCode` as sent.
-        type_code: String,
-        /// The `data` as sent (`null` when absent).
-        raw: RawJson,
-    },
-}
-
-impl EventBody {
-    /// The event type of this body.
-    pub fn event_type(&self) -> EventType {
-        match self {
-            EventBody::PersonSubprocessCreated(_) => EventType::PersonSubprocessCreated,
-            EventBody::PaymentSubprocessCreated(_) => EventType::PaymentSubprocessCreated,
-            EventBody::CollectionSubprocessCreated(_) => EventType::CollectionSubprocessCreated,
-            EventBody::PaymentResultsPublished(_) => EventType::PaymentResultsPublished,
-            EventBody::Unknown { type_code, .. } => EventType::from(type_code.as_str()),
-        }
-    }
-
-    /// The AML process the event is about, when the body is known.
-    pub fn aml_process_id(&self) -> Option<&str> {
-        match self {
-            EventBody::PersonSubprocessCreated(e) => Some(&e.aml_process_id),
-            EventBody::PaymentSubprocessCreated(e) => Some(&e.aml_process_id),
-            EventBody::CollectionSubprocessCreated(e) => Some(&e.aml_process_id),
-            EventBody::PaymentResultsPublished(e) => Some(&e.aml_process_id),
-            EventBody::Unknown { .. } => None,
-        }
-    }
-}
+pub use crate::source::Source;
 
 /// One Tuum AML event: the envelope and its typed body.
 ///
@@ -219,22 +94,16 @@ impl AmlEvent {
             .data
             .map(RawJson::from_raw)
             .unwrap_or_else(RawJson::null);
-        let parsed = match &envelope.notification_type_code {
-            EventType::PersonSubprocessCreated => {
-                decode_data(&raw_data, body).map(EventBody::PersonSubprocessCreated)
-            }
-            EventType::PaymentSubprocessCreated => decode_data(&raw_data, body)
-                .map(|b| EventBody::PaymentSubprocessCreated(Box::new(b))),
-            EventType::CollectionSubprocessCreated => decode_data(&raw_data, body)
-                .map(|b| EventBody::CollectionSubprocessCreated(Box::new(b))),
-            EventType::PaymentResultsPublished => {
-                decode_data(&raw_data, body).map(EventBody::PaymentResultsPublished)
-            }
-            other => Ok(EventBody::Unknown {
-                type_code: other.as_str().to_owned(),
+        let parsed = match Kind::of(&envelope.notification_type_code) {
+            Some(kind) => kind.decode(Checked {
+                data: &raw_data,
+                body,
+            })?,
+            None => EventBody::Unknown {
+                type_code: envelope.notification_type_code.as_str().to_owned(),
                 raw: raw_data.clone(),
-            }),
-        }?;
+            },
+        };
         Ok(AmlEvent {
             notification_id: envelope.notification_id,
             type_code: envelope.notification_type_code,
@@ -290,6 +159,21 @@ impl AmlEvent {
     /// Whether the event type is one this crate does not know.
     pub fn is_unknown(&self) -> bool {
         matches!(self.body, EventBody::Unknown { .. })
+    }
+}
+
+/// The reference decoder's way to read a body: `data` kept as text, decoded with the path of
+/// any failure.
+struct Checked<'a> {
+    data: &'a RawJson,
+    body: &'a [u8],
+}
+
+impl BodyDecoder for Checked<'_> {
+    type Error = Error;
+
+    fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        decode_data(self.data, self.body)
     }
 }
 

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+mod body;
 pub mod codes;
 pub mod collection;
 mod envelope;
@@ -15,6 +16,7 @@ pub mod result;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod server;
+mod source;
 
 pub use auth::{Authenticator, RequestInfo};
 pub use error::Error;

@@ -5,8 +5,8 @@ use compliance_core::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{Direction, FixedSide, PaymentType, Status};
-use crate::event::Source;
 use crate::raw::RawJson;
+use crate::source::Source;
 
 /// A payment's AML subprocess started; the payment is `WAITING_FOR_AML` until the external
 /// provider answers.

@@ -6,7 +6,7 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codes::ResultCode;
-use crate::event::Source;
+use crate::source::Source;
 
 /// A payment's AML process completed with [`ResultCode::Approved`],
 /// [`ResultCode::Declined`] or [`ResultCode::Review`].
