@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use crate::cmd;
 use crate::git::{ReleaseState, tag_name};
-use crate::release::{changelog, files};
-use crate::version::req_matches;
+use crate::release::{changelog, files, semver};
+use crate::version::{Level, Version, req_matches};
 use crate::workspace::{DepKind, Package, Workspace};
 
 /// Which of the slow steps to leave out.
@@ -351,32 +351,30 @@ pub fn semver_candidates<'a>(order: &[&'a Package]) -> (Vec<&'a Package>, Vec<&'
 }
 
 fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
-    if !cmd::succeeds(cmd::cargo(&ws.root).args(["semver-checks", "--version"])) {
-        return Ok(Outcome::Skipped(
-            "cargo-semver-checks is not installed (cargo install cargo-semver-checks --locked)"
-                .to_string(),
-        ));
+    if !semver::installed(&ws.root) {
+        let missing = semver::missing();
+        return Ok(if semver::in_ci() {
+            Outcome::Failed(vec![format!("{missing}; under CI=true this step must run")])
+        } else {
+            Outcome::Skipped(missing)
+        });
     }
     let (libraries, binaries) = semver_candidates(order);
     let mut problems = Vec::new();
-    let mut checked = Vec::new();
+    let mut checked = 0;
     for package in libraries {
         let state = ReleaseState::read(&ws.root, &package.name, &package.version, &package.dir)?;
         let Some(last) = state.last_release(&package.version) else {
+            println!(
+                "  note  semver: {} {}: not released yet (no `{}-v*` tag), nothing to compare",
+                package.name, package.version, package.name
+            );
             continue;
         };
-        let tag = tag_name(&package.name, last);
-        let mut command = cmd::cargo(&ws.root);
-        command.args([
-            "semver-checks",
-            "check-release",
-            "-p",
-            &package.name,
-            "--baseline-rev",
-            &tag,
-        ]);
-        match cmd::output(&mut command) {
-            Ok(_) => checked.push(tag),
+        checked += 1;
+        match semver_problem(ws, &package.name, &package.version, last) {
+            Ok(None) => {}
+            Ok(Some(problem)) => problems.push(problem),
             Err(e) => problems.push(format!("{}: {e}", package.name)),
         }
     }
@@ -388,11 +386,63 @@ fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
     }
     Ok(if !problems.is_empty() {
         Outcome::Failed(problems)
-    } else if checked.is_empty() {
-        Outcome::Skipped("no library crate has a release tag yet".to_string())
+    } else if checked == 0 {
+        Outcome::Skipped(
+            "no library crate has a release tag yet, nothing to compare (cargo-semver-checks is \
+             installed and will run from the first tag on)"
+                .to_string(),
+        )
     } else {
         Outcome::Passed
     })
+}
+
+/// Compares `krate` at `current` with its release `last`: a problem when the version step
+/// from `last` to `current` is smaller than the changes need.
+pub fn semver_problem(
+    ws: &Workspace,
+    krate: &str,
+    current: &Version,
+    last: &Version,
+) -> Result<Option<String>, String> {
+    let tag = tag_name(krate, last);
+    let verdict = semver::verdict(&ws.root, krate, &tag, last)?;
+    let step = if current == last {
+        None
+    } else {
+        Some(semver::bump_level(last, current))
+    };
+    let shown_step = match step {
+        None => format!("{current} (unchanged)"),
+        Some(level) => format!("{current} ({level} bump)"),
+    };
+    println!(
+        "  note  semver: {krate} {tag} -> {shown_step}: needs {}: {}",
+        verdict.needed, verdict.reason
+    );
+    let enough = match step {
+        Some(level) => level >= verdict.needed,
+        None => verdict.needed == Level::Patch,
+    };
+    Ok((!enough).then(|| {
+        format!(
+            "{krate}: {} since {tag} need a {} bump, but the version is {shown_step}: run \
+             `cargo xtask release bump {krate} {}`\n{}",
+            verdict.reason,
+            verdict.needed,
+            verdict.needed,
+            indent(&verdict.report)
+        )
+    }))
+}
+
+fn indent(report: &str) -> String {
+    report
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("          {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod files;
 pub mod plan;
 pub mod publish;
+pub mod semver;
 pub mod stale;
 
 use std::collections::BTreeMap;
@@ -47,7 +48,10 @@ pub fn main(mut args: Args) -> Result<(), Error> {
     match command.as_str() {
         "plan" => {
             args.finish()?;
-            print!("{}", plan::render(&plan::rows(&load()?)?));
+            let ws = load()?;
+            let rows = plan::rows(&ws)?;
+            print!("{}", plan::render(&rows));
+            print!("{}", plan::levels(&ws, &rows)?);
             Ok(())
         }
         "check" => {
@@ -90,6 +94,43 @@ pub fn main(mut args: Args) -> Result<(), Error> {
     }
 }
 
+/// Refuses a bump of `krate` to `to` that is smaller, counted from its last release `last`,
+/// than the level cargo-semver-checks says its changes since `last` need.
+pub fn level_is_enough(
+    ws: &Workspace,
+    krate: &str,
+    dir: &std::path::Path,
+    last: &crate::version::Version,
+    to: &crate::version::Version,
+) -> Result<(), Error> {
+    let tag = git::tag_name(krate, last);
+    if !git::changed_since(&ws.root, &tag, dir)? {
+        return Ok(());
+    }
+    if !semver::installed(&ws.root) {
+        let missing = format!("{}: the bump level is not checked", semver::missing());
+        if semver::in_ci() {
+            return Err(Error::failed(missing));
+        }
+        eprintln!("warning: {missing}");
+        return Ok(());
+    }
+    let verdict = semver::verdict(&ws.root, krate, &tag, last)?;
+    let level = semver::bump_level(last, to);
+    println!(
+        "{krate}: since {tag}: {} -> needs a {} bump; {last} -> {to} is a {level} bump",
+        verdict.reason, verdict.needed
+    );
+    if level < verdict.needed {
+        return Err(Error::failed(format!(
+            "refused: {krate} {last} -> {to} is a {level} bump, but cargo-semver-checks reports \
+             {} since {tag}, which need a {} bump (`cargo xtask release bump {krate} {}`)",
+            verdict.reason, verdict.needed, verdict.needed
+        )));
+    }
+    Ok(())
+}
+
 fn bump(ws: &Workspace, krate: &str, level: Level, dry_run: bool) -> Result<(), Error> {
     let mut released = BTreeMap::new();
     for package in ws.publishable() {
@@ -101,6 +142,10 @@ fn bump(ws: &Workspace, krate: &str, level: Level, dry_run: bool) -> Result<(), 
         }
     }
     let plan = bump::plan(ws, &released, krate, level)?;
+    if let Some(last) = released.get(krate) {
+        let package = ws.publishable_package(krate)?;
+        level_is_enough(ws, krate, &package.dir, last, &plan.bumps[0].to)?;
+    }
     for b in &plan.bumps {
         println!("{}: {} -> {} ({})", b.name, b.from, b.to, b.reason);
     }
