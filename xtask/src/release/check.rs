@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cmd;
 use crate::git::{ReleaseState, tag_name};
-use crate::release::{changelog, files, semver};
+use crate::release::{changelog, compat, files, semver};
 use crate::version::{Level, Version, req_matches};
 use crate::workspace::{DepKind, Package, Workspace};
 
@@ -18,6 +18,8 @@ pub struct Options {
     pub skip_docs: bool,
     /// Skip `cargo semver-checks`.
     pub skip_semver: bool,
+    /// Skip `release compat` (released provider crates against the working core).
+    pub skip_compat: bool,
 }
 
 /// How one step ended.
@@ -129,7 +131,11 @@ pub fn run(ws: &Workspace, options: Options) -> Result<bool, String> {
     } else {
         docs(ws, &order)
     };
-    step("docs without warnings (cargo doc)", outcome, started);
+    step(
+        "docs.rs build (its features, --cfg docsrs, warnings denied)",
+        outcome,
+        started,
+    );
 
     let started = Instant::now();
     let outcome = if options.skip_semver {
@@ -139,6 +145,32 @@ pub fn run(ws: &Workspace, options: Options) -> Result<bool, String> {
     };
     step(
         "semver (cargo semver-checks against the last release tag)",
+        outcome,
+        started,
+    );
+
+    let started = Instant::now();
+    let outcome = if options.skip_compat {
+        Outcome::Skipped("--skip-compat".to_string())
+    } else {
+        let reports = compat::run(ws)?;
+        if reports.is_empty() {
+            Outcome::Skipped(
+                "no provider crate has a release tag yet, nothing to check".to_string(),
+            )
+        } else {
+            print!(
+                "{}",
+                compat::render(&reports)
+                    .lines()
+                    .map(|l| format!("  note  compat: {l}\n"))
+                    .collect::<String>()
+            );
+            Outcome::from_problems(compat::problems(&reports))
+        }
+    };
+    step(
+        "compat (released provider crates with the working compliance-core/-store)",
         outcome,
         started,
     );
@@ -327,9 +359,12 @@ fn docs(ws: &Workspace, order: &[&Package]) -> Outcome {
     let mut problems = Vec::new();
     for package in order {
         let mut command = cmd::cargo(&ws.root);
+        // The docs.rs build: its features, `--cfg docsrs` (our `doc(cfg(...))` badges need
+        // the nightly `doc_cfg` feature, hence RUSTC_BOOTSTRAP on stable), warnings denied.
         command
             .args(doc_args(package))
-            .env("RUSTDOCFLAGS", "-D warnings");
+            .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings")
+            .env("RUSTC_BOOTSTRAP", "1");
         if let Err(e) = cmd::output(&mut command) {
             problems.push(format!("{}: {e}", package.name));
         }
@@ -601,6 +636,7 @@ mod tests {
             skip_package: false,
             skip_docs: false,
             skip_semver: true,
+            skip_compat: true,
         };
         assert!(
             run(&ws, full).unwrap(),

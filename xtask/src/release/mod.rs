@@ -5,6 +5,7 @@
 pub mod bump;
 pub mod changelog;
 pub mod check;
+pub mod compat;
 pub mod files;
 pub mod plan;
 pub mod publish;
@@ -24,10 +25,14 @@ pub const USAGE: &str = "usage: cargo xtask release <command>
 commands:
   plan                              publishable crates in publish order, their versions and
                                     whether each changed since its tag <crate>-v<version>
-  check [--skip-package] [--skip-docs] [--skip-semver]
+  check [--skip-package] [--skip-docs] [--skip-semver] [--skip-compat]
                                     everything publishing needs: metadata, internal version
                                     requirements, changelogs, packaged files, cargo package,
-                                    docs without warnings, cargo semver-checks (if installed)
+                                    the docs.rs build, cargo semver-checks against each last
+                                    tag, and compat
+  compat                            each released provider crate, checked out at its tag,
+                                    built and tested with the working compliance-core and
+                                    compliance-store
   bump <crate> <patch|minor|major> [--dry-run]
                                     bump a crate, its requirements across the workspace and
                                     (for breaking bumps) its released dependents; opens
@@ -59,6 +64,7 @@ pub fn main(mut args: Args) -> Result<(), Error> {
                 skip_package: args.flag("--skip-package"),
                 skip_docs: args.flag("--skip-docs"),
                 skip_semver: args.flag("--skip-semver"),
+                skip_compat: args.flag("--skip-compat"),
             };
             args.finish()?;
             if check::run(&load()?, options)? {
@@ -78,6 +84,19 @@ pub fn main(mut args: Args) -> Result<(), Error> {
             let dry_run = args.flag("--dry-run");
             args.finish()?;
             bump(&load()?, &krate, level, dry_run)
+        }
+        "compat" => {
+            args.finish()?;
+            let reports = compat::run(&load()?)?;
+            print!("{}", compat::render(&reports));
+            if compat::problems(&reports).is_empty() {
+                Ok(())
+            } else {
+                Err(Error::failed(
+                    "a released provider crate breaks with this core: keep the core compatible, \
+                     or release it as a breaking version (cargo xtask release bump)",
+                ))
+            }
         }
         "publish" => {
             let execute = args.flag("--execute");
