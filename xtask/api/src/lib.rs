@@ -631,17 +631,19 @@ impl Walker<'_> {
             .iter()
             .map(|(name, ty)| format!("{name}: {}", self.ty(ty)))
             .collect();
-        let output = f
-            .sig
-            .output
-            .as_ref()
-            .map(|t| format!(" -> {}", self.ty(t)))
-            .unwrap_or_default();
+        let output = self.output(f.sig.output.as_ref());
         let where_ = self.where_clause(&f.generics);
         format!(
             "{head}fn {path}{generics}({}){output}{where_}",
             inputs.join(", ")
         )
+    }
+
+    /// ` -> T` for a return type, nothing for `()`.
+    fn output(&mut self, output: Option<&Type>) -> String {
+        output
+            .map(|t| format!(" -> {}", self.ty(t)))
+            .unwrap_or_default()
     }
 
     fn generics(&mut self, g: &Generics) -> String {
@@ -793,12 +795,7 @@ impl Walker<'_> {
             Type::FunctionPointer(f) => {
                 let hrtb = self.hrtb(&f.generic_params);
                 let inputs: Vec<String> = f.sig.inputs.iter().map(|(_, t)| self.ty(t)).collect();
-                let output = f
-                    .sig
-                    .output
-                    .as_ref()
-                    .map(|t| format!(" -> {}", self.ty(t)))
-                    .unwrap_or_default();
+                let output = self.output(f.sig.output.as_ref());
                 format!("{hrtb}fn({}){output}", inputs.join(", "))
             }
             Type::Tuple(types) => {
@@ -893,10 +890,7 @@ impl Walker<'_> {
             }
             GenericArgs::Parenthesized { inputs, output } => {
                 let inputs: Vec<String> = inputs.iter().map(|t| self.ty(t)).collect();
-                let output = output
-                    .as_ref()
-                    .map(|t| format!(" -> {}", self.ty(t)))
-                    .unwrap_or_default();
+                let output = self.output(output.as_ref());
                 format!("({}){output}", inputs.join(", "))
             }
             GenericArgs::ReturnTypeNotation => "(..)".to_string(),
