@@ -42,12 +42,14 @@ pub struct LibraryCrate {
     pub feature_args: Vec<String>,
 }
 
-/// The workspace's publishable library crates and its target directory.
+/// The workspace's publishable library crates and the build directory for their rustdoc JSON
+/// (`docsrs/` in the workspace's target directory).
 pub fn library_crates(root: &Path) -> Result<(Vec<LibraryCrate>, PathBuf), String> {
     let out = run(cargo(root).args(["metadata", "--no-deps", "--format-version", "1"]))?;
     let meta: serde_json::Value =
         serde_json::from_str(&out).map_err(|e| format!("cargo metadata: {e}"))?;
-    let target_dir = PathBuf::from(meta["target_directory"].as_str().unwrap_or("target"));
+    let target_dir =
+        PathBuf::from(meta["target_directory"].as_str().unwrap_or("target")).join("docsrs");
     let members: HashSet<&str> = meta["workspace_members"]
         .as_array()
         .into_iter()
@@ -113,7 +115,11 @@ pub fn rustdoc_json(root: &Path, krate: &LibraryCrate, target_dir: &Path) -> Res
         .args(&krate.feature_args)
         .args(["--", "-Zunstable-options", "--output-format", "json"])
         // Stable rustdoc writes JSON only behind the unstable flag.
-        .env("RUSTC_BOOTSTRAP", "1");
+        .env("RUSTC_BOOTSTRAP", "1")
+        // RUSTC_BOOTSTRAP changes what some build scripts emit, so these builds get a
+        // directory of their own (shared with `release check`'s docs.rs build): rebuilding
+        // in the main one would swap libraries under the `cargo test` that runs us.
+        .env("CARGO_TARGET_DIR", target_dir);
     run(&mut command)?;
     let path = target_dir
         .join("doc")

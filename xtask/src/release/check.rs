@@ -364,7 +364,10 @@ fn docs(ws: &Workspace, order: &[&Package]) -> Outcome {
         command
             .args(doc_args(package))
             .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings")
-            .env("RUSTC_BOOTSTRAP", "1");
+            .env("RUSTC_BOOTSTRAP", "1")
+            // RUSTC_BOOTSTRAP changes what some build scripts emit: a build directory of its
+            // own (shared with xtask-api's rustdoc JSON) keeps the main one's artifacts intact.
+            .env("CARGO_TARGET_DIR", ws.target_dir().join("docsrs"));
         if let Err(e) = cmd::output(&mut command) {
             problems.push(format!("{}: {e}", package.name));
         }

@@ -143,10 +143,7 @@ fn check_one(ws: &Workspace, name: &str, last: &Version) -> Result<Verdict, Stri
 
     // One target directory for every provider, beside the workspace's own, so dependencies
     // are compiled once.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ws.root.join("target"))
-        .join("compat");
+    let target_dir = ws.target_dir().join("compat");
     let cargo = |args: &[&str]| {
         let mut command = cmd::cargo(&tree.path);
         command
