@@ -28,6 +28,7 @@ const USAGE: &str = "usage: cargo xtask <command> [args]
 commands:
   release   plan, check, bump and publish the workspace's crates (cargo xtask release help)
   fixtures  record provider fixtures and check them for drift (cargo xtask fixtures help)
+  api       regenerate the public-API snapshots (xtask/api) and show which changed
   bench     run the benchmarks and print their ratios against the targets (cargo xtask bench --help)
   help      show this message
 
@@ -39,6 +40,9 @@ pub fn run() -> ExitCode {
     let command = args.next();
     if command.as_deref() == Some("fixtures") {
         return fixtures(args);
+    }
+    if command.as_deref() == Some("api") {
+        return api();
     }
     let rest = Args::new(args);
     let (result, usage) = match command.as_deref() {
@@ -87,6 +91,45 @@ fn fixtures(args: impl Iterator<Item = String>) -> ExitCode {
             eprintln!("error: cannot run `cargo run -p xtask-fixtures`: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `cargo xtask api`: rewrites every public-API snapshot (`INSTA_UPDATE=always cargo test -p
+/// xtask-api`) and prints `git diff --stat` of them, so an API change is reviewed in the
+/// diff and committed with the code. Under `CI=true` snapshots are never rewritten.
+fn api() -> ExitCode {
+    let Ok(dir) = std::env::current_dir() else {
+        eprintln!("error: no current directory");
+        return ExitCode::FAILURE;
+    };
+    let root = match workspace_root(&dir) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = cmd::cargo(&root)
+        .args(["test", "--package", "xtask-api", "--test", "api"])
+        .env("INSTA_UPDATE", "always")
+        .status();
+    let tested = matches!(status, Ok(s) if s.success());
+    let diff =
+        cmd::output(cmd::git(&root).args(["diff", "--stat", "--", "xtask/api/tests/snapshots"]))
+            .unwrap_or_default();
+    if diff.trim().is_empty() {
+        println!("public API unchanged");
+    } else {
+        println!("public API changed (review with `git diff xtask/api/tests/snapshots`):\n{diff}");
+    }
+    if tested {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: the API tests failed (a third-party type not in external-types.toml?); \
+             see above"
+        );
+        ExitCode::FAILURE
     }
 }
 

@@ -172,6 +172,14 @@ impl Workspace {
         Ok(Workspace { root, members })
     }
 
+    /// The build directory: `$CARGO_TARGET_DIR`, else `target/` in the root (steps that
+    /// build with other flags use their own subdirectory of it).
+    pub fn target_dir(&self) -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join("target"))
+    }
+
     /// The member called `name`.
     pub fn package(&self, name: &str) -> Option<&Package> {
         self.members.iter().find(|p| p.name == name)

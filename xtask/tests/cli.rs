@@ -173,7 +173,12 @@ fn plan_bump_check_workflow() {
         text(&out)
     );
     assert!(
-        text(&out).ends_with("Nothing to publish.\n"),
+        text(&out).ends_with(
+            "Nothing to publish.\n\
+             Bump levels (cargo semver-checks against the last tag):\n\
+             \x20 base: unchanged since its tag\n\
+             \x20 client: unchanged since its tag\n"
+        ),
         "{}",
         text(&out)
     );

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use crate::cmd;
 use crate::git::{ReleaseState, tag_name};
-use crate::release::{changelog, files};
-use crate::version::req_matches;
+use crate::release::{changelog, compat, files, semver};
+use crate::version::{Level, Version, req_matches};
 use crate::workspace::{DepKind, Package, Workspace};
 
 /// Which of the slow steps to leave out.
@@ -18,6 +18,8 @@ pub struct Options {
     pub skip_docs: bool,
     /// Skip `cargo semver-checks`.
     pub skip_semver: bool,
+    /// Skip `release compat` (released provider crates against the working core).
+    pub skip_compat: bool,
 }
 
 /// How one step ended.
@@ -129,7 +131,11 @@ pub fn run(ws: &Workspace, options: Options) -> Result<bool, String> {
     } else {
         docs(ws, &order)
     };
-    step("docs without warnings (cargo doc)", outcome, started);
+    step(
+        "docs.rs build (its features, --cfg docsrs, warnings denied)",
+        outcome,
+        started,
+    );
 
     let started = Instant::now();
     let outcome = if options.skip_semver {
@@ -139,6 +145,32 @@ pub fn run(ws: &Workspace, options: Options) -> Result<bool, String> {
     };
     step(
         "semver (cargo semver-checks against the last release tag)",
+        outcome,
+        started,
+    );
+
+    let started = Instant::now();
+    let outcome = if options.skip_compat {
+        Outcome::Skipped("--skip-compat".to_string())
+    } else {
+        let reports = compat::run(ws)?;
+        if reports.is_empty() {
+            Outcome::Skipped(
+                "no provider crate has a release tag yet, nothing to check".to_string(),
+            )
+        } else {
+            print!(
+                "{}",
+                compat::render(&reports)
+                    .lines()
+                    .map(|l| format!("  note  compat: {l}\n"))
+                    .collect::<String>()
+            );
+            Outcome::from_problems(compat::problems(&reports))
+        }
+    };
+    step(
+        "compat (released provider crates with the working compliance-core/-store)",
         outcome,
         started,
     );
@@ -327,9 +359,15 @@ fn docs(ws: &Workspace, order: &[&Package]) -> Outcome {
     let mut problems = Vec::new();
     for package in order {
         let mut command = cmd::cargo(&ws.root);
+        // The docs.rs build: its features, `--cfg docsrs` (our `doc(cfg(...))` badges need
+        // the nightly `doc_cfg` feature, hence RUSTC_BOOTSTRAP on stable), warnings denied.
         command
             .args(doc_args(package))
-            .env("RUSTDOCFLAGS", "-D warnings");
+            .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings")
+            .env("RUSTC_BOOTSTRAP", "1")
+            // RUSTC_BOOTSTRAP changes what some build scripts emit: a build directory of its
+            // own (shared with xtask-api's rustdoc JSON) keeps the main one's artifacts intact.
+            .env("CARGO_TARGET_DIR", ws.target_dir().join("docsrs"));
         if let Err(e) = cmd::output(&mut command) {
             problems.push(format!("{}: {e}", package.name));
         }
@@ -351,32 +389,30 @@ pub fn semver_candidates<'a>(order: &[&'a Package]) -> (Vec<&'a Package>, Vec<&'
 }
 
 fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
-    if !cmd::succeeds(cmd::cargo(&ws.root).args(["semver-checks", "--version"])) {
-        return Ok(Outcome::Skipped(
-            "cargo-semver-checks is not installed (cargo install cargo-semver-checks --locked)"
-                .to_string(),
-        ));
+    if !semver::installed(&ws.root) {
+        let missing = semver::missing();
+        return Ok(if semver::in_ci() {
+            Outcome::Failed(vec![format!("{missing}; under CI=true this step must run")])
+        } else {
+            Outcome::Skipped(missing)
+        });
     }
     let (libraries, binaries) = semver_candidates(order);
     let mut problems = Vec::new();
-    let mut checked = Vec::new();
+    let mut checked = 0;
     for package in libraries {
         let state = ReleaseState::read(&ws.root, &package.name, &package.version, &package.dir)?;
         let Some(last) = state.last_release(&package.version) else {
+            println!(
+                "  note  semver: {} {}: not released yet (no `{}-v*` tag), nothing to compare",
+                package.name, package.version, package.name
+            );
             continue;
         };
-        let tag = tag_name(&package.name, last);
-        let mut command = cmd::cargo(&ws.root);
-        command.args([
-            "semver-checks",
-            "check-release",
-            "-p",
-            &package.name,
-            "--baseline-rev",
-            &tag,
-        ]);
-        match cmd::output(&mut command) {
-            Ok(_) => checked.push(tag),
+        checked += 1;
+        match semver_problem(ws, &package.name, &package.version, last) {
+            Ok(None) => {}
+            Ok(Some(problem)) => problems.push(problem),
             Err(e) => problems.push(format!("{}: {e}", package.name)),
         }
     }
@@ -388,11 +424,63 @@ fn semver(ws: &Workspace, order: &[&Package]) -> Result<Outcome, String> {
     }
     Ok(if !problems.is_empty() {
         Outcome::Failed(problems)
-    } else if checked.is_empty() {
-        Outcome::Skipped("no library crate has a release tag yet".to_string())
+    } else if checked == 0 {
+        Outcome::Skipped(
+            "no library crate has a release tag yet, nothing to compare (cargo-semver-checks is \
+             installed and will run from the first tag on)"
+                .to_string(),
+        )
     } else {
         Outcome::Passed
     })
+}
+
+/// Compares `krate` at `current` with its release `last`: a problem when the version step
+/// from `last` to `current` is smaller than the changes need.
+pub fn semver_problem(
+    ws: &Workspace,
+    krate: &str,
+    current: &Version,
+    last: &Version,
+) -> Result<Option<String>, String> {
+    let tag = tag_name(krate, last);
+    let verdict = semver::verdict(&ws.root, krate, &tag, last)?;
+    let step = if current == last {
+        None
+    } else {
+        Some(semver::bump_level(last, current))
+    };
+    let shown_step = match step {
+        None => format!("{current} (unchanged)"),
+        Some(level) => format!("{current} ({level} bump)"),
+    };
+    println!(
+        "  note  semver: {krate} {tag} -> {shown_step}: needs {}: {}",
+        verdict.needed, verdict.reason
+    );
+    let enough = match step {
+        Some(level) => level >= verdict.needed,
+        None => verdict.needed == Level::Patch,
+    };
+    Ok((!enough).then(|| {
+        format!(
+            "{krate}: {} since {tag} need a {} bump, but the version is {shown_step}: run \
+             `cargo xtask release bump {krate} {}`\n{}",
+            verdict.reason,
+            verdict.needed,
+            verdict.needed,
+            indent(&verdict.report)
+        )
+    }))
+}
+
+fn indent(report: &str) -> String {
+    report
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("          {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -551,6 +639,7 @@ mod tests {
             skip_package: false,
             skip_docs: false,
             skip_semver: true,
+            skip_compat: true,
         };
         assert!(
             run(&ws, full).unwrap(),

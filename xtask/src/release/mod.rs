@@ -5,9 +5,11 @@
 pub mod bump;
 pub mod changelog;
 pub mod check;
+pub mod compat;
 pub mod files;
 pub mod plan;
 pub mod publish;
+pub mod semver;
 pub mod stale;
 
 use std::collections::BTreeMap;
@@ -23,10 +25,14 @@ pub const USAGE: &str = "usage: cargo xtask release <command>
 commands:
   plan                              publishable crates in publish order, their versions and
                                     whether each changed since its tag <crate>-v<version>
-  check [--skip-package] [--skip-docs] [--skip-semver]
+  check [--skip-package] [--skip-docs] [--skip-semver] [--skip-compat]
                                     everything publishing needs: metadata, internal version
                                     requirements, changelogs, packaged files, cargo package,
-                                    docs without warnings, cargo semver-checks (if installed)
+                                    the docs.rs build, cargo semver-checks against each last
+                                    tag, and compat
+  compat                            each released provider crate, checked out at its tag,
+                                    built and tested with the working compliance-core and
+                                    compliance-store
   bump <crate> <patch|minor|major> [--dry-run]
                                     bump a crate, its requirements across the workspace and
                                     (for breaking bumps) its released dependents; opens
@@ -47,7 +53,10 @@ pub fn main(mut args: Args) -> Result<(), Error> {
     match command.as_str() {
         "plan" => {
             args.finish()?;
-            print!("{}", plan::render(&plan::rows(&load()?)?));
+            let ws = load()?;
+            let rows = plan::rows(&ws)?;
+            print!("{}", plan::render(&rows));
+            print!("{}", plan::levels(&ws, &rows)?);
             Ok(())
         }
         "check" => {
@@ -55,6 +64,7 @@ pub fn main(mut args: Args) -> Result<(), Error> {
                 skip_package: args.flag("--skip-package"),
                 skip_docs: args.flag("--skip-docs"),
                 skip_semver: args.flag("--skip-semver"),
+                skip_compat: args.flag("--skip-compat"),
             };
             args.finish()?;
             if check::run(&load()?, options)? {
@@ -75,6 +85,19 @@ pub fn main(mut args: Args) -> Result<(), Error> {
             args.finish()?;
             bump(&load()?, &krate, level, dry_run)
         }
+        "compat" => {
+            args.finish()?;
+            let reports = compat::run(&load()?)?;
+            print!("{}", compat::render(&reports));
+            if compat::problems(&reports).is_empty() {
+                Ok(())
+            } else {
+                Err(Error::failed(
+                    "a released provider crate breaks with this core: keep the core compatible, \
+                     or release it as a breaking version (cargo xtask release bump)",
+                ))
+            }
+        }
         "publish" => {
             let execute = args.flag("--execute");
             let allow_dirty = args.flag("--allow-dirty");
@@ -90,6 +113,43 @@ pub fn main(mut args: Args) -> Result<(), Error> {
     }
 }
 
+/// Refuses a bump of `krate` to `to` that is smaller, counted from its last release `last`,
+/// than the level cargo-semver-checks says its changes since `last` need.
+pub fn level_is_enough(
+    ws: &Workspace,
+    krate: &str,
+    dir: &std::path::Path,
+    last: &crate::version::Version,
+    to: &crate::version::Version,
+) -> Result<(), Error> {
+    let tag = git::tag_name(krate, last);
+    if !git::changed_since(&ws.root, &tag, dir)? {
+        return Ok(());
+    }
+    if !semver::installed(&ws.root) {
+        let missing = format!("{}: the bump level is not checked", semver::missing());
+        if semver::in_ci() {
+            return Err(Error::failed(missing));
+        }
+        eprintln!("warning: {missing}");
+        return Ok(());
+    }
+    let verdict = semver::verdict(&ws.root, krate, &tag, last)?;
+    let level = semver::bump_level(last, to);
+    println!(
+        "{krate}: since {tag}: {} -> needs a {} bump; {last} -> {to} is a {level} bump",
+        verdict.reason, verdict.needed
+    );
+    if level < verdict.needed {
+        return Err(Error::failed(format!(
+            "refused: {krate} {last} -> {to} is a {level} bump, but cargo-semver-checks reports \
+             {} since {tag}, which need a {} bump (`cargo xtask release bump {krate} {}`)",
+            verdict.reason, verdict.needed, verdict.needed
+        )));
+    }
+    Ok(())
+}
+
 fn bump(ws: &Workspace, krate: &str, level: Level, dry_run: bool) -> Result<(), Error> {
     let mut released = BTreeMap::new();
     for package in ws.publishable() {
@@ -101,6 +161,10 @@ fn bump(ws: &Workspace, krate: &str, level: Level, dry_run: bool) -> Result<(), 
         }
     }
     let plan = bump::plan(ws, &released, krate, level)?;
+    if let Some(last) = released.get(krate) {
+        let package = ws.publishable_package(krate)?;
+        level_is_enough(ws, krate, &package.dir, last, &plan.bumps[0].to)?;
+    }
     for b in &plan.bumps {
         println!("{}: {} -> {} ({})", b.name, b.from, b.to, b.reason);
     }

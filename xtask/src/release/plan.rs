@@ -1,7 +1,8 @@
 //! `release plan`: publishable crates in publish order, with their versions and release state.
 
 use crate::git::{ReleaseState, tag_name};
-use crate::version::Version;
+use crate::release::semver;
+use crate::version::{Level, Version};
 use crate::workspace::Workspace;
 
 /// One publishable crate in the plan.
@@ -86,6 +87,55 @@ pub fn render(rows: &[Row]) -> String {
         }
     });
     out
+}
+
+/// Why each crate gets its bump level: for every crate changed since its last release, the
+/// level cargo-semver-checks says the changes need, and whether the current version is
+/// enough. Runs the tool once per changed crate.
+pub fn levels(ws: &Workspace, rows: &[Row]) -> Result<String, String> {
+    let mut out = String::from("Bump levels (cargo semver-checks against the last tag):\n");
+    let tool = semver::installed(&ws.root);
+    for row in rows {
+        let line = match &row.state {
+            ReleaseState::NeverReleased => {
+                "not released yet: a first release has no level to check".to_string()
+            }
+            ReleaseState::Released { changed: false } => "unchanged since its tag".to_string(),
+            ReleaseState::Unreleased { changed: false, .. } => {
+                "no change since its last release".to_string()
+            }
+            _ if !tool => format!("changed; level NOT checked: {}", semver::missing()),
+            state => {
+                let last = state
+                    .last_release(&row.version)
+                    .expect("a changed crate has a release");
+                let verdict =
+                    semver::verdict(&ws.root, &row.name, &tag_name(&row.name, last), last)?;
+                let have = (row.version != *last).then(|| semver::bump_level(last, &row.version));
+                let verdict_text = format!("needs a {} bump: {}", verdict.needed, verdict.reason);
+                match have {
+                    Some(level) if level >= verdict.needed => {
+                        format!(
+                            "{verdict_text}; {last} -> {} is a {level} bump: ok",
+                            row.version
+                        )
+                    }
+                    Some(level) => format!(
+                        "{verdict_text}; {last} -> {} is only a {level} bump: \
+                         set the version by hand to a {} bump of {last}",
+                        row.version, verdict.needed
+                    ),
+                    None => format!(
+                        "{verdict_text} -> cargo xtask release bump {} {}",
+                        row.name,
+                        verdict.needed.max(Level::Patch)
+                    ),
+                }
+            }
+        };
+        out.push_str(&format!("  {}: {line}\n", row.name));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
