@@ -78,6 +78,7 @@ pub const TUUM_WEBHOOK_SECRET: Secret = Secret {
     what: "the Tuum webhook secret",
 };
 /// The same secret, for `compliance sandbox --tuum-secret-header` (its own file flag).
+#[cfg(feature = "sandbox")]
 pub const TUUM_SANDBOX_SECRET: Secret = Secret {
     env: "TUUM_WEBHOOK_SECRET",
     flag: "--tuum-secret-file",

@@ -504,7 +504,8 @@ async fn a_sequence_is_processed_one_event_at_a_time() {
 
 /// Delegates to a [`MemoryInbox`], with faults on request: the first completion hangs for
 /// `slow_first_complete`, completions of keys ending in `#final` fail while
-/// `final_fails` is set, renewals fail while `renew_fails` is set.
+/// `final_fails` is set, renewals fail while `renew_fails` is set and never answer while
+/// `renew_hangs` is.
 #[derive(Default)]
 struct Faulty {
     inner: Arc<MemoryInbox>,
@@ -512,6 +513,7 @@ struct Faulty {
     completes: AtomicUsize,
     final_fails: AtomicBool,
     renew_fails: AtomicBool,
+    renew_hangs: AtomicBool,
 }
 
 #[async_trait]
@@ -525,6 +527,9 @@ impl Inbox for Faulty {
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
         if self.renew_fails.load(Ordering::SeqCst) {
             return Err(InboxError::Storage("connection pool exhausted".into()));
+        }
+        if self.renew_hangs.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
         }
         self.inner.renew(key, token).await
     }
@@ -672,35 +677,15 @@ async fn failing_renewals_stop_the_handler_before_another_instance_can_take_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_that_hangs_stops_the_handler_too() {
-    struct Hanging(MemoryInbox);
-    #[async_trait]
-    impl Inbox for Hanging {
-        fn lease(&self) -> Duration {
-            self.0.lease()
-        }
-        async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
-            self.0.claim(key).await
-        }
-        async fn renew(&self, _: &str, _: &ClaimToken) -> Result<(), InboxError> {
-            std::future::pending().await
-        }
-        async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-            self.0.complete(key, token).await
-        }
-        async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-            self.0.release(key, token).await
-        }
-        async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
-            self.0.purge(older_than).await
-        }
-    }
     let recorder = Arc::new(Recorder::default());
     let (_open, gate) = tokio::sync::watch::channel(false);
     *recorder.gate.lock().unwrap() = Some(gate);
-    let p = processor(
-        &recorder,
-        Hanging(MemoryInbox::with_lease(Duration::from_millis(300))),
-    );
+    let inbox = Faulty {
+        inner: Arc::new(MemoryInbox::with_lease(Duration::from_millis(300))),
+        ..Faulty::default()
+    };
+    inbox.renew_hangs.store(true, Ordering::SeqCst);
+    let p = processor(&recorder, inbox);
     // Real time: the handler would wait forever; the local deadline (270 ms) stops it.
     let err = tokio::time::timeout(Duration::from_secs(30), deliver(&p, "k"))
         .await
