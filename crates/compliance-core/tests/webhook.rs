@@ -159,40 +159,6 @@ async fn a_failing_or_panicking_handler_is_released_and_the_redelivery_processed
     assert_eq!(recorder.succeeded.lock().unwrap().len(), 1);
 }
 
-/// Counts renewals; can fail claims.
-#[derive(Default)]
-struct Instrumented {
-    inner: MemoryInbox,
-    renewals: AtomicUsize,
-    claims_fail: AtomicBool,
-}
-
-#[async_trait]
-impl Inbox for Instrumented {
-    fn lease(&self) -> Duration {
-        self.inner.lease()
-    }
-    async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
-        if self.claims_fail.load(Ordering::SeqCst) {
-            return Err(InboxError::Storage("database unreachable".into()));
-        }
-        self.inner.claim(key).await
-    }
-    async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        self.renewals.fetch_add(1, Ordering::SeqCst);
-        self.inner.renew(key, token).await
-    }
-    async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        self.inner.complete(key, token).await
-    }
-    async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        self.inner.release(key, token).await
-    }
-    async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
-        self.inner.purge(older_than).await
-    }
-}
-
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     // A guard against a hang (a minute), not a timing assertion.
     for _ in 0..60_000 {
@@ -208,9 +174,9 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 async fn the_heartbeat_keeps_a_handler_three_times_longer_than_the_lease_alone() {
     let clock = Arc::new(ManualClock::new("2025-01-01T00:00:00Z".parse().unwrap()));
     let runtime = ManualRuntime::new(clock.clone());
-    let inbox = Arc::new(Instrumented {
-        inner: MemoryInbox::with_lease(Duration::from_secs(30)).clock(clock.clone()),
-        ..Instrumented::default()
+    let inbox = Arc::new(Faulty {
+        inner: Arc::new(MemoryInbox::with_lease(Duration::from_secs(30)).clock(clock.clone())),
+        ..Faulty::default()
     });
     let recorder = Arc::new(Recorder::default());
     let (open, gate) = tokio::sync::watch::channel(false);
@@ -387,7 +353,7 @@ async fn without_a_spawner_the_next_delivery_releases_a_dropped_claim_first() {
 #[tokio::test]
 async fn an_inbox_failure_is_503_and_nothing_is_lost() {
     let recorder = Arc::new(Recorder::default());
-    let inbox = Arc::new(Instrumented::default());
+    let inbox = Arc::new(Faulty::default());
     let p = processor(&recorder, inbox.clone());
     inbox.claims_fail.store(true, Ordering::SeqCst);
     let err = deliver(&p, "k").await.unwrap_err();
@@ -502,14 +468,16 @@ async fn a_sequence_is_processed_one_event_at_a_time() {
     ));
 }
 
-/// Delegates to a [`MemoryInbox`], with faults on request: the first completion hangs for
-/// `slow_first_complete`, completions of keys ending in `#final` fail while
+/// Delegates to a [`MemoryInbox`], counting renewals, with faults on request: claims fail
+/// while `claims_fail` is set, the first completion hangs for `slow_first_complete`, completions of keys ending in `#final` fail while
 /// `final_fails` is set, renewals fail while `renew_fails` is set and never answer while
 /// `renew_hangs` is.
 #[derive(Default)]
 struct Faulty {
     inner: Arc<MemoryInbox>,
     slow_first_complete: Option<Duration>,
+    claims_fail: AtomicBool,
+    renewals: AtomicUsize,
     completes: AtomicUsize,
     final_fails: AtomicBool,
     renew_fails: AtomicBool,
@@ -522,9 +490,13 @@ impl Inbox for Faulty {
         self.inner.lease()
     }
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
+        if self.claims_fail.load(Ordering::SeqCst) {
+            return Err(InboxError::Storage("database unreachable".into()));
+        }
         self.inner.claim(key).await
     }
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
+        self.renewals.fetch_add(1, Ordering::SeqCst);
         if self.renew_fails.load(Ordering::SeqCst) {
             return Err(InboxError::Storage("connection pool exhausted".into()));
         }

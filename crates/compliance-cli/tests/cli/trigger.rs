@@ -345,22 +345,28 @@ fn redirects_are_never_followed_and_never_count_as_delivered() {
     for status in [307u16, 308, 302, 301, 303] {
         let (redirector, _) =
             Catcher::redirecting(&rt, status, &format!("{catcher}/stolen?token=t0ps3cret"));
-        let run = compliance(&[
-            "trigger",
-            "tuum",
-            "AML_SUBPROCESS_CREATED",
-            "--json",
-            "--retries",
-            "0",
-            "--secret-header",
-            TUUM_HEADER,
-            "--to",
-        ])
-        .arg(format!("{redirector}/tuum"))
-        .env("TUUM_WEBHOOK_SECRET", TUUM_SECRET)
-        .run()
-        .expect(1);
-        let json = run.json();
+        // The same delivery, as JSON and as text: refused (exit 1) either way.
+        let send = |json: bool| {
+            let mut args = vec![
+                "trigger",
+                "tuum",
+                "AML_SUBPROCESS_CREATED",
+                "--retries",
+                "0",
+            ];
+            if json {
+                args.push("--json");
+            }
+            compliance(&args)
+                .arg("--secret-header")
+                .arg(TUUM_HEADER)
+                .arg("--to")
+                .arg(format!("{redirector}/tuum"))
+                .env("TUUM_WEBHOOK_SECRET", TUUM_SECRET)
+                .run()
+                .expect(1)
+        };
+        let json = send(true).json();
         assert_eq!(json["delivered"], false, "{status}: {json}");
         assert_eq!(json["attempts"][0]["status"], status, "{status}");
         let location = json["attempts"][0]["location"].as_str().unwrap();
@@ -370,21 +376,7 @@ fn redirects_are_never_followed_and_never_count_as_delivered() {
         );
         assert!(!location.contains("t0ps3cret"), "{location}");
 
-        let text = compliance(&[
-            "trigger",
-            "tuum",
-            "AML_SUBPROCESS_CREATED",
-            "--retries",
-            "0",
-            "--secret-header",
-            TUUM_HEADER,
-            "--to",
-        ])
-        .arg(format!("{redirector}/tuum"))
-        .env("TUUM_WEBHOOK_SECRET", TUUM_SECRET)
-        .run()
-        .expect(1)
-        .stdout;
+        let text = send(false).stdout;
         assert!(text.starts_with("NOT delivered: tuum"), "{text}");
         assert!(text.contains(&format!("HTTP {status}")), "{text}");
         assert!(text.contains("not followed"), "{text}");
