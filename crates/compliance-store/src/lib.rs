@@ -3,6 +3,7 @@
 
 mod error;
 mod lease;
+pub mod listing;
 mod record;
 mod schema;
 mod token;
@@ -22,6 +23,7 @@ pub mod postgres;
 pub mod test_util;
 
 pub use error::{BoxError, Error};
+pub use listing::{ApplicantListing, InboxListing};
 pub use schema::SCHEMA_VERSION;
 
 #[cfg(feature = "sqlite")]

@@ -24,6 +24,7 @@
 
 mod applicants;
 mod inbox;
+mod listing;
 pub mod sql;
 
 use std::fmt;

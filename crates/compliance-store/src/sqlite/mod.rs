@@ -17,6 +17,7 @@
 
 mod applicants;
 mod inbox;
+mod listing;
 pub mod sql;
 mod thread;
 
