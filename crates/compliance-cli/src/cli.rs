@@ -64,6 +64,11 @@ pub enum Command {
     #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Trigger(TriggerCommand),
+    /// Serve the operator's web page over a store: every subject's AML state across
+    /// providers, and the deliveries the receivers took in (loopback only unless a token is
+    /// configured).
+    #[cfg(feature = "console")]
+    Console(crate::console::ConsoleArgs),
 }
 
 // ---------------------------------------------------------------------------------------

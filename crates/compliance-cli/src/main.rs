@@ -8,6 +8,8 @@
 
 mod btcdirect;
 mod cli;
+#[cfg(feature = "console")]
+mod console;
 mod elkyc;
 mod heleket;
 mod input;
@@ -63,6 +65,8 @@ async fn run(command: &Command, out: &Output) -> Result<Outcome, Failure> {
         Command::Sandbox(a) => serve::run(a, out).await,
         #[cfg(feature = "sandbox")]
         Command::Trigger(c) => trigger::run(c, out).await,
+        #[cfg(feature = "console")]
+        Command::Console(a) => console::run(a, out).await,
     }
 }
 
