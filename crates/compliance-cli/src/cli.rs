@@ -649,6 +649,14 @@ mod tests {
         assert!(Cli::try_parse_from(["compliance", "tuum", "parse", "--help"]).is_err());
     }
 
+    #[cfg(not(feature = "console"))]
+    #[test]
+    fn without_the_console_feature_there_is_no_console() {
+        use clap::Parser as _;
+        let err = Cli::try_parse_from(["compliance", "console"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+    }
+
     #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory as _;
