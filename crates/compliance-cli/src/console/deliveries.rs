@@ -135,6 +135,9 @@ impl std::fmt::Display for ReplayError {
 /// The Deliveries section's source. See the [module docs](self).
 #[async_trait]
 pub trait Deliveries: Send + Sync {
+    /// Whether this source keeps deliveries (details, bodies, replay): the durable intake.
+    fn durable(&self) -> bool;
+
     /// The page for `query`.
     async fn view(&self, query: &DeliveryQuery) -> Result<DeliveriesView, String>;
 
@@ -155,6 +158,10 @@ pub struct InboxKeys(pub Arc<dyn InboxListing>);
 
 #[async_trait]
 impl Deliveries for InboxKeys {
+    fn durable(&self) -> bool {
+        false
+    }
+
     async fn view(&self, query: &DeliveryQuery) -> Result<DeliveriesView, String> {
         let state = match query.state.as_deref() {
             Some("done") => Some(KeyState::Done),
@@ -205,7 +212,7 @@ impl Deliveries for InboxKeys {
                 })
                 .collect(),
             total: page.total,
-            durable: false,
+            durable: self.durable(),
         })
     }
 

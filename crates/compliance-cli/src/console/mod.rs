@@ -331,14 +331,7 @@ async fn detail(
     let show_body = r.body.as_deref() == Some("1");
     match console.deliveries.detail(&provider, &key, show_body).await {
         Ok(found) => {
-            let durable = console
-                .deliveries
-                .view(&DeliveryQuery {
-                    limit: 1,
-                    ..DeliveryQuery::default()
-                })
-                .await
-                .is_ok_and(|v| v.durable);
+            let durable = console.deliveries.durable();
             let status = if found.is_some() {
                 StatusCode::OK
             } else {

@@ -23,12 +23,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `store` on `bind` (port 0: any), with the token in the environment if given.
+    /// Serves the SQLite file `store` on `bind` (port 0: any), with the token in the
+    /// environment if given.
     pub fn start(store: &Path, bind: &str, token: Option<&str>) -> Server {
+        Self::serve(&format!("sqlite:{}", store.display()), bind, token)
+    }
+
+    /// Serves the store named `store` (`--store`).
+    pub fn serve(store: &str, bind: &str, token: Option<&str>) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_compliance"));
         command
-            .args(["console", "--store"])
-            .arg(format!("sqlite:{}", store.display()))
+            .args(["console", "--store", store])
             .args(["--bind", bind])
             .env_remove("COMPLIANCE_CONSOLE_TOKEN")
             .env_remove("COMPLIANCE_CONSOLE_TOKEN_FILE")
@@ -303,4 +308,72 @@ async fn without_a_token_only_loopback_host_names_are_answered() {
         .await
         .unwrap();
     assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+}
+
+/// The same pages from a PostgreSQL store (a throwaway server; skipped in one line without
+/// PostgreSQL outside CI, like compliance-store's own tests).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_shows_the_same_pages() {
+    use compliance_core::aml::AmlStatus;
+    use compliance_core::{ApplicantKey, ApplicantRecord, ApplicantStore, Claim, Expected, Inbox};
+    use compliance_store::PostgresStore;
+    use compliance_store::test_util::TempPostgres;
+
+    let Some(postgres) = TempPostgres::shared() else {
+        return;
+    };
+    let url = postgres.create_database().await.unwrap();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    for (id, status) in [
+        ("<script>alert(1)</script>", AmlStatus::UnderReview),
+        ("a-1", AmlStatus::Clear),
+        ("a-2", AmlStatus::Rejected),
+    ] {
+        let record = ApplicantRecord::new(
+            ApplicantKey::new("elkyc", id),
+            "RAW",
+            status,
+            compliance_core::Timestamp::now(),
+        );
+        store.put(record, Expected::Absent).await.unwrap();
+    }
+    let inbox = store.inbox("tuum");
+    let Claim::Acquired(token) = inbox.claim("tuum:n-1").await.unwrap() else {
+        panic!("not new");
+    };
+    inbox.complete("tuum:n-1", &token).await.unwrap();
+
+    let server = Server::serve(&url, "127.0.0.1:0", None);
+    let client = http();
+    let page = client
+        .get(format!("{}/?status=rejected", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"data-total="1""#), "{page}");
+    assert!(
+        page.contains(r#"<span class="n" data-count="all">3</span>"#),
+        "{page}"
+    );
+    let page = client
+        .get(format!("{}/?q=script", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    let deliveries = client
+        .get(format!("{}/deliveries", server.base))
+        .send()
+        .await
+        .unwrap();
+    let deliveries = deliveries.text().await.unwrap();
+    assert!(deliveries.contains(r#"data-count="tuum:done""#) && deliveries.contains("tuum:n-1"));
 }
