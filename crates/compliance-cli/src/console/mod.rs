@@ -31,6 +31,9 @@ use crate::secrets::Secret;
 /// Rows per page.
 const PAGE_SIZE: u32 = 50;
 
+/// The shortest token accepted: a guessable token would open every subject to the network.
+const MIN_TOKEN_CHARS: usize = 16;
+
 /// The token a console bound beyond the loopback requires.
 pub const CONSOLE_TOKEN: Secret = Secret {
     env: "COMPLIANCE_CONSOLE_TOKEN",
@@ -70,6 +73,15 @@ pub struct Console {
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn run(args: &ConsoleArgs, out: &Output) -> Result<Outcome, Failure> {
     let token = CONSOLE_TOKEN.load(args.token_file.as_deref(), out)?;
+    if token
+        .as_ref()
+        .is_some_and(|t| crate::secrets::expose(t).chars().count() < MIN_TOKEN_CHARS)
+    {
+        return Err(Failure::config(format!(
+            "the console token is shorter than {MIN_TOKEN_CHARS} characters: use a long random \
+             one (`openssl rand -hex 32`)"
+        )));
+    }
     if token.is_none() && !args.bind.ip().is_loopback() {
         return Err(Failure::config(format!(
             "{} is not a loopback address: anyone who reaches it would see every subject. \
@@ -525,4 +537,145 @@ async fn stylesheet() -> Response {
 
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The Deliveries section with a durable source, as #24's queue will plug in: a fake
+    //! queue with one dead delivery, replayed from the pages.
+
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use compliance_core::Timestamp;
+    use compliance_store::SqliteStore;
+
+    use super::deliveries::{DeliveriesView, DeliveryDetail, DeliveryRow, StateCount};
+    use super::*;
+
+    struct FakeQueue {
+        dead: Mutex<bool>,
+    }
+
+    impl FakeQueue {
+        fn state(&self) -> &'static str {
+            if *self.dead.lock().unwrap() {
+                "dead"
+            } else {
+                "done"
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Deliveries for FakeQueue {
+        fn durable(&self) -> bool {
+            true
+        }
+
+        async fn view(&self, _: &DeliveryQuery) -> Result<DeliveriesView, String> {
+            Ok(DeliveriesView {
+                counts: vec![StateCount {
+                    provider: "tuum".into(),
+                    state: self.state().into(),
+                    count: 1,
+                }],
+                states: vec!["queued", "retrying", "dead", "done"],
+                oldest_queued: None,
+                rows: vec![DeliveryRow {
+                    provider: "tuum".into(),
+                    key: "tuum:n-9".into(),
+                    state: self.state().into(),
+                    at_label: "last attempt",
+                    at: Timestamp::UNIX_EPOCH,
+                    attempts: Some(5),
+                    last_error: Some("<script>x</script> downstream refused".into()),
+                }],
+                total: 1,
+                durable: true,
+            })
+        }
+
+        async fn detail(
+            &self,
+            _: &str,
+            key: &str,
+            show_body: bool,
+        ) -> Result<Option<DeliveryDetail>, String> {
+            Ok(Some(DeliveryDetail {
+                fields: vec![("key", key.to_owned()), ("state", self.state().into())],
+                body: show_body.then(|| r#"{"notificationId":"n-9"}"#.to_owned()),
+            }))
+        }
+
+        async fn replay(&self, target: &ReplayTarget) -> Result<u64, ReplayError> {
+            assert_eq!(
+                target,
+                &ReplayTarget::One {
+                    provider: "tuum".into(),
+                    key: "tuum:n-9".into()
+                }
+            );
+            *self.dead.lock().unwrap() = false;
+            Ok(1)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_delivery_of_a_durable_source_is_replayed_from_the_page() {
+        let console = Arc::new(Console {
+            applicants: Arc::new(SqliteStore::open_in_memory().await.unwrap()),
+            deliveries: Arc::new(FakeQueue {
+                dead: Mutex::new(true),
+            }),
+            store: "sqlite:test".into(),
+            access: Access::new(None),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(axum::serve(listener, router(console)).into_future());
+        let client = reqwest::Client::new();
+        let get = async |path: &str| {
+            client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+
+        let page = get("/deliveries").await;
+        assert!(!page.contains("inbox-mode"), "no inbox-only notice");
+        assert!(page.contains(r#"data-state="dead""#));
+        assert!(page.contains("&lt;script&gt;x&lt;/script&gt; downstream refused"));
+        assert!(page.contains(r#"href="/deliveries/replay?provider=tuum""#));
+        assert!(page.contains(r#"href="/deliveries/detail?provider=tuum&amp;key=tuum%3An-9""#));
+
+        let detail = get("/deliveries/detail?provider=tuum&key=tuum%3An-9").await;
+        assert!(detail.contains("show body") && !detail.contains("notificationId"));
+        let body = get("/deliveries/detail?provider=tuum&key=tuum%3An-9&body=1").await;
+        assert!(body.contains("notificationId"));
+
+        let confirm = get("/deliveries/replay?provider=tuum&key=tuum%3An-9").await;
+        let at = confirm.find(r#"name="csrf" value=""#).unwrap() + 19;
+        let csrf = confirm[at..].split('"').next().unwrap();
+        let replayed = client
+            .post(format!("{base}/deliveries/replay"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&provider=tuum&key=tuum%3An-9"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replayed.status(), StatusCode::OK);
+        assert!(
+            replayed
+                .text()
+                .await
+                .unwrap()
+                .contains("1 deliveries are queued again")
+        );
+        assert!(get("/deliveries").await.contains(r#"data-state="done""#));
+    }
 }

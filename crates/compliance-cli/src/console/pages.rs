@@ -417,7 +417,7 @@ pub fn deliveries(
             @if providers.is_empty() { p.empty { "No delivery has been received yet." } }
             @else {
                 table #counts {
-                    thead { tr { th { "Provider" } @for s in &view.states { th { (s) } } } }
+                    thead { tr { th { "Provider" } @for s in &view.states { th { (s) } } @if view.durable { th { "" } } } }
                     tbody {
                         @for p in &providers {
                             tr {
@@ -427,6 +427,9 @@ pub fn deliveries(
                                         a href=(DeliveryFilters { provider: Some((*p).into()), state: Some((*s).into()), page: 1 }.link(|_| {})) { (count(p, s)) }
                                     }
                                 }
+                                @if view.durable && count(p, "dead") > 0 {
+                                    td { a href=(format!("/deliveries/replay{}", query_string(&[("provider", Some(p))]))) { "replay all dead…" } }
+                                } @else if view.durable { td {} }
                             }
                         }
                     }

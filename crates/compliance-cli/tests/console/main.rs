@@ -236,6 +236,21 @@ async fn off_loopback_a_token_is_required_and_never_shown() {
         "{stderr}"
     );
 
+    // Nor with a token short enough to guess.
+    let short = Command::new(env!("CARGO_BIN_EXE_compliance"))
+        .args(["console", "--bind", "0.0.0.0:0", "--store"])
+        .arg(format!("sqlite:{}", seeded.path.display()))
+        .env("COMPLIANCE_CONSOLE_TOKEN", "hunter2")
+        .env_remove("COMPLIANCE_CONSOLE_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(short.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(
+        stderr.contains("shorter than 16") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+
     let server = Server::start(&seeded.path, "0.0.0.0:0", Some(TOKEN));
     let client = http();
     let home = format!("{}/", server.base);
