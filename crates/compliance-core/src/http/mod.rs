@@ -21,6 +21,7 @@
 //! Provider crates serialise the body once, hand the bytes to a [`Request`], and decode the
 //! [`Response`] bytes themselves.
 
+mod attempt;
 mod auth;
 mod client_options;
 mod request;
