@@ -62,7 +62,8 @@ impl Tokens {
             PartnerAuth::Credentials { username, password } => Partner::Credentials {
                 username,
                 password,
-                tokens: TokenCache::new(),
+                // Renewed on the client's runtime, like its back-off.
+                tokens: TokenCache::new().runtime(transport.runtime().clone()),
             },
         };
         Self {

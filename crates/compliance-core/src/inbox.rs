@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::rt::Clock;
 use crate::time::Timestamp;
-use crate::webhook::Clock;
 
 /// The default lease of a claim: 5 minutes.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
@@ -361,7 +361,7 @@ impl MemoryInbox {
     }
 
     /// Reads the time from `clock` instead of the monotonic clock: for deterministic tests
-    /// with a [`ManualClock`](crate::webhook::ManualClock).
+    /// with a [`ManualClock`](crate::rt::ManualClock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         let origin = clock.now();
         self.now = Now::Clock { clock, origin };
@@ -517,8 +517,8 @@ impl Inbox for MemoryInbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::ManualClock;
     use crate::time::SignedDuration;
-    use crate::webhook::ManualClock;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

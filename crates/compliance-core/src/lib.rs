@@ -13,6 +13,7 @@ pub mod open_enum;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod recorded;
 mod redact;
+pub mod rt;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use compliance_core::http::{ClientOptions, Request, Transport};
-use compliance_core::webhook::{Clock, SystemClock};
+use compliance_core::rt::{Clock, SystemClock};
 use compliance_core::{Error as CoreError, SecretString};
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -224,7 +224,7 @@ impl HeleketClientBuilder {
     compliance_core::client_options_setters!(options);
 
     /// The clock the AML view compares links' `expired_at` with (default the system clock;
-    /// tests use [`ManualClock`](compliance_core::webhook::ManualClock)).
+    /// tests use [`ManualClock`](compliance_core::rt::ManualClock)).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compliance_core::http::HeaderMap;
+use compliance_core::rt::{Clock, SystemClock};
 use compliance_core::time::Timestamp;
 use compliance_core::webhook::{
-    Clock, Freshness, FreshnessError, Processor, Rejection, RejectionKind, RequestInfo,
-    SystemClock, Verified, Verifier,
+    Freshness, FreshnessError, Processor, Rejection, RejectionKind, RequestInfo, Verified, Verifier,
 };
 use compliance_core::{Error as CoreError, NextStep, json};
 use serde::{Deserialize, Serialize};
@@ -228,7 +228,7 @@ impl WebhookVerifierBuilder {
     }
 
     /// The clock (default the system clock; tests use
-    /// [`ManualClock`](compliance_core::webhook::ManualClock)).
+    /// [`ManualClock`](compliance_core::rt::ManualClock)).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

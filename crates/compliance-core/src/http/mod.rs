@@ -34,7 +34,7 @@ pub use auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
 pub use client_options::ClientOptions;
 pub use request::{Request, encode_path_segment};
 pub use response::Response;
-pub use retry::{RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
+pub use retry::{RetryPolicy, parse_retry_after};
 pub use token_cache::TokenCache;
 pub use transport::{Transport, TransportBuilder, TransportConfig};
 

@@ -1,6 +1,4 @@
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -220,22 +218,6 @@ impl<'a> RetryStrategy<'a> {
         }
         self.tries += 1;
         Decision::Retry { delay, why }
-    }
-}
-
-/// Sleeps between attempts. Injectable so tests can observe back-off without waiting.
-pub trait Sleeper: Send + Sync + fmt::Debug {
-    /// Sleeps for `duration`.
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-}
-
-/// Sleeps with `tokio::time::sleep`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioSleeper;
-
-impl Sleeper for TokioSleeper {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(tokio::time::sleep(duration))
     }
 }
 

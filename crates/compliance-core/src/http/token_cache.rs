@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tokio::sync::watch;
 
 use crate::error::{Error, TransportError};
+use crate::rt::{Runtime, TokioRuntime};
 
 type Hook<T> = Arc<dyn Fn(&T) + Send + Sync>;
 type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
@@ -13,13 +14,15 @@ type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
 /// is renewed **once** however many of them find it stale: the identity-resolver cache of an
 /// [`Auth`](super::Auth).
 ///
-/// A renewal runs as its own task. A caller that stops waiting (its future dropped by a
+/// A renewal runs as its own task, spawned on the cache's [`Runtime`] ([`TokioRuntime`]
+/// unless [set](Self::runtime)). A caller that stops waiting (its future dropped by a
 /// timeout, an HTTP handler whose client went away) does not cancel it: the provider's answer
 /// is always stored, and [`on_renewed`](Self::on_renewed) always called, whoever is still
 /// waiting. That matters for rotating refresh tokens: an answer thrown away would leave only
 /// the spent refresh token behind.
 ///
-/// Cheap to clone; clones share the credential. Needs a Tokio runtime to renew.
+/// Cheap to clone; clones share the credential. Renewing needs a runtime that can spawn:
+/// without one (no Tokio runtime running), a renewal fails with a configuration error.
 ///
 /// ```
 /// use compliance_core::http::TokenCache;
@@ -38,6 +41,7 @@ type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
 /// ```
 pub struct TokenCache<T, E> {
     inner: Arc<Inner<T, E>>,
+    runtime: Arc<dyn Runtime>,
 }
 
 struct Inner<T, E> {
@@ -57,6 +61,7 @@ impl<T, E> Clone for TokenCache<T, E> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            runtime: self.runtime.clone(),
         }
     }
 }
@@ -111,7 +116,16 @@ where
                 }),
                 hook: RwLock::new(None),
             }),
+            runtime: Arc::new(TokioRuntime),
         }
+    }
+
+    /// Spawns renewals on `runtime` instead of [`TokioRuntime`] (a client passes its
+    /// [`Transport::runtime`](super::Transport::runtime)). Set before cloning: each clone
+    /// keeps the runtime it was cloned with.
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = runtime;
+        self
     }
 
     /// The current value, fresh or not.
@@ -177,14 +191,23 @@ where
                         break;
                     }
                 };
-                let inner = self.inner.clone();
-                tokio::spawn(async move {
-                    let landing = Landing(inner);
+                // Made before the task: a task the runtime drops unpolled still clears the
+                // flight, so the next call starts a renewal of its own.
+                let landing = Landing(self.inner.clone());
+                let spawned = self.runtime.spawn(Box::pin(async move {
                     let result = work.await;
                     landing.store(&result);
                     drop(landing);
                     let _ = tx.send(Some(result));
-                });
+                }));
+                if !spawned {
+                    return Err(E::from(Error::Config(
+                        "cannot renew the credential: its runtime cannot spawn the renewal (no \
+                         Tokio runtime is running; call from inside one, or give the cache a \
+                         runtime that can)"
+                            .into(),
+                    )));
+                }
             }
             if let Ok(done) = flight.wait_for(Option::is_some).await
                 && let Some(result) = done.as_ref()
@@ -330,6 +353,36 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(cache.get(), Some(2), "the renewal finished on its own");
         assert_eq!(*seen.lock().unwrap(), [2]);
+    }
+
+    #[tokio::test]
+    async fn a_runtime_that_cannot_spawn_fails_the_renewal_and_blocks_no_later_one() {
+        #[derive(Debug)]
+        struct NoSpawn;
+        impl Runtime for NoSpawn {
+            fn sleep(&self, duration: Duration) -> crate::rt::BoxFuture<()> {
+                TokioRuntime.sleep(duration)
+            }
+            fn spawn(&self, _: crate::rt::BoxFuture<()>) -> bool {
+                false
+            }
+        }
+        let cache = Cache::with_value(1).runtime(Arc::new(NoSpawn));
+        let err = cache
+            .resolve(|_| false, |_| async { Ok(2) })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert_eq!(cache.get(), Some(1));
+        let on_tokio = cache.clone().runtime(Arc::new(TokioRuntime));
+        assert_eq!(
+            on_tokio
+                .resolve(|_| false, |_| async { Ok(2) })
+                .await
+                .unwrap(),
+            2,
+            "the refused renewal left no flight behind"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

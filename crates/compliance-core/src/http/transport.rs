@@ -10,9 +10,10 @@ use tracing::field::Empty;
 
 use super::attempt::Target;
 use super::auth::{Auth, NoAuth};
-use super::retry::{Decision, RetryPolicy, RetryStrategy, Sleeper, TokioSleeper};
+use super::retry::{Decision, RetryPolicy, RetryStrategy};
 use super::{Request, Response};
 use crate::error::{Error, TimeoutKind};
+use crate::rt::{Runtime, TokioRuntime};
 
 /// How far "never" is when a configured duration would overflow a deadline (about 30 years,
 /// Tokio's own far future).
@@ -105,7 +106,7 @@ pub struct TransportBuilder {
     config: TransportConfig,
     client: Option<reqwest::ClientBuilder>,
     user_agent: Option<String>,
-    sleeper: Arc<dyn Sleeper>,
+    runtime: Arc<dyn Runtime>,
 }
 
 impl TransportBuilder {
@@ -133,9 +134,11 @@ impl TransportBuilder {
         self
     }
 
-    /// Replaces the back-off sleeper (tests observe sleeps without waiting).
-    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = sleeper;
+    /// The runtime the back-off between attempts sleeps on. Default [`TokioRuntime`]; tests
+    /// pass one that records the sleeps without waiting. The deadline and the per-attempt
+    /// timeout stay Tokio's timers, whatever this runtime does.
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = runtime;
         self
     }
 
@@ -163,7 +166,7 @@ impl TransportBuilder {
                 base_url,
                 config: self.config,
                 user_agent,
-                sleeper: self.sleeper,
+                runtime: self.runtime,
             }),
         })
     }
@@ -250,7 +253,7 @@ pub(super) struct Inner {
     pub(super) base_url: String,
     pub(super) config: TransportConfig,
     pub(super) user_agent: HeaderValue,
-    pub(super) sleeper: Arc<dyn Sleeper>,
+    pub(super) runtime: Arc<dyn Runtime>,
 }
 
 /// The HTTP transport. Cheap to clone: clones share one connection pool.
@@ -278,7 +281,7 @@ impl Transport {
             config: TransportConfig::default(),
             client: None,
             user_agent: None,
-            sleeper: Arc::new(TokioSleeper),
+            runtime: Arc::new(TokioRuntime),
         }
     }
 
@@ -290,6 +293,12 @@ impl Transport {
     /// The configuration.
     pub fn config(&self) -> &TransportConfig {
         &self.inner.config
+    }
+
+    /// The runtime it sleeps on: the one to give the client's
+    /// [`TokenCache`](super::TokenCache)s, so one client runs on one runtime.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
     }
 
     /// Sends `request` without authentication, retrying where allowed, and returns the
@@ -378,10 +387,10 @@ impl Transport {
         }
     }
 
-    /// Waits `delay` before the next attempt with the configured sleeper, bounded by the
-    /// call's deadline whatever the sleeper does (the delay was checked to end before it).
+    /// Waits `delay` before the next attempt on the configured runtime, bounded by the
+    /// call's deadline whatever the runtime does (the delay was checked to end before it).
     async fn back_off(&self, delay: Duration, deadline: Instant) -> Result<(), Error> {
-        tokio::time::timeout_at(deadline, self.inner.sleeper.sleep(delay))
+        tokio::time::timeout_at(deadline, self.inner.runtime.sleep(delay))
             .await
             .map_err(|_| self.deadline_ran_out())
     }
