@@ -105,17 +105,17 @@ pub(crate) enum Signal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Try again after a back-off of `delay`.
-    Retry { delay: Duration, why: Why },
+    Retry { delay: Duration, reason: Reason },
     /// Send the request again at once, with fresh `credentials`: the ones it was signed with
     /// expired. Not counted as an attempt of the retry policy.
     Replay { credentials: CredentialSet },
     /// This attempt's outcome is the call's.
-    Stop(Why),
+    Stop(Reason),
 }
 
 /// The reason of a [`Decision`], for the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Why {
+pub(crate) enum Reason {
     /// The provider answered with a status worth another try.
     TransientAnswer,
     /// The attempt failed in a way another try may not meet again.
@@ -134,17 +134,17 @@ pub(crate) enum Why {
     AlreadyReplayed,
 }
 
-impl fmt::Display for Why {
+impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Why::TransientAnswer => "transient answer",
-            Why::TransientFailure => "transient failure",
-            Why::Answered => "answered",
-            Why::NotRetryable => "not retryable",
-            Why::NotRepeatable => "request not repeatable",
-            Why::NoAttemptsLeft => "no attempts left",
-            Why::PastDeadline => "back-off would pass the deadline",
-            Why::AlreadyReplayed => "credentials already replayed",
+            Reason::TransientAnswer => "transient answer",
+            Reason::TransientFailure => "transient failure",
+            Reason::Answered => "answered",
+            Reason::NotRetryable => "not retryable",
+            Reason::NotRepeatable => "request not repeatable",
+            Reason::NoAttemptsLeft => "no attempts left",
+            Reason::PastDeadline => "back-off would pass the deadline",
+            Reason::AlreadyReplayed => "credentials already replayed",
         })
     }
 }
@@ -181,20 +181,22 @@ impl<'a> RetryStrategy<'a> {
     /// on changes the strategy: asking again after a stop is harmless.
     pub(crate) fn decide(&mut self, signal: Signal, now: Instant) -> Decision {
         match signal {
-            Signal::Final => Decision::Stop(Why::Answered),
+            Signal::Final => Decision::Stop(Reason::Answered),
             Signal::Transient { retry_after } => {
-                self.back_off(now, retry_after, Why::TransientAnswer)
+                self.back_off(now, retry_after, Reason::TransientAnswer)
             }
-            Signal::Failed { retryable: false } => Decision::Stop(Why::NotRetryable),
-            Signal::Failed { retryable: true } => self.back_off(now, None, Why::TransientFailure),
+            Signal::Failed { retryable: false } => Decision::Stop(Reason::NotRetryable),
+            Signal::Failed { retryable: true } => {
+                self.back_off(now, None, Reason::TransientFailure)
+            }
             Signal::Expired {
                 credentials,
                 certain,
             } => {
                 if credentials.is_empty() || self.replayed.contains(credentials) {
-                    Decision::Stop(Why::AlreadyReplayed)
+                    Decision::Stop(Reason::AlreadyReplayed)
                 } else if !(certain || self.repeatable) {
-                    Decision::Stop(Why::NotRepeatable)
+                    Decision::Stop(Reason::NotRepeatable)
                 } else {
                     self.replayed = self.replayed.union(credentials);
                     Decision::Replay { credentials }
@@ -205,19 +207,24 @@ impl<'a> RetryStrategy<'a> {
 
     /// Another try after the policy's back-off (or `retry_after`), if the policy has one
     /// left and it ends before the deadline.
-    fn back_off(&mut self, now: Instant, retry_after: Option<Duration>, why: Why) -> Decision {
+    fn back_off(
+        &mut self,
+        now: Instant,
+        retry_after: Option<Duration>,
+        reason: Reason,
+    ) -> Decision {
         if !self.repeatable {
-            return Decision::Stop(Why::NotRepeatable);
+            return Decision::Stop(Reason::NotRepeatable);
         }
         if self.tries >= self.policy.max_attempts {
-            return Decision::Stop(Why::NoAttemptsLeft);
+            return Decision::Stop(Reason::NoAttemptsLeft);
         }
         let delay = self.policy.delay(self.tries + 1, retry_after);
         if now.checked_add(delay).is_none_or(|at| at >= self.deadline) {
-            return Decision::Stop(Why::PastDeadline);
+            return Decision::Stop(Reason::PastDeadline);
         }
         self.tries += 1;
-        Decision::Retry { delay, why }
+        Decision::Retry { delay, reason }
     }
 }
 
@@ -265,12 +272,15 @@ mod tests {
         }
         assert_eq!(
             s.decide(transient, now),
-            Decision::Stop(Why::NoAttemptsLeft)
+            Decision::Stop(Reason::NoAttemptsLeft)
         );
-        assert_eq!(s.decide(Signal::Final, now), Decision::Stop(Why::Answered));
+        assert_eq!(
+            s.decide(Signal::Final, now),
+            Decision::Stop(Reason::Answered)
+        );
         assert_eq!(
             s.decide(Signal::Failed { retryable: false }, now),
-            Decision::Stop(Why::NotRetryable)
+            Decision::Stop(Reason::NotRetryable)
         );
     }
 
@@ -279,14 +289,17 @@ mod tests {
         let policy = no_backoff(3);
         let (mut s, now) = strategy(&policy, false);
         let transient = Signal::Transient { retry_after: None };
-        assert_eq!(s.decide(transient, now), Decision::Stop(Why::NotRepeatable));
+        assert_eq!(
+            s.decide(transient, now),
+            Decision::Stop(Reason::NotRepeatable)
+        );
         let (mut s, now) = strategy(&policy, true);
         let late = Signal::Transient {
             retry_after: Some(Duration::from_secs(59)),
         };
         assert!(matches!(s.decide(late, now), Decision::Retry { .. }));
         let later = now + Duration::from_secs(2);
-        assert_eq!(s.decide(late, later), Decision::Stop(Why::PastDeadline));
+        assert_eq!(s.decide(late, later), Decision::Stop(Reason::PastDeadline));
     }
 
     #[test]
@@ -299,7 +312,7 @@ mod tests {
         };
         assert_eq!(
             s.decide(expired(0, false), now),
-            Decision::Stop(Why::NotRepeatable),
+            Decision::Stop(Reason::NotRepeatable),
             "an uncertain expiry replays only repeatable requests"
         );
         assert!(matches!(
@@ -312,13 +325,13 @@ mod tests {
         ));
         assert_eq!(
             s.decide(expired(0, true), now),
-            Decision::Stop(Why::AlreadyReplayed)
+            Decision::Stop(Reason::AlreadyReplayed)
         );
         let none = Signal::Expired {
             credentials: CredentialSet::NONE,
             certain: true,
         };
-        assert_eq!(s.decide(none, now), Decision::Stop(Why::AlreadyReplayed));
+        assert_eq!(s.decide(none, now), Decision::Stop(Reason::AlreadyReplayed));
 
         let (mut s, now) = strategy(&policy, true);
         assert!(matches!(
@@ -332,7 +345,7 @@ mod tests {
         );
         assert_eq!(
             s.decide(transient, now),
-            Decision::Stop(Why::NoAttemptsLeft)
+            Decision::Stop(Reason::NoAttemptsLeft)
         );
     }
 

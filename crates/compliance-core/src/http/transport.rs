@@ -367,20 +367,24 @@ impl Transport {
                 decision => decision,
             };
             match decision {
-                Decision::Retry { delay, why } => {
+                Decision::Retry { delay, reason } => {
                     tracing::debug!(
                         attempt = number,
                         delay_ms = delay.as_millis() as u64,
-                        why = %why,
+                        reason = %reason,
                         "retrying"
                     );
                     self.back_off(delay, deadline).await?;
                 }
-                Decision::Replay { .. } => {
-                    tracing::debug!(attempt = number, "credentials expired; replaying once");
+                Decision::Replay { credentials } => {
+                    tracing::debug!(
+                        attempt = number,
+                        ?credentials,
+                        "credentials expired; replaying once"
+                    );
                 }
-                Decision::Stop(why) => {
-                    tracing::trace!(attempt = number, why = %why, "done");
+                Decision::Stop(reason) => {
+                    tracing::trace!(attempt = number, reason = %reason, "done");
                     return outcome.into_result();
                 }
             }
