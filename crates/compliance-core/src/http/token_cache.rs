@@ -41,12 +41,13 @@ type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
 /// ```
 pub struct TokenCache<T, E> {
     inner: Arc<Inner<T, E>>,
-    runtime: Arc<dyn Runtime>,
 }
 
 struct Inner<T, E> {
     state: Mutex<State<T, E>>,
     hook: RwLock<Option<Hook<T>>>,
+    /// Where renewals run.
+    runtime: RwLock<Arc<dyn Runtime>>,
 }
 
 struct State<T, E> {
@@ -61,7 +62,6 @@ impl<T, E> Clone for TokenCache<T, E> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            runtime: self.runtime.clone(),
         }
     }
 }
@@ -115,16 +115,19 @@ where
                     flight: None,
                 }),
                 hook: RwLock::new(None),
+                runtime: RwLock::new(Arc::new(TokioRuntime)),
             }),
-            runtime: Arc::new(TokioRuntime),
         }
     }
 
-    /// Spawns renewals on `runtime` instead of [`TokioRuntime`] (a client passes its
-    /// [`Transport::runtime`](super::Transport::runtime)). Set before cloning: each clone
-    /// keeps the runtime it was cloned with.
-    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
-        self.runtime = runtime;
+    /// Spawns the renewals of this cache (and of its clones) on `runtime` instead of
+    /// [`TokioRuntime`]: a client passes its [`Transport::runtime`](super::Transport::runtime).
+    pub fn runtime(self, runtime: Arc<dyn Runtime>) -> Self {
+        *self
+            .inner
+            .runtime
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = runtime;
         self
     }
 
@@ -194,7 +197,13 @@ where
                 // Made before the task: a task the runtime drops unpolled still clears the
                 // flight, so the next call starts a renewal of its own.
                 let landing = Landing(self.inner.clone());
-                let spawned = self.runtime.spawn(Box::pin(async move {
+                let runtime = self
+                    .inner
+                    .runtime
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let spawned = runtime.spawn(Box::pin(async move {
                     let result = work.await;
                     landing.store(&result);
                     drop(landing);
