@@ -106,7 +106,7 @@ impl<I, E: From<Error>> Outcome<I, E> {
         A: Auth<Identity = I, Error = E>,
     {
         match self {
-            Outcome::Transient { identity, response } => classify(auth, &identity, response),
+            Outcome::Transient { identity, response } => classify_final(auth, &identity, response),
             other => other,
         }
     }
@@ -122,9 +122,28 @@ impl<I, E: From<Error>> Outcome<I, E> {
     }
 }
 
-/// The classify phase for a final answer: what `auth` makes of `response`, credentials it
-/// says expired invalidated at once.
+/// Classify phase: a failure stays one; an answer worth another try (408, 429, 5xx that
+/// the auth lets retry) waits for the strategy, since the auth classifies final answers
+/// only; any other answer is the auth's to [classify](classify_final).
 fn classify<A: Auth>(
+    auth: &A,
+    identity: A::Identity,
+    answer: Result<Response, Error>,
+) -> Outcome<A::Identity, A::Error> {
+    match answer {
+        Err(error) => {
+            tracing::debug!(error = %error, "attempt failed");
+            Outcome::Failed(error)
+        }
+        Ok(response) if is_retryable_status(response.status()) && auth.retry_allowed(&response) => {
+            Outcome::Transient { identity, response }
+        }
+        Ok(response) => classify_final(auth, &identity, response),
+    }
+}
+
+/// What `auth` makes of a final answer, credentials it says expired invalidated at once.
+fn classify_final<A: Auth>(
     auth: &A,
     identity: &A::Identity,
     response: Response,
@@ -162,18 +181,7 @@ impl Transport {
         let (limit, kind) = self.attempt_limit(deadline)?;
         let headers = self.sign(request, auth, &identity)?;
         let answer = self.dispatch(request, target, headers, limit, kind).await;
-        Ok(match answer {
-            Err(error) => {
-                tracing::debug!(error = %error, "attempt failed");
-                Outcome::Failed(error)
-            }
-            Ok(response)
-                if is_retryable_status(response.status()) && auth.retry_allowed(&response) =>
-            {
-                Outcome::Transient { identity, response }
-            }
-            Ok(response) => classify(auth, &identity, response),
-        })
+        Ok(classify(auth, identity, answer))
     }
 
     /// Resolve phase: the identity for this attempt, within the deadline. An identity at
