@@ -228,5 +228,5 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     let client = builder
         .build()
         .map_err(|e| crate::state::client_failure("elKYC", &e))?;
-    Ok(Box::new(client))
+    Ok(Box::new(client.aml()))
 }
