@@ -1,9 +1,10 @@
 //! Who a call is made as: the partner's credentials ([`PartnerAuth`]), a user's session or
 //! identifier ([`UserContext`]), and the token rules ([`TokenPolicy`], [`Er801Reading`]).
 //!
-//! Authentication runs in three small parts: the identity resolver renews tokens through a
-//! cache (`identity.rs`), the signer puts them on one attempt (`sign.rs`), and the
-//! classifier reads the provider's answer once (`classify.rs`).
+//! These are the settings a caller gives. Authentication itself runs in three small parts:
+//! the identity resolver renews tokens through a cache (`identity/resolver.rs`, beside the
+//! `Identity` it resolves for one attempt), the signer puts them on one attempt
+//! (`sign.rs`), and the classifier reads the provider's answer once (`classify.rs`).
 
 use std::fmt;
 use std::time::Duration;
