@@ -1,8 +1,7 @@
 //! Why a webhook was refused, and what to do about it.
 
-use compliance_core::Actionable as _;
 use compliance_core::webhook::FreshnessError;
-use compliance_core::{Error as CoreError, NextStep};
+use compliance_core::{Actionable, Error as CoreError, NextStep};
 
 use crate::encryption::EncryptionError;
 
@@ -32,11 +31,11 @@ pub enum WebhookError {
     Payload(#[source] CoreError),
 }
 
-impl WebhookError {
+impl Actionable for WebhookError {
     /// What to do about the delivery: [`NextStep::DoNotTrust`] (answer 4xx, do not act on
     /// it), except [`NextStep::FixConfiguration`] for a malformed configured key and
     /// [`NextStep::ReportProviderChange`] for an authentic payload that could not be read.
-    pub fn next_step(&self) -> NextStep {
+    fn next_step(&self) -> NextStep {
         match self {
             WebhookError::Encryption(e) => e.next_step(),
             WebhookError::Payload(_) => NextStep::ReportProviderChange,
