@@ -20,8 +20,8 @@ use crate::error::Error;
 /// How the partner authenticates: exactly one method, so the provider's ER803 ("multiple
 /// authorization methods used") cannot happen.
 ///
-/// `Debug` never shows the password or the key.
-#[derive(Clone, Debug)]
+/// `Debug` never shows the password or the key (`[redacted]`, the workspace's one spelling).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum PartnerAuth {
     /// Username and password, exchanged for a token (`POST /api/v1/authenticate`) that the
@@ -34,6 +34,19 @@ pub enum PartnerAuth {
     },
     /// An API key sent as `X-Api-Key` (what the provider's own client SDK uses).
     ApiKey(SecretString),
+}
+
+impl fmt::Debug for PartnerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Credentials { username, .. } => f
+                .debug_struct("Credentials")
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+            Self::ApiKey(_) => f.debug_tuple("ApiKey").field(&"[redacted]").finish(),
+        }
+    }
 }
 
 impl PartnerAuth {
