@@ -100,7 +100,7 @@ impl WebhookVerifierBuilder {
 }
 
 /// Verifies and decrypts webhooks, and names their deduplication key. Cheap to clone;
-/// build once. It is the [`Verifier`] of [`WebhookProcessor`].
+/// build once. It is the [`Verifier`](compliance_core::webhook::Verifier) of [`WebhookProcessor`].
 #[derive(Clone)]
 pub struct WebhookVerifier {
     cipher: Cipher,
