@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::aml_links::AmlLink;
-use crate::envelope::{self, Expect};
+use crate::answer::{self, Expect};
 use crate::error::Error;
 use crate::payment::{Payment, PaymentRef};
 use crate::sign::{KeyKind, RequestSigner};
@@ -154,7 +154,7 @@ impl HeleketClient {
             .transport
             .send_with(request, signer.as_ref())
             .await?;
-        envelope::read(&response, key, expect)
+        answer::read(&response, key, expect)
     }
 
     fn signer(&self, key: KeyKind, path: &str) -> Result<Arc<RequestSigner>, Error> {

@@ -3,8 +3,8 @@
 
 mod aml;
 pub mod aml_links;
+mod answer;
 mod client;
-mod envelope;
 pub mod error;
 pub mod payment;
 pub mod payout;

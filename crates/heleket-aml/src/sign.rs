@@ -136,7 +136,8 @@ impl fmt::Debug for RequestSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestSigner")
             .field("merchant", &self.merchant)
-            .field("key", &format_args!("[redacted {}]", self.kind))
+            .field("kind", &self.kind)
+            .field("key", &"[redacted]")
             .finish()
     }
 }

@@ -18,7 +18,7 @@ pub mod webhook;
 /// and deduplication keys: `"elkyc"`.
 pub const PROVIDER: &str = "elkyc";
 
-pub use aml::Screening;
+pub use aml::{KycAml, Screening};
 pub use applicant::{
     Applicant, ApplicantStatus, ApplicantStatusInfo, CreateApplicant, RestoredApplicant,
     ScheduledDeletion,
