@@ -274,9 +274,10 @@ impl State {
                         self.claims.pop_front();
                     } else if until > front.tick {
                         // Renewed since it was queued: queue it again at its new deadline.
-                        let mut entry = self.claims.pop_front().expect("front exists");
-                        entry.tick = until;
-                        self.claims.push_back(entry);
+                        if let Some(mut entry) = self.claims.pop_front() {
+                            entry.tick = until;
+                            self.claims.push_back(entry);
+                        }
                     } else {
                         break;
                     }
