@@ -16,6 +16,8 @@ mod release;
 mod screenshots;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod tidy;
 mod version;
 mod workspace;
 
