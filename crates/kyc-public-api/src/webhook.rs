@@ -26,7 +26,7 @@ use compliance_core::http::HeaderMap;
 use compliance_core::time::Timestamp;
 use compliance_core::webhook::{
     Clock, Freshness, FreshnessError, Processor, Rejection, RejectionKind, RequestInfo,
-    SystemClock, Verified, Verifier,
+    StoredRequest, SystemClock, Verified, Verifier,
 };
 use compliance_core::{Error as CoreError, NextStep, json};
 use serde::{Deserialize, Serialize};
@@ -280,6 +280,17 @@ impl WebhookVerifier {
     /// `body` is read whole: cap request bodies before calling (an applicant event is a few
     /// KiB; a 64 KiB limit in the HTTP server is ample).
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+        self.open(headers, body, Some(&self.freshness))
+    }
+
+    /// [`verify`](Self::verify), checking `time` against `freshness` only when given (the
+    /// durable worker's re-verification of a stored delivery skips it).
+    fn open(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        freshness: Option<&Freshness>,
+    ) -> Result<WebhookEvent, WebhookError> {
         let envelope: RawEnvelope =
             json::decode("webhook", body).map_err(WebhookError::Malformed)?;
         let data = match envelope.data().map_err(WebhookError::Malformed)? {
@@ -301,7 +312,9 @@ impl WebhookVerifier {
             .and_then(|t| t.parsed())
             .copied()
             .ok_or(WebhookError::MissingTime)?;
-        self.freshness.check(time, self.clock.as_ref())?;
+        if let Some(freshness) = freshness {
+            freshness.check(time, self.clock.as_ref())?;
+        }
         let event: ApplicantEvent =
             json::decode("webhook `data`", &plaintext).map_err(WebhookError::Payload)?;
         let dedup_key = format!("elkyc:{}", const_hex::encode(Sha256::digest(&plaintext)));
@@ -343,6 +356,17 @@ impl Verifier for WebhookVerifier {
         body: &[u8],
     ) -> Result<Verified<WebhookEvent>, WebhookError> {
         let webhook = self.verify(request.headers(), body)?;
+        Ok(Verified::event(webhook.dedup_key.clone(), webhook))
+    }
+
+    /// The signature header: durable intake stores it beside the envelope (still
+    /// encrypted, as received), so the worker can verify and decrypt it again.
+    const KEPT_HEADERS: &'static [&'static str] = &[SIGNATURE_HEADER];
+
+    /// Signature and decryption again, without the freshness window: intake checked it,
+    /// and a delivery replayed from dead days later must still process.
+    fn reverify(&self, stored: &StoredRequest) -> Result<Verified<WebhookEvent>, WebhookError> {
+        let webhook = self.open(&stored.header_map(), stored.body(), None)?;
         Ok(Verified::event(webhook.dedup_key.clone(), webhook))
     }
 }
