@@ -192,9 +192,9 @@ pub enum Enqueued {
     Duplicate(DeliveryState),
 }
 
-/// A delivery a worker took: what it needs to process it and settle it.
+/// A delivery a worker took: what it needs to process it and settle it. Built by
+/// [`Queue`] implementations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Taken {
     /// The deduplication key.
     pub key: String,
@@ -228,9 +228,8 @@ pub enum Failure {
     },
 }
 
-/// What an operator sees of a queued delivery.
+/// What an operator sees of a queued delivery. Built by [`Queue`] implementations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct DeliveryInfo {
     /// The deduplication key.
     pub key: String,

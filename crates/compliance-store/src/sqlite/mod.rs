@@ -17,6 +17,7 @@
 
 mod applicants;
 mod inbox;
+mod queue;
 pub mod sql;
 mod thread;
 
@@ -33,13 +34,15 @@ use crate::schema::{self, MIGRATIONS_TABLE, Migration};
 use thread::ConnectionThread;
 
 pub use inbox::SqliteInbox;
+pub use queue::SqliteQueue;
 /// The driver, re-exported so your own queries on the same file use the same version.
 pub use rusqlite;
 
 /// The embedded migrations.
-static MIGRATIONS: [Migration; 2] = [
+static MIGRATIONS: [Migration; 3] = [
     Migration::numbered(1, include_str!("0001_initial.sql")),
     Migration::numbered(2, include_str!("0002_abandoned_claims.sql")),
+    Migration::numbered(3, include_str!("0003_queue.sql")),
 ];
 
 /// How long a statement waits for another connection's write lock by default: 5 seconds.
@@ -193,6 +196,12 @@ impl SqliteStore {
     /// `"heleket"`...).
     pub fn inbox(&self, name: impl Into<String>) -> SqliteInbox {
         SqliteInbox::new(self.clone(), name.into())
+    }
+
+    /// The durable webhook queue called `name` (the provider's: `"tuum"`, `"heleket"`...)
+    /// in this database, with the [default lease](compliance_core::inbox::DEFAULT_LEASE).
+    pub fn queue(&self, name: impl Into<String>) -> SqliteQueue {
+        SqliteQueue::new(self.clone(), name.into())
     }
 
     /// Runs `f` with the connection, after the operations sent before it: on the
