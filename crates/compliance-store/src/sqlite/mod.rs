@@ -58,6 +58,7 @@ pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 pub struct SqliteOptions {
     busy_timeout: Duration,
     spin: Duration,
+    max_page_count: Option<u64>,
 }
 
 impl Default for SqliteOptions {
@@ -65,6 +66,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             spin: DEFAULT_SPIN,
+            max_page_count: None,
         }
     }
 }
@@ -84,6 +86,16 @@ impl SqliteOptions {
     /// thread.
     pub fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
+        self
+    }
+
+    /// Caps the file at `pages` pages (SQLite's `PRAGMA max_page_count`; a page is 4 KiB
+    /// by default), for this store's connection. A write that would grow the file past it
+    /// fails with [`Error::Database`] (`database or disk is full`): a durable intake then
+    /// answers 503 and acknowledges nothing, as it does when the disk itself is full. By
+    /// default SQLite's own limit (practically none).
+    pub fn max_page_count(mut self, pages: u64) -> Self {
+        self.max_page_count = Some(pages);
         self
     }
 
@@ -321,6 +333,14 @@ fn prepare(mut conn: Connection, options: &SqliteOptions) -> Result<Connection, 
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(db)?;
     migrate(&mut conn)?;
+    if let Some(pages) = options.max_page_count {
+        let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+        let _set: i64 = conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |row| {
+                row.get(0)
+            })
+            .map_err(db)?;
+    }
     Ok(conn)
 }
 
