@@ -929,3 +929,232 @@ async fn three_worker_processes_and_three_intakes_on_one_postgres_run_each_handl
         .get(0);
     assert!(pids >= 2, "the work was shared between processes ({pids})");
 }
+
+/// Waits until `queue` has `n` done rows (at most 10 s).
+async fn until_done(queue: &dyn Queue, n: usize) {
+    let start = Instant::now();
+    while count(queue, DeliveryState::Done).await < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "only {} of {n} done",
+            count(queue, DeliveryState::Done).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn outage_schedule() -> RetrySchedule {
+    RetrySchedule::new()
+        .first_delay(Duration::from_millis(10))
+        .cap(Duration::from_millis(80))
+        .max_attempts(Some(1000))
+}
+
+/// Heleket (repeats until a 2xx; the sandbox's schedule compressed): 8 payments moving
+/// `check` → `paid`, acknowledged at once while the handler is down; after the outage each
+/// final `paid` runs exactly once and no `check` runs after its payment's `paid` (the final
+/// state stays sticky in durable mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heleket_a_handler_outage_loses_nothing_and_the_final_state_stays_sticky() {
+    use compliance_sandbox::{InstantSleeper, NewPayment, Sandbox, SandboxConfig};
+    use heleket_aml::{
+        HeleketWebhook, WebhookProcessor as Heleket, WebhookVerifier as HeleketVerifier,
+    };
+
+    let sandbox = Sandbox::start(SandboxConfig::default().seed(24).sleeper(InstantSleeper))
+        .await
+        .unwrap();
+    let heleket = sandbox.heleket();
+    let c = heleket.credentials();
+    let verifier =
+        || HeleketVerifier::new(c.payment_key.clone()).with_payout_key(c.payout_key.clone());
+    let dir = TempDir::new("heleket");
+    let store = SqliteStore::open(dir.0.join("state.db")).await.unwrap();
+    let intake = Heleket::builder(verifier())
+        .queue(store.queue("heleket"))
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/",
+        serve(heleket_aml::WebhookReceiver::new(intake).router()).await
+    );
+
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let down = Arc::new(AtomicBool::new(true));
+    let (record, is_down) = (seen.clone(), down.clone());
+    let processor = Heleket::builder(verifier())
+        .inbox(store.inbox("heleket"))
+        .handler(heleket_aml::handler_fn(move |webhook: HeleketWebhook| {
+            let (record, is_down) = (record.clone(), is_down.clone());
+            async move {
+                if is_down.load(Ordering::SeqCst) {
+                    return Err("ledger unavailable");
+                }
+                record
+                    .lock()
+                    .unwrap()
+                    .push((webhook.uuid().to_owned(), webhook.status().to_string()));
+                Ok(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let worker = Worker::builder(processor, store.queue("heleket"))
+        .retry(outage_schedule())
+        .poll_interval(Duration::from_millis(10))
+        .busy_delay(Duration::from_millis(10))
+        .build();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+
+    let mut uuids = Vec::new();
+    for i in 0..8 {
+        let uuid = heleket.create_payment(
+            NewPayment::new(format!("order-{i}"), "12.50", "USDT")
+                .status("process")
+                .callback(url.clone()),
+        );
+        heleket.set_payment_status(&uuid, "check").await.unwrap();
+        heleket.set_payment_status(&uuid, "paid").await.unwrap();
+        uuids.push(uuid);
+    }
+    heleket.settle_webhooks().await;
+    for delivery in heleket.deliveries() {
+        let statuses: Vec<_> = delivery.attempts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses, [Some(200)], "acknowledged at the first attempt");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(seen.lock().unwrap().is_empty());
+    down.store(false, Ordering::SeqCst);
+    let queue = store.queue("heleket");
+    until_done(&queue, 16).await;
+    let _ = stop.send(());
+    running.await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    for uuid in &uuids {
+        let statuses: Vec<&str> = seen
+            .iter()
+            .filter(|(u, _)| u == uuid)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == "paid").count(),
+            1,
+            "{uuid}: {statuses:?}"
+        );
+        assert_eq!(
+            statuses.last(),
+            Some(&"paid"),
+            "{uuid}: nothing after the final state: {statuses:?}"
+        );
+        assert!(statuses.len() <= 2, "{uuid}: {statuses:?}");
+    }
+}
+
+/// elKYC (10 retries from 30 s, doubling: 8.5 h; compressed): every applicant event of 6
+/// applicants acknowledged at once while the handler is down, each processed exactly once
+/// after the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn elkyc_a_handler_outage_loses_nothing_and_runs_each_event_once() {
+    use compliance_sandbox::elkyc::ApplicantStatus;
+    use compliance_sandbox::{InstantSleeper, Provider, Sandbox, SandboxConfig};
+    use kyc_public_api::{
+        CreateApplicant, KycClient, WebhookEvent, WebhookProcessor as Elkyc,
+        WebhookVerifier as ElkycVerifier,
+    };
+
+    let sandbox = Sandbox::start(SandboxConfig::default().seed(24).sleeper(InstantSleeper))
+        .await
+        .unwrap();
+    let elkyc = sandbox.elkyc();
+    let creds = elkyc.credentials();
+    let settings = compliance_e2e::elkyc_settings(&creds).unwrap();
+    let verifier = || ElkycVerifier::builder(settings.clone()).build().unwrap();
+    let dir = TempDir::new("elkyc-outage");
+    let store = SqliteStore::open(dir.0.join("state.db")).await.unwrap();
+    let intake = Elkyc::builder(verifier())
+        .queue(store.queue("elkyc"))
+        .build()
+        .unwrap();
+    elkyc.set_webhook_url(format!(
+        "{}/",
+        serve(kyc_public_api::WebhookReceiver::new(intake).router()).await
+    ));
+
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let down = Arc::new(AtomicBool::new(true));
+    let (record, is_down) = (seen.clone(), down.clone());
+    let processor = Elkyc::builder(verifier())
+        .inbox(store.inbox("elkyc"))
+        .handler(kyc_public_api::handler_fn(move |event: WebhookEvent| {
+            let (record, is_down) = (record.clone(), is_down.clone());
+            async move {
+                if is_down.load(Ordering::SeqCst) {
+                    return Err("case management unavailable");
+                }
+                *record.lock().unwrap().entry(event.dedup_key).or_default() += 1;
+                Ok(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let worker = Worker::builder(processor, store.queue("elkyc"))
+        .retry(outage_schedule())
+        .poll_interval(Duration::from_millis(10))
+        .build();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+
+    let kyc = KycClient::builder()
+        .base_url(sandbox.endpoint(Provider::Elkyc).url())
+        .api_key(creds.api_key.clone())
+        .encryption(settings.clone())
+        .build()
+        .unwrap();
+    for i in 0..6 {
+        let id = format!("outage-{i}");
+        kyc.create_applicant(&CreateApplicant::new(id.clone(), "basic-kyc"))
+            .await
+            .unwrap();
+        elkyc
+            .set_status(&id, ApplicantStatus::InProgress)
+            .await
+            .unwrap();
+    }
+    elkyc.settle_webhooks().await;
+    let deliveries = elkyc.deliveries();
+    assert_eq!(deliveries.len(), 12);
+    for delivery in &deliveries {
+        let statuses: Vec<_> = delivery.attempts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses, [Some(200)], "acknowledged at the first attempt");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(seen.lock().unwrap().is_empty());
+    down.store(false, Ordering::SeqCst);
+    let queue = store.queue("elkyc");
+    until_done(&queue, 12).await;
+    let _ = stop.send(());
+    running.await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 12);
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+}
