@@ -42,7 +42,7 @@
 //! [`MemoryQueue`] is for tests; `compliance-store` has the queue on SQLite and PostgreSQL.
 //! Inline mode stays for handlers that are fast and local.
 //!
-//! With the `axum` feature, [`Receiver`] puts it on HTTP: it authenticates from the headers
+//! With the `axum` feature, `Receiver` puts it on HTTP: it authenticates from the headers
 //! before reading the body, reads the raw body with a size cap and a read timeout, and
 //! answers by the table below. Its logging of refused requests is rate-limited, so a flood
 //! of forged requests cannot flood the logs.
