@@ -45,7 +45,7 @@ async fn every_provider_answers_in_the_same_neutral_terms() {
 
     let providers: Vec<Box<dyn AmlProvider>> = vec![
         Box::new(heleket),
-        Box::new(kyc),
+        Box::new(kyc.aml()),
         Box::new(btcdirect.aml_for(UserContext::identifier(b.user_identifier.clone()))),
     ];
     let expected = [

@@ -328,7 +328,7 @@ async fn aml_provider_answers_for_an_applicant_and_for_wallets() {
     kyc.create_applicant(&CreateApplicant::new("aml-1", "basic-kyc"))
         .await
         .unwrap();
-    let providers: Vec<Box<dyn AmlProvider>> = vec![Box::new(kyc)];
+    let providers: Vec<Box<dyn AmlProvider>> = vec![Box::new(kyc.aml())];
     let provider = &providers[0];
     assert_eq!(provider.provider(), "elkyc");
 

@@ -7,19 +7,15 @@
 
 use amld5_verify::{BtcDirectClient, Er801Reading, ErrorCode, SecretString, UserContext};
 use compliance_e2e::recorder;
-use compliance_sandbox::elkyc::{
-    ElkycCrypto, GcmNonce, HmacKeyBytes, MacHash, MacInput, NoncePlacement, SignatureEncoding,
-};
+// The client and the simulator name every reading alike (the simulator mirrors the client's
+// names without sharing its code), so each is named through its crate's module.
+use compliance_sandbox::elkyc::{self as sandbox, ElkycCrypto};
 use compliance_sandbox::{
     ElkycConfig, EncryptionMode, EventField, ExpiredUserToken, HeleketConfig, HeleketKey,
     InstantSleeper, Provider, RequestEncryption, Sandbox, SandboxConfig, UserRefreshAuth,
 };
 use heleket_aml::{HeleketClient, TestWebhook, WebhookKind, WebhookVerifier};
-use kyc_public_api::encryption::{
-    EncryptionError, EncryptionOptions, GcmNonceLength, HmacKeyUse, MacAlgorithm,
-    MacInput as ClientMacInput, NoncePlacement as ClientNoncePlacement,
-    SignatureEncoding as ClientEncoding,
-};
+use kyc_public_api::encryption::{self as client, EncryptionError, EncryptionOptions};
 use kyc_public_api::{
     CreateApplicant, EncryptionSettings, Error as KycError, EventType, KycClient,
     WebhookVerifier as ElkycVerifier,
@@ -39,20 +35,32 @@ struct Reading {
 fn readings() -> Vec<Reading> {
     let mut all = Vec::new();
     let encodings = [
-        (SignatureEncoding::Hex, ClientEncoding::Hex),
-        (SignatureEncoding::Base64, ClientEncoding::Base64),
+        (
+            sandbox::SignatureEncoding::Hex,
+            client::SignatureEncoding::Hex,
+        ),
+        (
+            sandbox::SignatureEncoding::Base64,
+            client::SignatureEncoding::Base64,
+        ),
     ];
     for (mac, client_mac) in [
-        (MacHash::Sha256, MacAlgorithm::HmacSha256),
-        (MacHash::Sha512, MacAlgorithm::HmacSha512),
+        (sandbox::MacHash::Sha256, client::MacHash::Sha256),
+        (sandbox::MacHash::Sha512, client::MacHash::Sha512),
     ] {
         for (input, client_input) in [
-            (MacInput::DataString, ClientMacInput::DataString),
-            (MacInput::CiphertextBytes, ClientMacInput::CiphertextBytes),
+            (sandbox::MacInput::DataString, client::MacInput::DataString),
+            (
+                sandbox::MacInput::CiphertextBytes,
+                client::MacInput::CiphertextBytes,
+            ),
         ] {
             for (key, client_key) in [
-                (HmacKeyBytes::HexDecoded, HmacKeyUse::HexDecoded),
-                (HmacKeyBytes::Text, HmacKeyUse::Text),
+                (
+                    sandbox::HmacKeyBytes::HexDecoded,
+                    client::HmacKeyBytes::HexDecoded,
+                ),
+                (sandbox::HmacKeyBytes::Text, client::HmacKeyBytes::Text),
             ] {
                 for (encoding, client_encoding) in encodings {
                     all.push(Reading {
@@ -73,12 +81,24 @@ fn readings() -> Vec<Reading> {
         }
     }
     for (nonce, client_nonce) in [
-        (GcmNonce::Bytes12, GcmNonceLength::Bytes12),
-        (GcmNonce::Bytes16, GcmNonceLength::Bytes16),
+        (
+            sandbox::GcmNonceLength::Bytes12,
+            client::GcmNonceLength::Bytes12,
+        ),
+        (
+            sandbox::GcmNonceLength::Bytes16,
+            client::GcmNonceLength::Bytes16,
+        ),
     ] {
         for (placement, client_placement) in [
-            (NoncePlacement::Prefix, ClientNoncePlacement::Prefix),
-            (NoncePlacement::Suffix, ClientNoncePlacement::Suffix),
+            (
+                sandbox::NoncePlacement::Prefix,
+                client::NoncePlacement::Prefix,
+            ),
+            (
+                sandbox::NoncePlacement::Suffix,
+                client::NoncePlacement::Suffix,
+            ),
         ] {
             for (encoding, client_encoding) in encodings {
                 all.push(Reading {
@@ -245,19 +265,19 @@ async fn a_mismatched_encryption_option_is_caught() {
     let cases = [
         (
             EncryptionMode::Cbc,
-            EncryptionOptions::default().mac_input(ClientMacInput::CiphertextBytes),
+            EncryptionOptions::default().mac_input(client::MacInput::CiphertextBytes),
         ),
         (
             EncryptionMode::Cbc,
-            EncryptionOptions::default().hmac_key(HmacKeyUse::Text),
+            EncryptionOptions::default().hmac_key(client::HmacKeyBytes::Text),
         ),
         (
             EncryptionMode::Gcm,
-            EncryptionOptions::default().nonce_placement(ClientNoncePlacement::Suffix),
+            EncryptionOptions::default().nonce_placement(client::NoncePlacement::Suffix),
         ),
         (
             EncryptionMode::Gcm,
-            EncryptionOptions::default().gcm_nonce(GcmNonceLength::Bytes16),
+            EncryptionOptions::default().gcm_nonce(client::GcmNonceLength::Bytes16),
         ),
     ];
     for (mode, wrong) in cases {
@@ -331,7 +351,7 @@ async fn a_mismatched_hmac_hash_is_caught() {
         .unwrap();
     let wrong = kyc(
         &sandbox,
-        EncryptionOptions::default().mac(MacAlgorithm::HmacSha512),
+        EncryptionOptions::default().mac(client::MacHash::Sha512),
         false,
     );
     let err = wrong.applicant_status("hash-1").await.unwrap_err();

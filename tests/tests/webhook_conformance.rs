@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use compliance_core::webhook::{
-    BoxError, Handler, ManualClock, ManualRuntime, Processor, Receiver, Verifier,
-};
+use compliance_core::rt::{ManualClock, ManualRuntime};
+use compliance_core::webhook::{BoxError, Handler, Processor, Receiver, Verifier};
 use compliance_core::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox, Timestamp};
 use compliance_e2e::serve;
 use kyc_public_api::Envelope;

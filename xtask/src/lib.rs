@@ -15,6 +15,8 @@ mod git;
 mod release;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod tidy;
 mod version;
 mod workspace;
 

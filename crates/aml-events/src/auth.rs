@@ -133,7 +133,7 @@ impl fmt::Debug for SharedSecretHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedSecretHeader")
             .field("header", &self.header)
-            .field("secret", &"[REDACTED]")
+            .field("secret", &"[redacted]")
             .finish()
     }
 }
@@ -180,7 +180,7 @@ impl fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BasicAuth")
             .field("username", &self.username)
-            .field("password", &"[REDACTED]")
+            .field("password", &"[redacted]")
             .finish()
     }
 }

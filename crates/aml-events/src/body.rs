@@ -1,5 +1,5 @@
 //! The event types and their typed bodies, and the one place that maps a type to its body
-//! ([`Kind`]), used by both decoders: the one-pass reader (`envelope`) and the reference
+//! ([`Kind`]), used by both decoders: the one-pass reader (`one_pass`) and the reference
 //! decoding (`event`). Depends on neither.
 
 use std::marker::PhantomData;

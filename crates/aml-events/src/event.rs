@@ -1,4 +1,5 @@
-//! The event envelope and its reference decoding. The event types, their routing codes and
+//! The notification (what Tuum delivers: `notificationId`, the type code, its dates and
+//! `data`) and its reference decoding. The event types, their routing codes and
 //! their bodies are in `body` (re-exported here), `Source` in `source`.
 
 use compliance_core::Timestamp;
@@ -8,18 +9,18 @@ use serde_json::value::RawValue;
 
 use crate::body::{BodyDecoder, Kind};
 pub use crate::body::{EventBody, EventType};
-use crate::envelope::{self, DataText};
 use crate::error::Error;
+use crate::one_pass::{self, DataText};
 use crate::raw::RawJson;
 pub use crate::source::Source;
 
-/// One Tuum AML event: the envelope and its typed body.
+/// One Tuum AML event: the notification's fields and its typed body.
 ///
 /// Parse it from the exact bytes Tuum delivered with [`AmlEvent::from_slice`]. Parsing never
 /// panics, tolerates fields Tuum adds, and never fails on an unknown event type (see
 /// [`EventBody::Unknown`]).
 ///
-/// It serialises back to Tuum's envelope shape with `data` exactly as received, so an event
+/// It serialises back to Tuum's notification shape with `data` exactly as received, so an event
 /// can be forwarded (to a broker, an audit log) without losing a digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmlEvent {
@@ -31,10 +32,10 @@ pub struct AmlEvent {
     raw_data: DataText,
 }
 
-/// The envelope as it arrives; `data` stays raw until the type code says what it is.
+/// The notification as it arrives; `data` stays raw until the type code says what it is.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Envelope {
+struct Notification {
     notification_id: String,
     notification_type_code: EventType,
     #[serde(default)]
@@ -64,7 +65,7 @@ impl AmlEvent {
     /// # Ok::<(), aml_events::Error>(())
     /// ```
     pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
-        match envelope::read(body) {
+        match one_pass::read(body) {
             Some(read) => Ok(AmlEvent {
                 notification_id: read.notification_id,
                 type_code: read.type_code,
@@ -77,38 +78,38 @@ impl AmlEvent {
         }
     }
 
-    /// The reference decoding: the envelope with `data` kept as text, then `data` into the
-    /// type's body, each error naming its path. [`envelope::read`] gives the same answer in
+    /// The reference decoding: the notification with `data` kept as text, then `data` into the
+    /// type's body, each error naming its path. [`one_pass::read`] gives the same answer in
     /// one pass when it can, and defers to this when it cannot.
     pub(crate) fn from_slice_checked(body: &[u8]) -> Result<Self, Error> {
-        let envelope: Envelope = compliance_core::json::decode("Tuum AML event", body)
+        let notification: Notification = compliance_core::json::decode("Tuum AML event", body)
             .map_err(|e| Error::from_decode(e, None, body))?;
-        if envelope.notification_id.trim().is_empty() {
+        if notification.notification_id.trim().is_empty() {
             return Err(Error::parse(
                 "notificationId",
                 "must not be empty: it is the deduplication key",
                 body,
             ));
         }
-        let raw_data = envelope
+        let raw_data = notification
             .data
             .map(RawJson::from_raw)
             .unwrap_or_else(RawJson::null);
-        let parsed = match Kind::of(&envelope.notification_type_code) {
+        let parsed = match Kind::of(&notification.notification_type_code) {
             Some(kind) => kind.decode(Checked {
                 data: &raw_data,
                 body,
             })?,
             None => EventBody::Unknown {
-                type_code: envelope.notification_type_code.as_str().to_owned(),
+                type_code: notification.notification_type_code.as_str().to_owned(),
                 raw: raw_data.clone(),
             },
         };
         Ok(AmlEvent {
-            notification_id: envelope.notification_id,
-            type_code: envelope.notification_type_code,
-            destination: envelope.destination,
-            original_message_date_time: envelope.original_message_date_time,
+            notification_id: notification.notification_id,
+            type_code: notification.notification_type_code,
+            destination: notification.destination,
+            original_message_date_time: notification.original_message_date_time,
             body: parsed,
             raw_data: DataText::kept(raw_data),
         })

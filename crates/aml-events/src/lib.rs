@@ -1,16 +1,18 @@
 #![doc = include_str!("../README.md")]
+// Library code reports failures as typed errors; a panic is never an answer (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 mod body;
 pub mod codes;
 pub mod collection;
-mod envelope;
 mod error;
 pub mod event;
+mod one_pass;
 pub mod payment;
 pub mod person;
-pub mod processor;
+mod pipeline;
 mod raw;
 pub mod result;
 #[cfg(feature = "axum")]
@@ -21,7 +23,7 @@ mod source;
 pub use auth::{Authenticator, RequestInfo};
 pub use error::Error;
 pub use event::{AmlEvent, EventBody, EventType, Source};
-pub use processor::{WebhookProcessor, WebhookVerifier};
+pub use pipeline::{WebhookProcessor, WebhookVerifier};
 pub use raw::RawJson;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -8,7 +8,7 @@
 
 use compliance_core::axum::Router;
 
-use crate::processor::{WebhookProcessor, WebhookVerifier};
+use crate::pipeline::{WebhookProcessor, WebhookVerifier};
 
 pub use compliance_core::webhook::{DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT};
 

@@ -1,9 +1,10 @@
 //! Who a call is made as: the partner's credentials ([`PartnerAuth`]), a user's session or
 //! identifier ([`UserContext`]), and the token rules ([`TokenPolicy`], [`Er801Reading`]).
 //!
-//! Authentication runs in three small parts: the identity resolver renews tokens through a
-//! cache (`identity.rs`), the signer puts them on one attempt (`sign.rs`), and the
-//! classifier reads the provider's answer once (`classify.rs`).
+//! These are the settings a caller gives. Authentication itself runs in three small parts:
+//! the identity resolver renews tokens through a cache (`identity/resolver.rs`, beside the
+//! `Identity` it resolves for one attempt), the signer puts them on one attempt
+//! (`sign.rs`), and the classifier reads the provider's answer once (`classify.rs`).
 
 use std::fmt;
 use std::time::Duration;
@@ -19,8 +20,8 @@ use crate::error::Error;
 /// How the partner authenticates: exactly one method, so the provider's ER803 ("multiple
 /// authorization methods used") cannot happen.
 ///
-/// `Debug` never shows the password or the key.
-#[derive(Clone, Debug)]
+/// `Debug` never shows the password or the key (`[redacted]`, the workspace's one spelling).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum PartnerAuth {
     /// Username and password, exchanged for a token (`POST /api/v1/authenticate`) that the
@@ -33,6 +34,19 @@ pub enum PartnerAuth {
     },
     /// An API key sent as `X-Api-Key` (what the provider's own client SDK uses).
     ApiKey(SecretString),
+}
+
+impl fmt::Debug for PartnerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Credentials { username, .. } => f
+                .debug_struct("Credentials")
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+            Self::ApiKey(_) => f.debug_tuple("ApiKey").field(&"[redacted]").finish(),
+        }
+    }
 }
 
 impl PartnerAuth {

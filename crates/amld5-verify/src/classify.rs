@@ -21,7 +21,7 @@ use compliance_core::http::{AuthVerdict, CredentialSet, Response, StatusCode};
 
 use crate::auth::Er801Reading;
 use crate::error::{ApiErrors, Error, ErrorCode};
-use crate::sign::Identity;
+use crate::identity::Identity;
 
 /// The partner token's slot.
 pub(crate) const PARTNER: CredentialSet = CredentialSet::slot(0);
@@ -134,7 +134,7 @@ fn expired_by_code(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::{PartnerCredential, UserCredential};
+    use crate::identity::{PartnerCredential, UserCredential};
     use compliance_core::SecretString;
     use compliance_core::http::HeaderMap;
 

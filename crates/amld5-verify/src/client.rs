@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::amld5::{Amld5Answers, Amld5Questions};
 use crate::auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserSession};
 use crate::error::Result;
-use crate::identity::{self, CallAuth, Tokens};
+use crate::identity::resolver::{self, CallAuth, Tokens};
 use crate::user::UserInfo;
-use crate::verification::{UserAml, VerificationStatus};
+use crate::verification::VerificationStatus;
 
 /// Which BTC Direct API to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,9 +153,9 @@ impl BtcDirectClientBuilder {
 }
 
 /// What every clone of a client shares.
-pub(crate) struct Shared {
-    pub(crate) tokens: Arc<Tokens>,
-    pub(crate) locale: String,
+struct Shared {
+    tokens: Arc<Tokens>,
+    locale: String,
 }
 
 impl Shared {
@@ -170,7 +170,7 @@ impl Shared {
 /// and the partner token (refreshed once however many calls notice it expired).
 #[derive(Clone)]
 pub struct BtcDirectClient {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for BtcDirectClient {
@@ -212,7 +212,7 @@ impl BtcDirectClient {
     /// Never resent automatically (a repeat would open a second session): after a timeout
     /// or a 5xx, log in again if you need to.
     pub async fn login(&self, email: &str, password: &SecretString) -> Result<UserSession> {
-        identity::login(&self.shared.tokens, email, password).await
+        resolver::login(&self.shared.tokens, email, password).await
     }
 
     /// Links a logged-in user to `identifier` so later calls can use
@@ -271,21 +271,17 @@ impl BtcDirectClient {
         Ok(send(&self.shared, request, Some(user)).await?.json()?)
     }
 
-    /// An [`AmlProvider`](compliance_core::AmlProvider) bound to one user (a logged-in
-    /// session or an identifier).
-    pub fn aml_for(&self, user: UserContext) -> UserAml {
-        UserAml::new(self.clone(), user)
+    /// The locale of the AMLD5 questions in [`AmlProvider`](crate::AmlProvider) answers (the
+    /// builder's [`locale`](BtcDirectClientBuilder::locale), default `en`).
+    pub fn locale(&self) -> &str {
+        &self.shared.locale
     }
 }
 
 /// Sends `request` with the partner's (and the user's) credentials. The transport resolves
 /// them, signs, and has the answer classified: an unsuccessful one arrives as the crate's
 /// error, read once.
-pub(crate) async fn send(
-    shared: &Shared,
-    request: Request,
-    user: Option<&UserContext>,
-) -> Result<Response> {
+async fn send(shared: &Shared, request: Request, user: Option<&UserContext>) -> Result<Response> {
     let auth = CallAuth::new(shared.tokens.clone(), user.cloned());
     shared.transport().send_with(request, &auth).await
 }

@@ -1,4 +1,4 @@
-//! Errors: BTC Direct's `{"errors": {code: {code, message, solution}}}` envelope, typed, and
+//! Errors: BTC Direct's `{"errors": {code: {code, message, solution}}}` error body, typed, and
 //! the crate error whose variants say what the caller should do next.
 
 use std::fmt;
@@ -84,7 +84,7 @@ fn in_range(code: &str, low: u16, high: u16) -> bool {
         .is_some_and(|n| (low..=high).contains(&n))
 }
 
-/// One error from the provider's envelope.
+/// One error from the provider's error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -110,7 +110,7 @@ impl fmt::Display for ApiError {
 
 /// Every error of one response, in the order the provider sent them.
 ///
-/// The envelope is a map keyed by code (`{"errors": {"ER100": {...}, "ER101": {...}}}`); a list
+/// The error body is a map keyed by code (`{"errors": {"ER100": {...}, "ER101": {...}}}`); a list
 /// of error objects is accepted too. An entry without its own `code` takes the map key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApiErrors(pub Vec<ApiError>);
@@ -136,13 +136,13 @@ impl ApiErrors {
         self.0.is_empty()
     }
 
-    /// Decodes the provider's error from a response body: its envelope
+    /// Decodes the provider's error from a response body: its error body
     /// `{"errors": {...}}`, or the `{"code": 401, "message": "..."}` its token guard answers
     /// (kept as one error whose code is that number). `None` when the body is neither.
     /// Bounded: at most [`MAX_ERRORS`] errors, texts cut to [`MAX_TEXT`] bytes.
     pub fn from_body(body: &[u8]) -> Option<Self> {
         #[derive(Deserialize)]
-        struct Envelope {
+        struct ErrorBody {
             errors: ApiErrors,
         }
         #[derive(Deserialize)]
@@ -150,8 +150,8 @@ impl ApiErrors {
             code: serde_json::Value,
             message: String,
         }
-        if let Ok(envelope) = serde_json::from_slice::<Envelope>(body) {
-            return Some(envelope.errors).filter(|e| !e.is_empty());
+        if let Ok(error_body) = serde_json::from_slice::<ErrorBody>(body) {
+            return Some(error_body.errors).filter(|e| !e.is_empty());
         }
         let guard = serde_json::from_slice::<Guard>(body).ok()?;
         let code = match guard.code {
@@ -343,7 +343,7 @@ impl Actionable for Error {
 }
 
 impl Error {
-    /// The provider's errors, when it sent its envelope.
+    /// The provider's errors, when it sent its error body.
     pub fn api_errors(&self) -> &[ApiError] {
         match self {
             Error::Rejected { errors, .. }
@@ -360,7 +360,7 @@ impl Error {
         self.api_errors().iter().any(|e| &e.code == code)
     }
 
-    /// Maps an unsuccessful response: the provider's envelope when there is one (classified
+    /// Maps an unsuccessful response: the provider's error body when there is one (classified
     /// by code, partner problems first), the core's generic error otherwise. 429 is always
     /// [`compliance_core::Error::RateLimited`].
     pub(crate) fn from_response(response: &Response) -> Self {

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
+// Library code reports failures as typed errors; a panic is never an answer (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod aml;
 pub mod amld5;
 pub mod auth;
 mod classify;
@@ -15,6 +18,7 @@ pub mod verification;
 /// and deduplication keys: `"btcdirect"`.
 pub const PROVIDER: &str = "btcdirect";
 
+pub use aml::UserAml;
 pub use amld5::{
     Amld5Answer, Amld5Answers, Amld5AnswersBuilder, Amld5Question, Amld5Questions, AnswerError,
     AnswerOption,
@@ -23,7 +27,7 @@ pub use auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserSession}
 pub use client::{BtcDirectClient, BtcDirectClientBuilder, Environment};
 pub use error::{ApiError, ApiErrors, Error, ErrorCode, Result};
 pub use user::UserInfo;
-pub use verification::{UserAml, VerificationItem, VerificationStatus};
+pub use verification::{VerificationItem, VerificationStatus};
 
 // What this crate's API and README use from the shared core, so that a user of this crate
 // never names `compliance_core` (the workspace's re-export rule, in its root README).

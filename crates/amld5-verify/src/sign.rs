@@ -8,61 +8,15 @@
 //! sensitive.
 
 use compliance_core::http::{HeaderMap, HeaderName};
-use compliance_core::secret::{ExposeSecret, SecretString, bearer_header, sensitive_header};
+use compliance_core::secret::{ExposeSecret, bearer_header, sensitive_header};
 
 use crate::error::Error;
+use crate::identity::{Identity, PartnerCredential, UserCredential};
 
 pub(crate) const AUTHORIZATION: HeaderName = HeaderName::from_static("authorization");
 pub(crate) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 pub(crate) const USER_AUTHORIZATION: HeaderName = HeaderName::from_static("user-authorization");
 pub(crate) const USER_IDENTIFIER: HeaderName = HeaderName::from_static("user-identifier");
-
-/// The credentials one attempt is made with.
-pub(crate) struct Identity {
-    pub(crate) partner: PartnerCredential,
-    pub(crate) user: Option<UserCredential>,
-}
-
-/// The partner's side of an [`Identity`].
-pub(crate) enum PartnerCredential {
-    ApiKey(SecretString),
-    Token(SecretString),
-}
-
-/// The user's side of an [`Identity`].
-pub(crate) enum UserCredential {
-    Identifier(String),
-    /// The session's current user token.
-    Token(SecretString),
-}
-
-impl Identity {
-    /// Whether the partner authenticates with a token (which can expire and be renewed).
-    pub(crate) fn has_partner_token(&self) -> bool {
-        matches!(self.partner, PartnerCredential::Token(_))
-    }
-
-    /// Whether the user is a session (whose token can expire and be renewed).
-    pub(crate) fn has_user_token(&self) -> bool {
-        matches!(self.user, Some(UserCredential::Token(_)))
-    }
-
-    /// The partner token sent, if any.
-    pub(crate) fn partner_token(&self) -> Option<&str> {
-        match &self.partner {
-            PartnerCredential::Token(t) => Some(t.expose_secret()),
-            PartnerCredential::ApiKey(_) => None,
-        }
-    }
-
-    /// The user token sent, if any.
-    pub(crate) fn user_token(&self) -> Option<&str> {
-        match &self.user {
-            Some(UserCredential::Token(t)) => Some(t.expose_secret()),
-            _ => None,
-        }
-    }
-}
 
 /// Puts `identity` into `headers`.
 pub(crate) fn sign(identity: &Identity, headers: &mut HeaderMap) -> Result<(), Error> {
@@ -97,6 +51,7 @@ pub(crate) fn sign(identity: &Identity, headers: &mut HeaderMap) -> Result<(), E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compliance_core::secret::SecretString;
 
     #[test]
     fn exactly_one_partner_credential_and_sensitive_values() {

@@ -1,6 +1,6 @@
 //! Every example payload of BTC Direct's AMLD5 page, copied verbatim into `tests/fixtures/`:
 //! the three-answer request (what the client sends for those answers; the end-to-end tests
-//! submit it to the sandbox), the per-network `destinationTag` and the error envelope with
+//! submit it to the sandbox), the per-network `destinationTag` and the error body with
 //! every code the endpoint documents.
 
 mod common;

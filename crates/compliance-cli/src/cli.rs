@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+// The readings of what elKYC leaves unconfirmed are the client's own types (its `clap`
+// feature derives `ValueEnum`): one name per concept, from the library to the command line.
+use kyc_public_api::encryption::{
+    GcmNonceLength, HmacKeyBytes, MacHash, MacInput, NoncePlacement, SignatureEncoding,
+};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -165,62 +170,6 @@ pub enum Method {
     Gcm,
 }
 
-/// The CBC HMAC's hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MacArg {
-    /// HMAC-SHA256.
-    Sha256,
-    /// HMAC-SHA512.
-    Sha512,
-}
-
-/// What the CBC HMAC covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MacInputArg {
-    /// The envelope's `data` string as sent.
-    DataString,
-    /// The bytes the hex encodes (IV + ciphertext).
-    CiphertextBytes,
-}
-
-/// How the HMAC key text becomes key bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HmacKeyArg {
-    /// Hex-decoded.
-    Hex,
-    /// The text's own bytes.
-    Text,
-}
-
-/// How `x-allpass-signature` is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EncodingArg {
-    /// Lowercase hex.
-    Hex,
-    /// Standard base64.
-    Base64,
-}
-
-/// The GCM nonce's length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NonceArg {
-    /// 12 bytes.
-    #[value(name = "12")]
-    Bytes12,
-    /// 16 bytes.
-    #[value(name = "16")]
-    Bytes16,
-}
-
-/// Where the GCM nonce sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlacementArg {
-    /// Before the ciphertext.
-    Prefix,
-    /// After the ciphertext.
-    Suffix,
-}
-
 /// The application's encryption: method, key files and the readings of what the provider
 /// leaves unconfirmed (defaults: the provider notes' reading).
 #[derive(Debug, Args)]
@@ -236,22 +185,22 @@ pub struct ElkycCryptoArgs {
     pub hmac_key_file: Option<PathBuf>,
     /// CBC: the HMAC's hash (unconfirmed).
     #[arg(long, value_enum, default_value = "sha256")]
-    pub mac: MacArg,
+    pub mac: MacHash,
     /// CBC: what the HMAC covers (unconfirmed).
     #[arg(long, value_enum, default_value = "data-string")]
-    pub mac_input: MacInputArg,
+    pub mac_input: MacInput,
     /// CBC: how the HMAC key text becomes bytes (unconfirmed).
     #[arg(long, value_enum, default_value = "hex")]
-    pub hmac_key: HmacKeyArg,
+    pub hmac_key: HmacKeyBytes,
     /// How `x-allpass-signature` is encoded (unconfirmed).
     #[arg(long, value_enum, default_value = "hex")]
-    pub signature_encoding: EncodingArg,
+    pub signature_encoding: SignatureEncoding,
     /// GCM: the nonce's length in bytes (unconfirmed).
     #[arg(long, value_enum, default_value = "12")]
-    pub gcm_nonce: NonceArg,
+    pub gcm_nonce: GcmNonceLength,
     /// GCM: where the nonce sits in `data` (unconfirmed).
     #[arg(long, value_enum, default_value = "prefix")]
-    pub nonce_placement: PlacementArg,
+    pub nonce_placement: NoncePlacement,
 }
 
 /// `elkyc decrypt`.

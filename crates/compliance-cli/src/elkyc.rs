@@ -4,16 +4,12 @@
 use compliance_core::aml::AmlProvider;
 use compliance_core::time::Timestamp;
 use kyc_public_api::encryption::{
-    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, GcmNonceLength, HmacKeyUse,
-    MacAlgorithm, MacInput, NoncePlacement, SIGNATURE_HEADER, SignatureEncoding,
+    Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, SIGNATURE_HEADER,
 };
 use kyc_public_api::{Envelope, HeaderMap, KycClient, WebhookError, WebhookVerifier};
 use serde_json::{Value, json};
 
-use crate::cli::{
-    ElkycCryptoArgs, ElkycDecryptArgs, ElkycEncryptArgs, EncodingArg, HmacKeyArg, MacArg,
-    MacInputArg, Method, NonceArg, PlacementArg, StateElkycArgs,
-};
+use crate::cli::{ElkycCryptoArgs, ElkycDecryptArgs, ElkycEncryptArgs, Method, StateElkycArgs};
 use crate::input;
 use crate::outcome::{Code, Failure, Outcome, Output};
 use crate::secrets::{self, ELKYC_API_KEY, ELKYC_HMAC_KEY, ELKYC_SECRET_KEY};
@@ -168,33 +164,15 @@ fn settings(crypto: &ElkycCryptoArgs, out: &Output) -> Result<EncryptionSettings
     })
 }
 
-/// The readings of the unconfirmed details, as the client names them.
+/// The readings of the unconfirmed details: the command line holds the client's own types.
 fn options(crypto: &ElkycCryptoArgs) -> EncryptionOptions {
     EncryptionOptions::default()
-        .mac(match crypto.mac {
-            MacArg::Sha256 => MacAlgorithm::HmacSha256,
-            MacArg::Sha512 => MacAlgorithm::HmacSha512,
-        })
-        .mac_input(match crypto.mac_input {
-            MacInputArg::DataString => MacInput::DataString,
-            MacInputArg::CiphertextBytes => MacInput::CiphertextBytes,
-        })
-        .hmac_key(match crypto.hmac_key {
-            HmacKeyArg::Hex => HmacKeyUse::HexDecoded,
-            HmacKeyArg::Text => HmacKeyUse::Text,
-        })
-        .signature_encoding(match crypto.signature_encoding {
-            EncodingArg::Hex => SignatureEncoding::Hex,
-            EncodingArg::Base64 => SignatureEncoding::Base64,
-        })
-        .gcm_nonce(match crypto.gcm_nonce {
-            NonceArg::Bytes12 => GcmNonceLength::Bytes12,
-            NonceArg::Bytes16 => GcmNonceLength::Bytes16,
-        })
-        .nonce_placement(match crypto.nonce_placement {
-            PlacementArg::Prefix => NoncePlacement::Prefix,
-            PlacementArg::Suffix => NoncePlacement::Suffix,
-        })
+        .mac(crypto.mac)
+        .mac_input(crypto.mac_input)
+        .hmac_key(crypto.hmac_key)
+        .signature_encoding(crypto.signature_encoding)
+        .gcm_nonce(crypto.gcm_nonce)
+        .nonce_placement(crypto.nonce_placement)
 }
 
 /// A key the cipher refused: a configuration error that names the key, never shows it.
@@ -228,5 +206,5 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     let client = builder
         .build()
         .map_err(|e| crate::state::client_failure("elKYC", &e))?;
-    Ok(Box::new(client))
+    Ok(Box::new(client.aml()))
 }

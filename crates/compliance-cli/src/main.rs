@@ -6,6 +6,9 @@
 //! any documented kind to your own endpoint. See the crate's README for a session, and
 //! `compliance --help` for the exit codes and where secrets are read from.
 
+// A failure is a typed error and an exit code, never a panic (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod btcdirect;
 mod cli;
 mod elkyc;

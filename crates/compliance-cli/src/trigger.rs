@@ -17,16 +17,17 @@ use compliance_sandbox::RetrySchedule;
 use compliance_sandbox::TuumEvent;
 use compliance_sandbox::elkyc::webhook::{APPLICANT_EVENTS, WebhookPayload, envelope};
 use compliance_sandbox::elkyc::{
-    ElkycCrypto, EncryptionMode, EventField, GcmNonce, HmacKeyBytes, MacHash, MacInput,
-    NoncePlacement, Refusal, SIGNATURE_HEADER, Sealer, SignatureEncoding,
+    self as sandbox, ElkycCrypto, EncryptionMode, EventField, Refusal, SIGNATURE_HEADER, Sealer,
 };
 use compliance_sandbox::heleket::webhook::{self as heleket_webhook, WebhookFacts};
+use kyc_public_api::encryption::{
+    GcmNonceLength, HmacKeyBytes, MacHash, MacInput, NoncePlacement, SignatureEncoding,
+};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{
-    DeliveryArgs, ElkycCryptoArgs, EncodingArg, EventFieldArg, HeleketKeyArg, HmacKeyArg, MacArg,
-    MacInputArg, Method, NonceArg, PlacementArg, TriggerCommand, TriggerElkycArgs,
-    TriggerHeleketArgs, TriggerTuumArgs,
+    DeliveryArgs, ElkycCryptoArgs, EventFieldArg, HeleketKeyArg, Method, TriggerCommand,
+    TriggerElkycArgs, TriggerHeleketArgs, TriggerTuumArgs,
 };
 use crate::outcome::{Code, Failure, Outcome, Output};
 use crate::secrets::{self, ELKYC_HMAC_KEY, ELKYC_SECRET_KEY, TUUM_WEBHOOK_SECRET};
@@ -155,7 +156,7 @@ fn prepare_elkyc(args: &TriggerElkycArgs, event: &str, out: &Output) -> Result<P
             Method::Cbc => EncryptionMode::Cbc,
             Method::Gcm => EncryptionMode::Gcm,
         },
-        crypto: readings(&args.crypto),
+        crypto: readings(&args.crypto)?,
         secret_key: secret.expose_secret(),
         hmac_key: hmac.as_ref().map_or("", |k| k.expose_secret()),
     };
@@ -204,33 +205,43 @@ fn prepare_elkyc(args: &TriggerElkycArgs, event: &str, out: &Output) -> Result<P
     })
 }
 
-/// The command line's readings, as the sandbox names them.
-fn readings(crypto: &ElkycCryptoArgs) -> ElkycCrypto {
-    ElkycCrypto::default()
+/// The command line's readings (the client's types) as the sandbox's simulator takes them:
+/// the same names, mirrored there, since the simulator shares no code with the client. A
+/// reading the client may add and the simulator does not play is a usage error.
+fn readings(crypto: &ElkycCryptoArgs) -> Result<ElkycCrypto, Failure> {
+    let unplayed =
+        |what: &str| Failure::usage(format!("the sandbox does not simulate this {what}"));
+    Ok(ElkycCrypto::default()
         .mac(match crypto.mac {
-            MacArg::Sha256 => MacHash::Sha256,
-            MacArg::Sha512 => MacHash::Sha512,
+            MacHash::Sha256 => sandbox::MacHash::Sha256,
+            MacHash::Sha512 => sandbox::MacHash::Sha512,
+            _ => return Err(unplayed("HMAC hash")),
         })
         .mac_input(match crypto.mac_input {
-            MacInputArg::DataString => MacInput::DataString,
-            MacInputArg::CiphertextBytes => MacInput::CiphertextBytes,
+            MacInput::DataString => sandbox::MacInput::DataString,
+            MacInput::CiphertextBytes => sandbox::MacInput::CiphertextBytes,
+            _ => return Err(unplayed("HMAC input")),
         })
         .hmac_key(match crypto.hmac_key {
-            HmacKeyArg::Hex => HmacKeyBytes::HexDecoded,
-            HmacKeyArg::Text => HmacKeyBytes::Text,
+            HmacKeyBytes::HexDecoded => sandbox::HmacKeyBytes::HexDecoded,
+            HmacKeyBytes::Text => sandbox::HmacKeyBytes::Text,
+            _ => return Err(unplayed("HMAC key reading")),
         })
         .signature_encoding(match crypto.signature_encoding {
-            EncodingArg::Hex => SignatureEncoding::Hex,
-            EncodingArg::Base64 => SignatureEncoding::Base64,
+            SignatureEncoding::Hex => sandbox::SignatureEncoding::Hex,
+            SignatureEncoding::Base64 => sandbox::SignatureEncoding::Base64,
+            _ => return Err(unplayed("signature encoding")),
         })
         .gcm_nonce(match crypto.gcm_nonce {
-            NonceArg::Bytes12 => GcmNonce::Bytes12,
-            NonceArg::Bytes16 => GcmNonce::Bytes16,
+            GcmNonceLength::Bytes12 => sandbox::GcmNonceLength::Bytes12,
+            GcmNonceLength::Bytes16 => sandbox::GcmNonceLength::Bytes16,
+            _ => return Err(unplayed("GCM nonce length")),
         })
         .nonce_placement(match crypto.nonce_placement {
-            PlacementArg::Prefix => NoncePlacement::Prefix,
-            PlacementArg::Suffix => NoncePlacement::Suffix,
-        })
+            NoncePlacement::Prefix => sandbox::NoncePlacement::Prefix,
+            NoncePlacement::Suffix => sandbox::NoncePlacement::Suffix,
+            _ => return Err(unplayed("nonce placement")),
+        }))
 }
 
 fn prepare_tuum(args: &TriggerTuumArgs, event: &str, out: &Output) -> Result<Prepared, Failure> {

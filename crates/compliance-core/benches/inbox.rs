@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bench_pair::{Executor as _, Inline, compare_async};
+use compliance_core::rt::ManualClock;
 use compliance_core::time::SignedDuration;
-use compliance_core::webhook::ManualClock;
 use compliance_core::{Claim, Inbox, MemoryInbox};
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::rt::Clock;
 use crate::time::Timestamp;
-use crate::webhook::Clock;
 
 /// The default lease of a claim: 5 minutes.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
@@ -274,9 +274,10 @@ impl State {
                         self.claims.pop_front();
                     } else if until > front.tick {
                         // Renewed since it was queued: queue it again at its new deadline.
-                        let mut entry = self.claims.pop_front().expect("front exists");
-                        entry.tick = until;
-                        self.claims.push_back(entry);
+                        if let Some(mut entry) = self.claims.pop_front() {
+                            entry.tick = until;
+                            self.claims.push_back(entry);
+                        }
                     } else {
                         break;
                     }
@@ -361,7 +362,7 @@ impl MemoryInbox {
     }
 
     /// Reads the time from `clock` instead of the monotonic clock: for deterministic tests
-    /// with a [`ManualClock`](crate::webhook::ManualClock).
+    /// with a [`ManualClock`](crate::rt::ManualClock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         let origin = clock.now();
         self.now = Now::Clock { clock, origin };
@@ -517,8 +518,8 @@ impl Inbox for MemoryInbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::ManualClock;
     use crate::time::SignedDuration;
-    use crate::webhook::ManualClock;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

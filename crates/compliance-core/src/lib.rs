@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Library code reports failures as typed errors; a panic is never an answer (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod aml;
@@ -13,6 +15,7 @@ pub mod open_enum;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod recorded;
 mod redact;
+pub mod rt;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use compliance_core::Error;
 use compliance_core::http::{
     Auth, AuthContext, AuthVerdict, CredentialSet, HeaderValue, HttpClientBuilder, Request,
-    Response, RetryPolicy, Sleeper, StatusCode, Transport, TransportConfig,
+    Response, RetryPolicy, StatusCode, Transport, TransportConfig,
 };
+use compliance_core::rt::{BoxFuture, Runtime, TokioRuntime};
 use compliance_core::{NextStep, TimeoutKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -29,10 +30,14 @@ impl RecordingSleeper {
     }
 }
 
-impl Sleeper for RecordingSleeper {
+impl Runtime for RecordingSleeper {
     fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         self.0.lock().unwrap().push(d);
         Box::pin(async {})
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) -> bool {
+        TokioRuntime.spawn(task)
     }
 }
 
@@ -41,7 +46,7 @@ fn transport(url: &str, config: TransportConfig) -> (Transport, Arc<RecordingSle
     let t = Transport::builder(url)
         .user_agent("test-crate/9.9.9")
         .config(config)
-        .sleeper(sleeper.clone())
+        .runtime(sleeper.clone())
         .build()
         .unwrap();
     (t, sleeper)
@@ -694,9 +699,13 @@ fn debug_of_config_and_transport_reveals_nothing_secret() {
 #[derive(Debug)]
 struct Oversleeper;
 
-impl Sleeper for Oversleeper {
+impl Runtime for Oversleeper {
     fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(Duration::from_secs(3600)))
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) -> bool {
+        TokioRuntime.spawn(task)
     }
 }
 
@@ -719,7 +728,7 @@ async fn the_deadline_bounds_a_back_off_whatever_the_sleeper_does() {
                         .backoff(Duration::from_millis(1), Duration::from_millis(1)),
                 ),
         )
-        .sleeper(Arc::new(Oversleeper))
+        .runtime(Arc::new(Oversleeper))
         .build()
         .unwrap();
     let call = t.send(Request::get("/v1/thing"));

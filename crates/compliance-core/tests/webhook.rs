@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use compliance_core::rt::{BoxFuture, ManualClock, ManualRuntime, Runtime, TokioRuntime};
 use compliance_core::webhook::{
-    BoxError, BoxFuture, Handler, ManualClock, ManualRuntime, Outcome, ProcessError, Processor,
-    Rejection, RejectionKind, RequestInfo, Runtime, Stage, TokioRuntime, Verified, Verifier,
+    BoxError, Handler, Outcome, ProcessError, Processor, Rejection, RejectionKind, RequestInfo,
+    Stage, Verified, Verifier,
 };
 use compliance_core::{Claim, ClaimToken, Inbox, InboxError, MemoryInbox};
 use http::StatusCode;

@@ -462,7 +462,7 @@ pub async fn run(
     println!("\nEvery subject's AML state, asked through Vec<Box<dyn AmlProvider>>");
     let providers: Vec<Box<dyn AmlProvider>> = vec![
         Box::new(heleket.clone()),
-        Box::new(kyc.clone()),
+        Box::new(kyc.aml()),
         Box::new(btcdirect.aml_for(user.clone())),
     ];
     let subjects = vec![

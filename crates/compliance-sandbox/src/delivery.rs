@@ -11,10 +11,11 @@
 //! about the delivery (an event, a status...) and every attempt so far.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use compliance_core::http::{Sleeper, TokioSleeper};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
@@ -104,15 +105,30 @@ impl RetrySchedule {
     }
 }
 
+/// How the simulated providers pause between a delivery's attempts: the one place the
+/// sandbox's clock can be compressed. (The sandbox plays the providers, so it keeps its own
+/// small trait rather than the clients' runtime.)
+pub trait Sleeper: Send + Sync + fmt::Debug {
+    /// Pauses for `duration` (or not at all: see [`InstantSleeper`]).
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// A [`Sleeper`] that waits for real, with `tokio::time::sleep`: the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
 /// A [`Sleeper`] that does not wait: the schedule is followed, the clock compressed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InstantSleeper;
 
 impl Sleeper for InstantSleeper {
-    fn sleep(
-        &self,
-        _duration: Duration,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    fn sleep(&self, _duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::task::yield_now())
     }
 }

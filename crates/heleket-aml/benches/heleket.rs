@@ -61,9 +61,9 @@ fn payment_info(c: &mut Criterion) {
             .await
             .unwrap();
         let bytes = response.bytes().await.unwrap();
-        let mut envelope: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(envelope["state"], 0);
-        envelope["result"].take()
+        let mut answer: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(answer["state"], 0);
+        answer["result"].take()
     };
     // Both sides read the same payment before anything is timed.
     let (typed, value) = runtime.block_on(async { (project().await, bare().await) });

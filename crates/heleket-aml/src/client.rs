@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use compliance_core::http::{ClientOptions, Request, Transport};
-use compliance_core::webhook::{Clock, SystemClock};
+use compliance_core::rt::{Clock, SystemClock};
 use compliance_core::{Error as CoreError, SecretString};
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::aml_links::AmlLink;
-use crate::envelope::{self, Expect};
+use crate::answer::{self, Expect};
 use crate::error::Error;
 use crate::payment::{Payment, PaymentRef};
 use crate::sign::{KeyKind, RequestSigner};
@@ -154,7 +154,7 @@ impl HeleketClient {
             .transport
             .send_with(request, signer.as_ref())
             .await?;
-        envelope::read(&response, key, expect)
+        answer::read(&response, key, expect)
     }
 
     fn signer(&self, key: KeyKind, path: &str) -> Result<Arc<RequestSigner>, Error> {
@@ -224,7 +224,7 @@ impl HeleketClientBuilder {
     compliance_core::client_options_setters!(options);
 
     /// The clock the AML view compares links' `expired_at` with (default the system clock;
-    /// tests use [`ManualClock`](compliance_core::webhook::ManualClock)).
+    /// tests use [`ManualClock`](compliance_core::rt::ManualClock)).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self

@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
+// Library code reports failures as typed errors; a panic is never an answer (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aml;
 pub mod aml_links;
+mod answer;
 mod client;
-mod envelope;
 pub mod error;
 pub mod payment;
 pub mod payout;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
-use compliance_core::webhook::ManualClock;
+use compliance_core::rt::ManualClock;
 use compliance_core::{AmlError, AmlProvider, AmlStatus, RequiredAction, Subject, SubjectRef};
 use heleket_aml::{
     Error, HeleketClient, KeyKind, PaymentRef, PaymentStatus, PayoutStatus, TestWebhook,

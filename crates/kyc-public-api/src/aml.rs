@@ -1,5 +1,5 @@
-//! [`AmlProvider`] for [`KycClient`]: applicants, wallets and transactions in the
-//! provider-neutral shape.
+//! The [`AmlProvider`] adapter of [`KycClient`] ([`KycAml`], made by [`KycClient::aml`]):
+//! applicants, wallets and transactions in the provider-neutral shape.
 //!
 //! - [`Subject::Applicant`]: the status endpoint (a provider id or your external id, both
 //!   go in the path); status mapped by [`ApplicantStatus::aml_status`](crate::ApplicantStatus::aml_status).
@@ -8,25 +8,73 @@
 //!   [`CryptoAmlReport::aml_status`](crate::CryptoAmlReport::aml_status).
 //!
 //! A crypto-AML search creates a new report at the provider (possibly a billed one). So by
-//! default ([`Screening::ReuseLatest`]) the view reuses the latest report this client
-//! created for the same blockchain and address or hash (by [`KycClient::search_crypto_aml`]
-//! or by an earlier view), and searches only when it has none: the first view of a target
-//! costs one search, later views one read. [`Screening::NewSearch`] makes every view a new
-//! search, explicitly.
+//! default ([`Screening::ReuseLatest`]) the view reuses the latest report it created or
+//! recorded for the same blockchain and address or hash (by an earlier view or by
+//! [`KycAml::search_crypto_aml`]), and searches only when it has none: the first view of a
+//! target costs one search, later views one read. [`Screening::NewSearch`] makes every view
+//! a new search, explicitly. The memory is the view's own, shared by its clones: the client
+//! knows nothing of it, and [`KycClient::search_crypto_aml`] records nothing.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use compliance_core::aml::{AmlError, AmlProvider, AmlState, AmlStatus, Subject, SubjectKind};
 
 use crate::PROVIDER;
 use crate::client::KycClient;
-use crate::crypto_aml::{Blockchain, CryptoAmlSearch, CryptoAmlType, SearchTarget};
+use crate::crypto_aml::{Blockchain, CryptoAmlRef, CryptoAmlSearch, CryptoAmlType, SearchTarget};
 use crate::error::Error;
 
+impl KycClient {
+    /// This client as a provider-neutral [`AmlProvider`], screening with
+    /// [`Screening::ReuseLatest`]. Make it once and clone it where it is needed: the reports
+    /// it remembers are shared by its clones, not by other views of the same client.
+    pub fn aml(&self) -> KycAml {
+        KycAml {
+            client: self.clone(),
+            screening: Screening::default(),
+            latest: Arc::default(),
+        }
+    }
+}
+
+/// A [`KycClient`] as an [`AmlProvider`], with the crypto-AML reports it created; made by
+/// [`KycClient::aml`]. Cheap to clone; clones share the remembered reports.
+#[derive(Debug, Clone)]
+pub struct KycAml {
+    client: KycClient,
+    screening: Screening,
+    latest: Arc<LatestReports>,
+}
+
+impl KycAml {
+    /// How the view screens a wallet or transaction. Default [`Screening::ReuseLatest`]: one
+    /// search per target, then the latest report is re-read.
+    pub fn screening(mut self, screening: Screening) -> Self {
+        self.screening = screening;
+        self
+    }
+
+    /// The client the view asks.
+    pub fn client(&self) -> &KycClient {
+        &self.client
+    }
+
+    /// Searches like [`KycClient::search_crypto_aml`] and records the report, so that later
+    /// views of the same target re-read it instead of searching again.
+    pub async fn search_crypto_aml(&self, search: &CryptoAmlSearch) -> Result<CryptoAmlRef, Error> {
+        let found = self.client.search_crypto_aml(search).await?;
+        if let Some(id) = &found.id {
+            let kind = found.kind.clone().unwrap_or_else(|| search.kind());
+            self.latest.remember(search, id, kind);
+        }
+        Ok(found)
+    }
+}
+
 #[async_trait]
-impl AmlProvider for KycClient {
+impl AmlProvider for KycAml {
     fn provider(&self) -> &'static str {
         PROVIDER
     }
@@ -42,7 +90,11 @@ impl AmlProvider for KycClient {
         let fail = |e: Error| AmlError::provider(PROVIDER, e);
         match subject {
             Subject::Applicant { reference } => {
-                let info = self.applicant_status(reference.id()).await.map_err(fail)?;
+                let info = self
+                    .client
+                    .applicant_status(reference.id())
+                    .await
+                    .map_err(fail)?;
                 let (status, raw) = match &info.status {
                     Some(s) => (s.aml_status(), s.as_str().to_owned()),
                     None => (AmlStatus::Unknown { raw: String::new() }, String::new()),
@@ -106,7 +158,7 @@ fn target_key(search: &CryptoAmlSearch) -> TargetKey {
 
 /// The latest report id per target, bounded.
 #[derive(Debug, Default)]
-pub(crate) struct LatestReports(Mutex<Remembered>);
+struct LatestReports(Mutex<Remembered>);
 
 /// Report ids by target, and the targets in the order first remembered.
 #[derive(Debug, Default)]
@@ -116,7 +168,7 @@ struct Remembered {
 }
 
 impl LatestReports {
-    pub(crate) fn remember(&self, search: &CryptoAmlSearch, id: &str, kind: CryptoAmlType) {
+    fn remember(&self, search: &CryptoAmlSearch, id: &str, kind: CryptoAmlType) {
         let key = target_key(search);
         let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let r = &mut *guard;
@@ -136,15 +188,15 @@ impl LatestReports {
     }
 }
 
-impl KycClient {
+impl KycAml {
     async fn screen(
         &self,
         subject: &Subject,
         search: CryptoAmlSearch,
     ) -> Result<AmlState, AmlError> {
         let fail = |e: Error| AmlError::provider(PROVIDER, e);
-        let latest = match self.screening() {
-            Screening::ReuseLatest => self.latest_reports().latest(&search),
+        let latest = match self.screening {
+            Screening::ReuseLatest => self.latest.latest(&search),
             Screening::NewSearch => None,
         };
         let (id, kind) = match latest {
@@ -162,7 +214,11 @@ impl KycClient {
                 (id, found.kind.unwrap_or_else(|| search.kind()))
             }
         };
-        let report = self.crypto_aml_details(&id, &kind).await.map_err(fail)?;
+        let report = self
+            .client
+            .crypto_aml_details(&id, &kind)
+            .await
+            .map_err(fail)?;
         let raw = report
             .review_status
             .as_ref()

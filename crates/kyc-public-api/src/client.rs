@@ -12,7 +12,6 @@ use compliance_core::secret::{ExposeSecret, SecretString, sensitive_header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::aml::{LatestReports, Screening};
 use crate::applicant::{
     Applicant, ApplicantStatusInfo, CreateApplicant, MoveToFlow, RestoredApplicant,
     ScheduledDeletion,
@@ -37,7 +36,6 @@ pub struct KycClientBuilder {
     encryption: Option<EncryptionSettings>,
     encryption_options: EncryptionOptions,
     encrypt_requests: bool,
-    screening: Screening,
     options: ClientOptions,
 }
 
@@ -48,7 +46,6 @@ impl fmt::Debug for KycClientBuilder {
             .field("encryption", &self.encryption)
             .field("encryption_options", &self.encryption_options)
             .field("encrypt_requests", &self.encrypt_requests)
-            .field("screening", &self.screening)
             .field("options", &self.options)
             .finish()
     }
@@ -87,13 +84,6 @@ impl KycClientBuilder {
         self
     }
 
-    /// How the AML view (`AmlProvider::aml_state`) screens a wallet or transaction. Default
-    /// [`Screening::ReuseLatest`]: one search per target, then the latest report is re-read.
-    pub fn screening(mut self, screening: Screening) -> Self {
-        self.screening = screening;
-        self
-    }
-
     /// Validates the configuration (base URL, API key, hex keys) and builds the client.
     pub fn build(self) -> Result<KycClient, Error> {
         // The provider publishes no base URL: `build_transport` requires one.
@@ -125,8 +115,6 @@ impl KycClientBuilder {
                 api_key,
                 cipher,
                 encrypt_requests: self.encrypt_requests,
-                screening: self.screening,
-                latest_reports: LatestReports::default(),
             }),
         })
     }
@@ -137,8 +125,6 @@ struct Inner {
     api_key: HeaderValue,
     cipher: Option<Cipher>,
     encrypt_requests: bool,
-    screening: Screening,
-    latest_reports: LatestReports,
 }
 
 /// A client for the elKYC / Allpass Open API. Cheap to clone (an `Arc` inside); build once
@@ -174,14 +160,6 @@ impl KycClient {
     /// The base URL in use.
     pub fn base_url(&self) -> &str {
         self.inner.transport.base_url()
-    }
-
-    pub(crate) fn screening(&self) -> Screening {
-        self.inner.screening
-    }
-
-    pub(crate) fn latest_reports(&self) -> &LatestReports {
-        &self.inner.latest_reports
     }
 
     /// Creates an applicant (`POST /api/public/applicant`, 201). Never retried: on a
@@ -262,7 +240,8 @@ impl KycClient {
 
     /// Starts screening a wallet or transaction (201): every call creates a new report at
     /// the provider. Read it with [`crypto_aml_details`](Self::crypto_aml_details).
-    /// Validated locally first. The AML view reuses the latest report id this returns.
+    /// Validated locally first. To have the AML view reuse the report, search through
+    /// [`KycAml::search_crypto_aml`](crate::KycAml::search_crypto_aml) instead.
     pub async fn search_crypto_aml(&self, search: &CryptoAmlSearch) -> Result<CryptoAmlRef, Error> {
         search.validate()?;
         let req = self.request(
@@ -270,12 +249,7 @@ impl KycClient {
             "/api/public/crypto-aml/search".into(),
             Some(search),
         )?;
-        let found: CryptoAmlRef = self.call(req).await?;
-        if let Some(id) = &found.id {
-            let kind = found.kind.clone().unwrap_or_else(|| search.kind());
-            self.inner.latest_reports.remember(search, id, kind);
-        }
-        Ok(found)
+        self.call(req).await
     }
 
     /// Gets a crypto-AML report.

@@ -1,6 +1,11 @@
 //! The provider's envelope, `{status, statusCode, data, time}`, around every response and
 //! webhook; `data` is a JSON value, or a hex string when encrypted.
 //!
+//! "Envelope" is meant literally here, and the workspace uses the word for nothing else: a
+//! wrapper whose content can be sealed (encrypted and authenticated). Heleket's plain answers
+//! are read in heleket-aml's `answer.rs`, Tuum's deliveries are notifications, BTC Direct's
+//! refusals are error bodies.
+//!
 //! Reading is done for you by the client and the webhook receiver. `Envelope` (feature
 //! `test-util`) builds one, plain or encrypted, for a simulator or a test.
 

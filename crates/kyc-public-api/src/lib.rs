@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Library code reports failures as typed errors; a panic is never an answer (tests exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aml;
@@ -18,7 +20,7 @@ pub mod webhook;
 /// and deduplication keys: `"elkyc"`.
 pub const PROVIDER: &str = "elkyc";
 
-pub use aml::Screening;
+pub use aml::{KycAml, Screening};
 pub use applicant::{
     Applicant, ApplicantStatus, ApplicantStatusInfo, CreateApplicant, RestoredApplicant,
     ScheduledDeletion,

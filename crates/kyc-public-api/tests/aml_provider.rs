@@ -1,4 +1,4 @@
-//! `AmlProvider` for `KycClient`: applicants by either id, wallets and transactions by
+//! `AmlProvider` for `KycClient` (its view, `KycClient::aml`): applicants by either id, wallets and transactions by
 //! search then details.
 
 mod common;
@@ -18,7 +18,8 @@ fn body(data: &str) -> String {
 #[tokio::test]
 async fn applicants_by_provider_or_external_id() {
     let mut h = Harness::new(Mode::Plain).await;
-    let provider: &dyn AmlProvider = &h.client;
+    let aml = h.client.aml();
+    let provider: &dyn AmlProvider = &aml;
     assert_eq!(provider.provider(), "elkyc");
     assert!(provider.supports(SubjectKind::Applicant));
     assert!(provider.supports(SubjectKind::Wallet));
@@ -35,7 +36,7 @@ async fn applicants_by_provider_or_external_id() {
         .with_body(body(r#"{"id":"6f1c","status":"ON_HOLD"}"#))
         .create_async()
         .await;
-    let client = h.client.clone();
+    let client = h.client.aml();
     let state = client
         .aml_state(&Subject::Applicant {
             reference: SubjectRef::ProviderId("6f1c".into()),
@@ -121,7 +122,7 @@ async fn wallets_and_transactions_search_then_read_the_report() {
             .expect(1)
             .create_async()
             .await;
-        let state = h.client.aml_state(&subject).await.unwrap();
+        let state = h.client.aml().aml_state(&subject).await.unwrap();
         search.assert_async().await;
         details.assert_async().await;
         let risk = state.risk.clone().unwrap();
@@ -146,6 +147,7 @@ async fn provider_failures_say_whether_to_retry() {
         .await;
     let err = h
         .client
+        .aml()
         .aml_state(&Subject::Applicant {
             reference: SubjectRef::ProviderId("a-1".into()),
         })
@@ -157,7 +159,8 @@ async fn provider_failures_say_whether_to_retry() {
 }
 
 /// A search creates a (possibly billed) report: with the default the view reuses the latest
-/// report this client created (here by an explicit search) and only re-reads it;
+/// report it created or recorded (here by an explicit search through the view) and only
+/// re-reads it; a search through the client alone is not recorded (no hidden side effect);
 /// `Screening::NewSearch` searches on every view, as asked.
 #[tokio::test]
 async fn the_view_reuses_the_latest_report_unless_told_to_search() {
@@ -167,9 +170,9 @@ async fn the_view_reuses_the_latest_report_unless_told_to_search() {
         let client = KycClient::builder()
             .base_url(server.url())
             .api_key("k")
-            .screening(screening)
             .build()
             .unwrap();
+        let aml = client.aml().screening(screening);
         let search = server
             .mock("POST", "/api/public/crypto-aml/search")
             .with_status(201)
@@ -187,8 +190,7 @@ async fn the_view_reuses_the_latest_report_unless_told_to_search() {
             .create_async()
             .await;
         if screening == Screening::ReuseLatest {
-            client
-                .search_crypto_aml(&CryptoAmlSearch::address(Blockchain::Btc, address))
+            aml.search_crypto_aml(&CryptoAmlSearch::address(Blockchain::Btc, address))
                 .await
                 .unwrap();
         }
@@ -197,7 +199,7 @@ async fn the_view_reuses_the_latest_report_unless_told_to_search() {
             address: address.into(),
         };
         for _ in 0..3 {
-            let state = client.aml_state(&wallet).await.unwrap();
+            let state = aml.aml_state(&wallet).await.unwrap();
             assert_eq!(state.status, AmlStatus::Clear, "{screening:?}");
             assert_eq!(state.risk.unwrap().level, RiskLevel::Low);
         }

@@ -4,7 +4,7 @@
 
 use kyc_public_api::encryption::{
     Cipher, EncryptionError, EncryptionOptions, EncryptionSettings, GcmNonceLength, HexProblem,
-    HmacKeyUse, MacAlgorithm, MacInput, NoncePlacement, SignatureEncoding,
+    HmacKeyBytes, MacHash, MacInput, NoncePlacement, SignatureEncoding,
 };
 use serde::Deserialize;
 
@@ -33,16 +33,16 @@ impl Vector {
         let opt = |k: &str| self.options.get(k).and_then(|v| v.as_str()).unwrap_or("");
         EncryptionOptions::default()
             .mac(match opt("mac") {
-                "sha512" => MacAlgorithm::HmacSha512,
-                _ => MacAlgorithm::HmacSha256,
+                "sha512" => MacHash::Sha512,
+                _ => MacHash::Sha256,
             })
             .mac_input(match opt("mac_input") {
                 "bytes" => MacInput::CiphertextBytes,
                 _ => MacInput::DataString,
             })
             .hmac_key(match opt("hmac_key") {
-                "text" => HmacKeyUse::Text,
-                _ => HmacKeyUse::HexDecoded,
+                "text" => HmacKeyBytes::Text,
+                _ => HmacKeyBytes::HexDecoded,
             })
             .signature_encoding(match opt("encoding") {
                 "base64" => SignatureEncoding::Base64,

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use compliance_core::rt::ManualClock;
 use compliance_core::time::{SignedDuration, Timestamp};
+use compliance_core::webhook::FreshnessError;
 use compliance_core::webhook::RequestInfo;
-use compliance_core::webhook::{FreshnessError, ManualClock};
 use kyc_public_api::Envelope;
 use kyc_public_api::encryption::{Cipher, EncryptionError, EncryptionSettings, SIGNATURE_HEADER};
 use kyc_public_api::webhook::{DEFAULT_TOLERANCE, WebhookError};

@@ -89,7 +89,7 @@ pub async fn mock_refresh(
         .await
 }
 
-/// The provider's error envelope with one code.
+/// The provider's error body with one code.
 pub fn error_body(code: &str) -> String {
     format!(
         r#"{{"errors":{{"{code}":{{"code":"{code}","message":"message of {code}","solution":"solution of {code}"}}}}}}"#

@@ -21,6 +21,7 @@
 //! Provider crates serialise the body once, hand the bytes to a [`Request`], and decode the
 //! [`Response`] bytes themselves.
 
+mod attempt;
 mod auth;
 mod client_options;
 mod request;
@@ -33,7 +34,7 @@ pub use auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
 pub use client_options::ClientOptions;
 pub use request::{Request, encode_path_segment};
 pub use response::Response;
-pub use retry::{RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
+pub use retry::{RetryPolicy, parse_retry_after};
 pub use token_cache::TokenCache;
 pub use transport::{Transport, TransportBuilder, TransportConfig};
 

@@ -1,7 +1,9 @@
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::auth::CredentialSet;
 
 /// When and how often to retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,19 +82,149 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Sleeps between attempts. Injectable so tests can observe back-off without waiting.
-pub trait Sleeper: Send + Sync + fmt::Debug {
-    /// Sleeps for `duration`.
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+/// What one attempt came to, as far as the [`RetryStrategy`] is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// An answer worth another try (408, 429, 5xx that the auth lets retry), not classified
+    /// yet, with the provider's `Retry-After`.
+    Transient { retry_after: Option<Duration> },
+    /// No answer: the attempt failed (connect, timeout, body); `retryable` when another try
+    /// could help.
+    Failed { retryable: bool },
+    /// The auth classified the answer as signed with expired `credentials`; `certain` when the
+    /// provider refused them before acting on the request.
+    Expired {
+        credentials: CredentialSet,
+        certain: bool,
+    },
+    /// The auth classified the answer as final (accepted or rejected).
+    Final,
 }
 
-/// Sleeps with `tokio::time::sleep`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioSleeper;
+/// What the [`RetryStrategy`] decided after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Try again after a back-off of `delay`.
+    Retry { delay: Duration, reason: Reason },
+    /// Send the request again at once, with fresh `credentials`: the ones it was signed with
+    /// expired. Not counted as an attempt of the retry policy.
+    Replay { credentials: CredentialSet },
+    /// This attempt's outcome is the call's.
+    Stop(Reason),
+}
 
-impl Sleeper for TokioSleeper {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(tokio::time::sleep(duration))
+/// The reason of a [`Decision`], for the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// The provider answered with a status worth another try.
+    TransientAnswer,
+    /// The attempt failed in a way another try may not meet again.
+    TransientFailure,
+    /// The answer is final.
+    Answered,
+    /// The failure is not one another try helps with.
+    NotRetryable,
+    /// The request was not declared repeatable.
+    NotRepeatable,
+    /// Every attempt of the policy was used.
+    NoAttemptsLeft,
+    /// The back-off would end after the call's deadline.
+    PastDeadline,
+    /// The expired credentials were already replayed for once (or the answer named none).
+    AlreadyReplayed,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::TransientAnswer => "transient answer",
+            Reason::TransientFailure => "transient failure",
+            Reason::Answered => "answered",
+            Reason::NotRetryable => "not retryable",
+            Reason::NotRepeatable => "request not repeatable",
+            Reason::NoAttemptsLeft => "no attempts left",
+            Reason::PastDeadline => "back-off would pass the deadline",
+            Reason::AlreadyReplayed => "credentials already replayed",
+        })
+    }
+}
+
+/// One call's retry decisions: whether, and after which back-off, an attempt's outcome is
+/// tried again, under the [`RetryPolicy`], the request's repeatability and the call's
+/// deadline; and the once-per-credential replay after an expiry. It decides only: the
+/// transport sleeps and sends.
+#[derive(Debug)]
+pub(crate) struct RetryStrategy<'a> {
+    policy: &'a RetryPolicy,
+    repeatable: bool,
+    deadline: Instant,
+    /// Attempts counted against the policy so far (a replay is not one).
+    tries: u32,
+    /// Credentials a replay was already spent on.
+    replayed: CredentialSet,
+}
+
+impl<'a> RetryStrategy<'a> {
+    /// The strategy of a call to a `repeatable` (or not) request that must end by
+    /// `deadline`, before its first attempt.
+    pub(crate) fn new(policy: &'a RetryPolicy, repeatable: bool, deadline: Instant) -> Self {
+        Self {
+            policy,
+            repeatable,
+            deadline,
+            tries: 1,
+            replayed: CredentialSet::NONE,
+        }
+    }
+
+    /// The decision after an attempt that came to `signal`, at `now`. Only a decision to go
+    /// on changes the strategy: asking again after a stop is harmless.
+    pub(crate) fn decide(&mut self, signal: Signal, now: Instant) -> Decision {
+        match signal {
+            Signal::Final => Decision::Stop(Reason::Answered),
+            Signal::Transient { retry_after } => {
+                self.back_off(now, retry_after, Reason::TransientAnswer)
+            }
+            Signal::Failed { retryable: false } => Decision::Stop(Reason::NotRetryable),
+            Signal::Failed { retryable: true } => {
+                self.back_off(now, None, Reason::TransientFailure)
+            }
+            Signal::Expired {
+                credentials,
+                certain,
+            } => {
+                if credentials.is_empty() || self.replayed.contains(credentials) {
+                    Decision::Stop(Reason::AlreadyReplayed)
+                } else if !(certain || self.repeatable) {
+                    Decision::Stop(Reason::NotRepeatable)
+                } else {
+                    self.replayed = self.replayed.union(credentials);
+                    Decision::Replay { credentials }
+                }
+            }
+        }
+    }
+
+    /// Another try after the policy's back-off (or `retry_after`), if the policy has one
+    /// left and it ends before the deadline.
+    fn back_off(
+        &mut self,
+        now: Instant,
+        retry_after: Option<Duration>,
+        reason: Reason,
+    ) -> Decision {
+        if !self.repeatable {
+            return Decision::Stop(Reason::NotRepeatable);
+        }
+        if self.tries >= self.policy.max_attempts {
+            return Decision::Stop(Reason::NoAttemptsLeft);
+        }
+        let delay = self.policy.delay(self.tries + 1, retry_after);
+        if now.checked_add(delay).is_none_or(|at| at >= self.deadline) {
+            return Decision::Stop(Reason::PastDeadline);
+        }
+        self.tries += 1;
+        Decision::Retry { delay, reason }
     }
 }
 
@@ -112,6 +244,109 @@ mod tests {
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    /// A strategy for `policy` with a deadline a minute away, and the time it starts.
+    fn strategy(policy: &RetryPolicy, repeatable: bool) -> (RetryStrategy<'_>, Instant) {
+        let now = Instant::now();
+        (
+            RetryStrategy::new(policy, repeatable, now + Duration::from_secs(60)),
+            now,
+        )
+    }
+
+    fn no_backoff(attempts: u32) -> RetryPolicy {
+        RetryPolicy::default()
+            .max_attempts(attempts)
+            .backoff(Duration::ZERO, Duration::ZERO)
+    }
+
+    #[test]
+    fn the_strategy_retries_transient_outcomes_until_the_attempts_run_out() {
+        let policy = no_backoff(3);
+        let (mut s, now) = strategy(&policy, true);
+        let transient = Signal::Transient { retry_after: None };
+        let failed = Signal::Failed { retryable: true };
+        for signal in [transient, failed] {
+            assert!(matches!(s.decide(signal, now), Decision::Retry { .. }));
+        }
+        assert_eq!(
+            s.decide(transient, now),
+            Decision::Stop(Reason::NoAttemptsLeft)
+        );
+        assert_eq!(
+            s.decide(Signal::Final, now),
+            Decision::Stop(Reason::Answered)
+        );
+        assert_eq!(
+            s.decide(Signal::Failed { retryable: false }, now),
+            Decision::Stop(Reason::NotRetryable)
+        );
+    }
+
+    #[test]
+    fn the_strategy_never_retries_what_is_not_repeatable_nor_past_the_deadline() {
+        let policy = no_backoff(3);
+        let (mut s, now) = strategy(&policy, false);
+        let transient = Signal::Transient { retry_after: None };
+        assert_eq!(
+            s.decide(transient, now),
+            Decision::Stop(Reason::NotRepeatable)
+        );
+        let (mut s, now) = strategy(&policy, true);
+        let late = Signal::Transient {
+            retry_after: Some(Duration::from_secs(59)),
+        };
+        assert!(matches!(s.decide(late, now), Decision::Retry { .. }));
+        let later = now + Duration::from_secs(2);
+        assert_eq!(s.decide(late, later), Decision::Stop(Reason::PastDeadline));
+    }
+
+    #[test]
+    fn the_strategy_replays_once_per_credential_without_spending_an_attempt() {
+        let policy = no_backoff(2);
+        let (mut s, now) = strategy(&policy, false);
+        let expired = |slot, certain| Signal::Expired {
+            credentials: CredentialSet::slot(slot),
+            certain,
+        };
+        assert_eq!(
+            s.decide(expired(0, false), now),
+            Decision::Stop(Reason::NotRepeatable),
+            "an uncertain expiry replays only repeatable requests"
+        );
+        assert!(matches!(
+            s.decide(expired(0, true), now),
+            Decision::Replay { .. }
+        ));
+        assert!(matches!(
+            s.decide(expired(1, true), now),
+            Decision::Replay { .. }
+        ));
+        assert_eq!(
+            s.decide(expired(0, true), now),
+            Decision::Stop(Reason::AlreadyReplayed)
+        );
+        let none = Signal::Expired {
+            credentials: CredentialSet::NONE,
+            certain: true,
+        };
+        assert_eq!(s.decide(none, now), Decision::Stop(Reason::AlreadyReplayed));
+
+        let (mut s, now) = strategy(&policy, true);
+        assert!(matches!(
+            s.decide(expired(0, true), now),
+            Decision::Replay { .. }
+        ));
+        let transient = Signal::Transient { retry_after: None };
+        assert!(
+            matches!(s.decide(transient, now), Decision::Retry { .. }),
+            "the replay was not one of the two attempts"
+        );
+        assert_eq!(
+            s.decide(transient, now),
+            Decision::Stop(Reason::NoAttemptsLeft)
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tokio::sync::watch;
 
 use crate::error::{Error, TransportError};
+use crate::rt::{Runtime, TokioRuntime};
 
 type Hook<T> = Arc<dyn Fn(&T) + Send + Sync>;
 type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
@@ -13,13 +14,15 @@ type Flight<T, E> = watch::Receiver<Option<Result<T, E>>>;
 /// is renewed **once** however many of them find it stale: the identity-resolver cache of an
 /// [`Auth`](super::Auth).
 ///
-/// A renewal runs as its own task. A caller that stops waiting (its future dropped by a
+/// A renewal runs as its own task, spawned on the cache's [`Runtime`] ([`TokioRuntime`]
+/// unless [set](Self::runtime)). A caller that stops waiting (its future dropped by a
 /// timeout, an HTTP handler whose client went away) does not cancel it: the provider's answer
 /// is always stored, and [`on_renewed`](Self::on_renewed) always called, whoever is still
 /// waiting. That matters for rotating refresh tokens: an answer thrown away would leave only
 /// the spent refresh token behind.
 ///
-/// Cheap to clone; clones share the credential. Needs a Tokio runtime to renew.
+/// Cheap to clone; clones share the credential. Renewing needs a runtime that can spawn:
+/// without one (no Tokio runtime running), a renewal fails with a configuration error.
 ///
 /// ```
 /// use compliance_core::http::TokenCache;
@@ -43,6 +46,8 @@ pub struct TokenCache<T, E> {
 struct Inner<T, E> {
     state: Mutex<State<T, E>>,
     hook: RwLock<Option<Hook<T>>>,
+    /// Where renewals run.
+    runtime: RwLock<Arc<dyn Runtime>>,
 }
 
 struct State<T, E> {
@@ -110,8 +115,20 @@ where
                     flight: None,
                 }),
                 hook: RwLock::new(None),
+                runtime: RwLock::new(Arc::new(TokioRuntime)),
             }),
         }
+    }
+
+    /// Spawns the renewals of this cache (and of its clones) on `runtime` instead of
+    /// [`TokioRuntime`]: a client passes its [`Transport::runtime`](super::Transport::runtime).
+    pub fn runtime(self, runtime: Arc<dyn Runtime>) -> Self {
+        *self
+            .inner
+            .runtime
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = runtime;
+        self
     }
 
     /// The current value, fresh or not.
@@ -177,14 +194,29 @@ where
                         break;
                     }
                 };
-                let inner = self.inner.clone();
-                tokio::spawn(async move {
-                    let landing = Landing(inner);
+                // Made before the task: a task the runtime drops unpolled still clears the
+                // flight, so the next call starts a renewal of its own.
+                let landing = Landing(self.inner.clone());
+                let runtime = self
+                    .inner
+                    .runtime
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let spawned = runtime.spawn(Box::pin(async move {
                     let result = work.await;
                     landing.store(&result);
                     drop(landing);
                     let _ = tx.send(Some(result));
-                });
+                }));
+                if !spawned {
+                    return Err(E::from(Error::Config(
+                        "cannot renew the credential: its runtime cannot spawn the renewal (no \
+                         Tokio runtime is running; call from inside one, or give the cache a \
+                         runtime that can)"
+                            .into(),
+                    )));
+                }
             }
             if let Ok(done) = flight.wait_for(Option::is_some).await
                 && let Some(result) = done.as_ref()
@@ -330,6 +362,36 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(cache.get(), Some(2), "the renewal finished on its own");
         assert_eq!(*seen.lock().unwrap(), [2]);
+    }
+
+    #[tokio::test]
+    async fn a_runtime_that_cannot_spawn_fails_the_renewal_and_blocks_no_later_one() {
+        #[derive(Debug)]
+        struct NoSpawn;
+        impl Runtime for NoSpawn {
+            fn sleep(&self, duration: Duration) -> crate::rt::BoxFuture<()> {
+                TokioRuntime.sleep(duration)
+            }
+            fn spawn(&self, _: crate::rt::BoxFuture<()>) -> bool {
+                false
+            }
+        }
+        let cache = Cache::with_value(1).runtime(Arc::new(NoSpawn));
+        let err = cache
+            .resolve(|_| false, |_| async { Ok(2) })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert_eq!(cache.get(), Some(1));
+        let on_tokio = cache.clone().runtime(Arc::new(TokioRuntime));
+        assert_eq!(
+            on_tokio
+                .resolve(|_| false, |_| async { Ok(2) })
+                .await
+                .unwrap(),
+            2,
+            "the refused renewal left no flight behind"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

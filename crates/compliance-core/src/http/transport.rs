@@ -1,19 +1,19 @@
-use crate::Actionable as _;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, header};
+use http::HeaderValue;
 use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use super::auth::{Auth, AuthContext, AuthVerdict, CredentialSet, NoAuth};
-use super::retry::{RetryPolicy, Sleeper, TokioSleeper};
+use super::attempt::Target;
+use super::auth::{Auth, NoAuth};
+use super::retry::{Decision, RetryPolicy, RetryStrategy};
 use super::{Request, Response};
-use crate::error::{Error, TimeoutKind, TransportError, is_retryable_status};
+use crate::error::{Error, TimeoutKind};
+use crate::rt::{Runtime, TokioRuntime};
 
 /// How far "never" is when a configured duration would overflow a deadline (about 30 years,
 /// Tokio's own far future).
@@ -106,7 +106,7 @@ pub struct TransportBuilder {
     config: TransportConfig,
     client: Option<reqwest::ClientBuilder>,
     user_agent: Option<String>,
-    sleeper: Arc<dyn Sleeper>,
+    runtime: Arc<dyn Runtime>,
 }
 
 impl TransportBuilder {
@@ -134,9 +134,11 @@ impl TransportBuilder {
         self
     }
 
-    /// Replaces the back-off sleeper (tests observe sleeps without waiting).
-    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = sleeper;
+    /// The runtime the back-off between attempts sleeps on. Default [`TokioRuntime`]; tests
+    /// pass one that records the sleeps without waiting. The deadline and the per-attempt
+    /// timeout stay Tokio's timers, whatever this runtime does.
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = runtime;
         self
     }
 
@@ -164,7 +166,7 @@ impl TransportBuilder {
                 base_url,
                 config: self.config,
                 user_agent,
-                sleeper: self.sleeper,
+                runtime: self.runtime,
             }),
         })
     }
@@ -222,7 +224,7 @@ fn without_userinfo(raw: &str) -> String {
 /// Whether a TLS failure's message says the server answered in plain HTTP (rustls reads the
 /// `HTTP/1.1 400` as a record of an unknown content type; OpenSSL says "wrong version
 /// number"; SChannel and Secure Transport report a bad record).
-fn is_plain_http_answer(message: &str) -> bool {
+pub(super) fn is_plain_http_answer(message: &str) -> bool {
     [
         "InvalidContentType",
         "wrong version number",
@@ -246,18 +248,18 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
-struct Inner {
-    client: reqwest::Client,
-    base_url: String,
-    config: TransportConfig,
-    user_agent: HeaderValue,
-    sleeper: Arc<dyn Sleeper>,
+pub(super) struct Inner {
+    pub(super) client: reqwest::Client,
+    pub(super) base_url: String,
+    pub(super) config: TransportConfig,
+    pub(super) user_agent: HeaderValue,
+    pub(super) runtime: Arc<dyn Runtime>,
 }
 
 /// The HTTP transport. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Transport {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl fmt::Debug for Transport {
@@ -279,7 +281,7 @@ impl Transport {
             config: TransportConfig::default(),
             client: None,
             user_agent: None,
-            sleeper: Arc::new(TokioSleeper),
+            runtime: Arc::new(TokioRuntime),
         }
     }
 
@@ -291,6 +293,12 @@ impl Transport {
     /// The configuration.
     pub fn config(&self) -> &TransportConfig {
         &self.inner.config
+    }
+
+    /// The runtime it sleeps on: the one to give the client's
+    /// [`TokenCache`](super::TokenCache)s, so one client runs on one runtime.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
     }
 
     /// Sends `request` without authentication, retrying where allowed, and returns the
@@ -331,236 +339,74 @@ impl Transport {
             .await
     }
 
-    /// Waits `delay` before the next attempt with the configured sleeper, bounded by the
-    /// call's deadline whatever the sleeper does (the delay was checked to end before it).
-    async fn back_off(&self, delay: Duration, deadline: Instant) -> Result<(), Error> {
-        tokio::time::timeout_at(deadline, self.inner.sleeper.sleep(delay))
-            .await
-            .map_err(|_| self.deadline_ran_out())
-    }
-
-    /// The error for a call whose deadline ran out.
-    fn deadline_ran_out(&self) -> Error {
-        let after = self.inner.config.deadline;
-        tracing::debug!(deadline_ms = after.as_millis() as u64, "deadline ran out");
-        Error::Timeout {
-            kind: TimeoutKind::Deadline,
-            after,
-        }
-    }
-
+    /// The call: attempts until the [`RetryStrategy`] stops (the `try_op` of smithy's
+    /// orchestrator). Each [attempt](Self::attempt) runs its phases; the strategy decides
+    /// whether its outcome is the call's, or after which back-off another one follows.
     async fn attempts<A: Auth>(
         &self,
         request: &Request,
         auth: &A,
         deadline: Instant,
     ) -> Result<Response, A::Error> {
-        let cfg = &self.inner.config;
         let span = tracing::Span::current();
-        let url = format!("{}{}", self.inner.base_url, request.path);
-        let shown_url = format!("{}{}", self.inner.base_url, request.path_without_query());
-        let mut attempt: u32 = 0;
-        let mut tries: u32 = 0;
-        let mut replayed = CredentialSet::NONE;
-
+        let target = Target::new(&self.inner.base_url, request);
+        let mut strategy =
+            RetryStrategy::new(&self.inner.config.retry, request.repeatable, deadline);
+        let mut number: u32 = 0;
         loop {
-            attempt += 1;
-            tries += 1;
-            span.record("attempt", attempt);
-            // An identity at hand is ready at once, and then no timer is armed.
-            let identity = tokio::time::timeout_at(deadline, auth.resolve())
-                .await
-                .map_err(|_| self.deadline_ran_out())??;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(self.deadline_ran_out().into());
-            }
-            let (limit, kind) = if cfg.attempt_timeout <= remaining {
-                (cfg.attempt_timeout, TimeoutKind::Attempt)
-            } else {
-                (remaining, TimeoutKind::Deadline)
-            };
-
-            let mut headers = request.headers.clone();
-            headers.insert(header::USER_AGENT, self.inner.user_agent.clone());
-            auth.sign(
-                &identity,
-                &mut AuthContext {
-                    method: &request.method,
-                    path: &request.path,
-                    body: &request.body,
-                    headers: &mut headers,
-                },
-            )?;
-
-            let attempt_started = Instant::now();
-            let result =
-                match tokio::time::timeout(limit, self.attempt(request, &url, &shown_url, headers))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::Timeout {
-                        kind,
-                        after: if kind == TimeoutKind::Deadline {
-                            cfg.deadline
-                        } else {
-                            limit
-                        },
-                    }),
-                };
-            let latency = attempt_started.elapsed();
-            span.record("latency_ms", latency.as_millis() as u64);
-            let may_retry = request.repeatable && tries < cfg.retry.max_attempts;
-            let in_time = |delay: Duration| {
-                Instant::now()
-                    .checked_add(delay)
-                    .is_some_and(|at| at < deadline)
-            };
-
-            match result {
-                Ok(response) => {
-                    let status = response.status();
-                    span.record("status", status.as_u16());
-                    tracing::debug!(status = status.as_u16(), attempt, "response");
-                    if may_retry && is_retryable_status(status) && auth.retry_allowed(&response) {
-                        let delay = cfg.retry.delay(tries + 1, response.retry_after());
-                        if in_time(delay) {
-                            tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
-                            self.back_off(delay, deadline).await?;
-                            continue;
-                        }
-                    }
-                    match auth.classify(&identity, &response) {
-                        AuthVerdict::Accept => return Ok(response),
-                        AuthVerdict::Reject(error) => return Err(error),
-                        AuthVerdict::Expired {
-                            credentials,
-                            certain,
-                            error,
-                        } => {
-                            auth.invalidate(&identity, credentials);
-                            let fresh = !credentials.is_empty() && !replayed.contains(credentials);
-                            if fresh && (certain || request.repeatable) {
-                                tracing::debug!(attempt, "credentials expired; replaying once");
-                                replayed = replayed.union(credentials);
-                                tries -= 1;
-                                continue;
-                            }
-                            return Err(error);
-                        }
-                    }
+            number += 1;
+            span.record("attempt", number);
+            let mut outcome = self.attempt(request, &target, auth, deadline).await?;
+            let decision = match strategy.decide(outcome.signal(), Instant::now()) {
+                // No retry for an answer worth one: it is the final answer, which the auth
+                // classifies (and may find signed with expired credentials).
+                Decision::Stop(_) if outcome.is_transient() => {
+                    outcome = outcome.into_final(auth);
+                    strategy.decide(outcome.signal(), Instant::now())
                 }
-                Err(error) => {
-                    tracing::debug!(attempt, error = %error, "attempt failed");
-                    let retryable =
-                        !matches!(error, Error::BodyTooLarge { .. }) && error.is_retryable();
-                    if may_retry && retryable {
-                        let delay = cfg.retry.delay(tries + 1, None);
-                        if in_time(delay) {
-                            self.back_off(delay, deadline).await?;
-                            continue;
-                        }
-                    }
-                    return Err(error.into());
+                decision => decision,
+            };
+            match decision {
+                Decision::Retry { delay, reason } => {
+                    tracing::debug!(
+                        attempt = number,
+                        delay_ms = delay.as_millis() as u64,
+                        reason = %reason,
+                        "retrying"
+                    );
+                    self.back_off(delay, deadline).await?;
+                }
+                Decision::Replay { credentials } => {
+                    tracing::debug!(
+                        attempt = number,
+                        ?credentials,
+                        "credentials expired; replaying once"
+                    );
+                }
+                Decision::Stop(reason) => {
+                    tracing::trace!(attempt = number, reason = %reason, "done");
+                    return outcome.into_result();
                 }
             }
         }
     }
 
-    async fn attempt(
-        &self,
-        request: &Request,
-        url: &str,
-        shown_url: &str,
-        headers: HeaderMap,
-    ) -> Result<Response, Error> {
-        let mut response = self
-            .inner
-            .client
-            .request(request.method.clone(), url)
-            .headers(headers)
-            .body(request.body.clone())
-            .send()
+    /// Waits `delay` before the next attempt on the configured runtime, bounded by the
+    /// call's deadline whatever the runtime does (the delay was checked to end before it).
+    async fn back_off(&self, delay: Duration, deadline: Instant) -> Result<(), Error> {
+        tokio::time::timeout_at(deadline, self.inner.runtime.sleep(delay))
             .await
-            .map_err(|e| self.transport_error(e, shown_url))?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let cap = self.inner.config.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > cap as u64)
-        {
-            return Err(Error::BodyTooLarge { limit: cap });
-        }
-        let initial = response
-            .content_length()
-            .map_or(8 * 1024, |l| l as usize)
-            .min(cap);
-        let mut next = async || {
-            let chunk = response
-                .chunk()
-                .await
-                .map_err(|e| self.transport_error(e, shown_url))?;
-            match chunk {
-                Some(chunk) if chunk.len() > cap => Err(Error::BodyTooLarge { limit: cap }),
-                chunk => Ok(chunk),
-            }
-        };
-        // A small answer usually arrives as one chunk: kept as it is, not copied.
-        let Some(first) = next().await? else {
-            return Ok(Response::new(status, headers, Bytes::new()).with_url(shown_url));
-        };
-        let Some(second) = next().await? else {
-            return Ok(Response::new(status, headers, first).with_url(shown_url));
-        };
-        let mut body = BytesMut::with_capacity(initial.max(first.len() + second.len()));
-        body.extend_from_slice(&first);
-        body.extend_from_slice(&second);
-        if body.len() > cap {
-            return Err(Error::BodyTooLarge { limit: cap });
-        }
-        while let Some(chunk) = next().await? {
-            if body.len() + chunk.len() > cap {
-                return Err(Error::BodyTooLarge { limit: cap });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Response::new(status, headers, body.freeze()).with_url(shown_url))
+            .map_err(|_| self.deadline_ran_out())
     }
 
-    /// The error for a failed attempt at `shown_url` (the URL without its query: queries
-    /// can carry tokens, so reqwest's own copy of the URL is dropped).
-    fn transport_error(&self, e: reqwest::Error, shown_url: &str) -> Error {
-        if e.is_timeout() && e.is_connect() {
-            return Error::Timeout {
-                kind: TimeoutKind::Connect,
-                after: self.inner.config.connect_timeout,
-            };
+    /// The error for a call whose deadline ran out.
+    pub(super) fn deadline_ran_out(&self) -> Error {
+        let after = self.inner.config.deadline;
+        tracing::debug!(deadline_ms = after.as_millis() as u64, "deadline ran out");
+        Error::Timeout {
+            kind: TimeoutKind::Deadline,
+            after,
         }
-        let e = e.without_url();
-        let connect = e.is_connect();
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
-        if connect && shown_url.starts_with("https://") && is_plain_http_answer(&message) {
-            // Retrying cannot help: the server speaks plain HTTP on that port.
-            return Error::Config(format!(
-                "{shown_url}: the server answered the TLS handshake in plain HTTP: use an                  http:// base URL for it (or the server's https port) ({message})"
-            ));
-        }
-        let message = format!(
-            "{} {shown_url}: {message}",
-            if connect {
-                "could not connect to"
-            } else {
-                "failed talking to"
-            }
-        );
-        Error::Transport(TransportError::new(message, connect, Some(Box::new(e))))
     }
 }
 

@@ -1,151 +1,17 @@
 //! Keeping a claim while the handler runs, and giving it back whatever happens: the lease
-//! heartbeat, the drop guard, panic capture, and the small runtime they need.
+//! heartbeat, the drop guard and panic capture, on the core's [`Runtime`].
 
 use std::any::Any;
-use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::BoxError;
-use super::clock::{Clock, ManualClock};
 use crate::inbox::{ClaimToken, Inbox, InboxError};
-use crate::time::{SignedDuration, Timestamp};
-
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// What the processor needs from the async runtime: a timer for the lease heartbeat, and a
-/// way to release a claim in the background when a handler future is dropped.
-///
-/// [`TokioRuntime`] (feature `tokio`, on in every provider crate by default) is the one you
-/// want under Tokio; implement it for another executor, or use [`ManualRuntime`] in tests.
-pub trait Runtime: Send + Sync + fmt::Debug {
-    /// Completes after `duration`.
-    fn sleep(&self, duration: Duration) -> BoxFuture<()>;
-    /// Runs `task` in the background. `false` if it cannot (no runtime running); the
-    /// processor then releases the claim at its next delivery instead.
-    fn spawn(&self, task: BoxFuture<()>) -> bool;
-}
-
-/// [`Runtime`] on Tokio: `tokio::time::sleep`, and spawning on the current runtime. The
-/// runtime must have its timer enabled (`enable_time()` or `enable_all()`; `#[tokio::main]`
-/// does).
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioRuntime;
-
-#[cfg(feature = "tokio")]
-impl Runtime for TokioRuntime {
-    fn sleep(&self, duration: Duration) -> BoxFuture<()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-
-    fn spawn(&self, task: BoxFuture<()>) -> bool {
-        spawn_on_tokio(task)
-    }
-}
-
-#[cfg(feature = "tokio")]
-fn spawn_on_tokio(task: BoxFuture<()>) -> bool {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(task);
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// A [`Runtime`] whose time moves only when told, sharing a [`ManualClock`] with the inbox
-/// (`MemoryInbox::clock`): tests of leases and heartbeats without waiting and without
-/// timing assumptions. Spawns on the current Tokio runtime when there is one.
-#[derive(Debug, Clone)]
-pub struct ManualRuntime {
-    clock: Arc<ManualClock>,
-    sleepers: Arc<Mutex<Vec<Waker>>>,
-}
-
-impl ManualRuntime {
-    /// A runtime reading and moving `clock`.
-    pub fn new(clock: Arc<ManualClock>) -> Self {
-        Self {
-            clock,
-            sleepers: Arc::new(Mutex::new(Vec::new())),
-        }
-    }
-
-    /// The clock.
-    pub fn clock(&self) -> &Arc<ManualClock> {
-        &self.clock
-    }
-
-    /// How many sleeps are waiting to be woken (a test waits for the heartbeat to be
-    /// asleep again before it moves the time on).
-    pub fn sleeping(&self) -> usize {
-        lock(&self.sleepers).len()
-    }
-
-    /// Moves the time forward by `by` and wakes every sleeper that is now due.
-    pub fn advance(&self, by: Duration) {
-        let by = SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX);
-        self.clock.advance(by);
-        let sleepers = std::mem::take(&mut *lock(&self.sleepers));
-        for waker in sleepers {
-            waker.wake();
-        }
-    }
-}
-
-impl Runtime for ManualRuntime {
-    fn sleep(&self, duration: Duration) -> BoxFuture<()> {
-        let deadline = self
-            .clock
-            .now()
-            .saturating_add(SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX))
-            .unwrap_or(Timestamp::MAX);
-        Box::pin(ManualSleep {
-            clock: self.clock.clone(),
-            sleepers: self.sleepers.clone(),
-            deadline,
-        })
-    }
-
-    fn spawn(&self, task: BoxFuture<()>) -> bool {
-        #[cfg(feature = "tokio")]
-        {
-            spawn_on_tokio(task)
-        }
-        #[cfg(not(feature = "tokio"))]
-        {
-            drop(task);
-            false
-        }
-    }
-}
-
-struct ManualSleep {
-    clock: Arc<ManualClock>,
-    sleepers: Arc<Mutex<Vec<Waker>>>,
-    deadline: Timestamp,
-}
-
-impl Future for ManualSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut sleepers = lock(&self.sleepers);
-        if self.clock.now() >= self.deadline {
-            return Poll::Ready(());
-        }
-        sleepers.push(cx.waker().clone());
-        Poll::Pending
-    }
-}
+use crate::rt::{BoxFuture, Runtime};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

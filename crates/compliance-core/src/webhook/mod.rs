@@ -67,10 +67,13 @@
 //! cannot be recorded the answer asks for a redelivery, which records it without running the
 //! handler.
 //!
+//! The processor sleeps and spawns through the core's [`Runtime`](crate::rt::Runtime)
+//! ([`ProcessorBuilder::runtime`]; a [`ManualRuntime`](crate::rt::ManualRuntime) in tests).
+//!
 //! Also here: [`constant_time_eq`] for every signature comparison, and [`Freshness`] with
-//! an injectable [`Clock`] for providers that stamp their deliveries.
+//! an injectable [`Clock`](crate::rt::Clock) for providers that stamp their deliveries.
 
-mod clock;
+mod freshness;
 mod lease;
 #[cfg(feature = "axum")]
 mod log;
@@ -85,11 +88,7 @@ mod worker;
 
 use subtle::ConstantTimeEq;
 
-pub use clock::{Clock, Freshness, FreshnessError, ManualClock, SystemClock};
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use lease::TokioRuntime;
-pub use lease::{BoxFuture, ManualRuntime, Runtime};
+pub use freshness::{Freshness, FreshnessError};
 pub use outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
 pub use processor::{Handler, HandlerFn, Processor, ProcessorBuilder, handler_fn};
 pub use queue::{

@@ -10,12 +10,13 @@ use async_trait::async_trait;
 
 use super::BoxError;
 use super::lease::{
-    ClaimGuard, LeaseEnd, Orphans, Runtime, Settle, catch_panic, heartbeat, local_lease, until,
+    ClaimGuard, LeaseEnd, Orphans, Settle, catch_panic, heartbeat, local_lease, until,
 };
 use super::outcome::{Outcome, ProcessError};
 use super::queue::{Enqueued, NewDelivery, Queue, StoredRequest};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
 use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
+use crate::rt::Runtime;
 
 /// Your code that acts on a verified event.
 ///
@@ -415,7 +416,7 @@ impl<V: Verifier> Processor<V> {
         &self,
         guard: &ClaimGuard,
         event: V::Event,
-        expiry: super::BoxFuture<()>,
+        expiry: crate::rt::BoxFuture<()>,
     ) -> Result<(), Stopped> {
         let inner = &*self.inner;
         let handler = catch_panic(|| match &inner.handler {
@@ -453,7 +454,7 @@ enum Stopped {
 }
 
 /// Builds a [`Processor`]. A handler is required; the inbox defaults to a [`MemoryInbox`]
-/// and the runtime to [`TokioRuntime`](super::TokioRuntime) (feature `tokio`).
+/// and the runtime to [`TokioRuntime`](crate::rt::TokioRuntime) (feature `tokio`).
 pub struct ProcessorBuilder<V: Verifier> {
     verifier: V,
     inbox: Option<Arc<dyn Inbox>>,
@@ -500,7 +501,7 @@ impl<V: Verifier> ProcessorBuilder<V> {
     }
 
     /// The timer and spawner for the lease heartbeat and the drop guard. Default:
-    /// [`TokioRuntime`](super::TokioRuntime).
+    /// [`TokioRuntime`](crate::rt::TokioRuntime).
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
         self.runtime = Some(runtime);
         self
@@ -535,7 +536,7 @@ impl<V: Verifier> ProcessorBuilder<V> {
 
 #[cfg(feature = "tokio")]
 fn default_runtime() -> Result<Arc<dyn Runtime>, crate::Error> {
-    Ok(Arc::new(super::TokioRuntime))
+    Ok(Arc::new(crate::rt::TokioRuntime))
 }
 
 #[cfg(not(feature = "tokio"))]

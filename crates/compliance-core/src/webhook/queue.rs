@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::clock::{Clock, SystemClock};
 use crate::inbox::{ClaimToken, DEFAULT_CAPACITY, DEFAULT_LEASE, InboxError};
+use crate::rt::{Clock, SystemClock};
 use crate::time::{SignedDuration, Timestamp};
 
 /// The longest error text a queue keeps for a failed delivery, in bytes.

@@ -11,13 +11,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::clock::{Clock, SystemClock};
 use super::lease::until;
 use super::outcome::{Outcome, ProcessError};
 use super::processor::Processor;
 use super::queue::{Failure, Queue, Taken};
 use super::verifier::{Verified, Verifier};
 use crate::inbox::InboxError;
+use crate::rt::{Clock, SystemClock};
 
 /// When a failed delivery is tried again, and when it is given up as dead: exponential
 /// back-off (`first × factorⁿ`, at most `cap`) with jitter (each delay drawn between half

@@ -1,5 +1,5 @@
 //! BTC Direct's tokens: issuing (JWT-shaped, with `exp`), rotating refresh tokens, checking
-//! the partner credential and the user context, and the `{"errors": {...}}` envelope.
+//! the partner credential and the user context, and the `{"errors": {...}}` error body.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -107,7 +107,7 @@ impl BtcDirect {
     }
 }
 
-/// The provider's error envelope for one code, with its documented message and solution.
+/// The provider's error body for one code, with its documented message and solution.
 pub(super) fn error(code: &str) -> Response {
     let (status, message, solution) = match code {
         "ER099" => (400, "Invalid locale.", "Provide a supported locale."),

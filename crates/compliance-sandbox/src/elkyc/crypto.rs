@@ -8,11 +8,14 @@
 //!   ([`MacHash`]), what it covers ([`MacInput`]), whether the HMAC key is hex-decoded
 //!   ([`HmacKeyBytes`]) and how the header encodes it ([`SignatureEncoding`]).
 //! - **AES-256-GCM**: the secret key only; the tag travels in `x-allpass-signature`.
-//!   Unconfirmed: the nonce's length ([`GcmNonce`]) and where it sits in `data`
+//!   Unconfirmed: the nonce's length ([`GcmNonceLength`]) and where it sits in `data`
 //!   ([`NoncePlacement`]), and the header's encoding.
 //!
 //! Written with RustCrypto from the documentation; it shares no code with the
 //! `kyc-public-api` client, so a client that reads the provider differently fails against it.
+//! It does share the client's vocabulary: each reading has the same type and variant names
+//! as the client's `encryption` options (one more reading here, [`MacInput::Plaintext`],
+//! which the client deliberately refuses), so a test sets both sides with the same words.
 
 use aes_gcm::aead::Aead as _;
 use aes_gcm::aead::consts::{U12, U16};
@@ -85,7 +88,7 @@ pub enum SignatureEncoding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum GcmNonce {
+pub enum GcmNonceLength {
     /// 12 bytes, the GCM standard (the notes' reading).
     #[default]
     Bytes12,
@@ -120,7 +123,7 @@ pub struct ElkycCrypto {
     /// Signature / tag encoding (both methods).
     pub signature_encoding: SignatureEncoding,
     /// GCM nonce length.
-    pub gcm_nonce: GcmNonce,
+    pub gcm_nonce: GcmNonceLength,
     /// GCM nonce placement.
     pub nonce_placement: NoncePlacement,
 }
@@ -151,7 +154,7 @@ impl ElkycCrypto {
     }
 
     /// Sets the GCM nonce length.
-    pub fn gcm_nonce(mut self, nonce: GcmNonce) -> Self {
+    pub fn gcm_nonce(mut self, nonce: GcmNonceLength) -> Self {
         self.gcm_nonce = nonce;
         self
     }
@@ -245,8 +248,8 @@ impl Sealer<'_> {
 
     fn nonce_len(&self) -> usize {
         match self.crypto.gcm_nonce {
-            GcmNonce::Bytes12 => 12,
-            GcmNonce::Bytes16 => 16,
+            GcmNonceLength::Bytes12 => 12,
+            GcmNonceLength::Bytes16 => 16,
         }
     }
 
@@ -469,7 +472,7 @@ mod tests {
                 }
             }
         }
-        for nonce in [GcmNonce::Bytes12, GcmNonce::Bytes16] {
+        for nonce in [GcmNonceLength::Bytes12, GcmNonceLength::Bytes16] {
             for placement in [NoncePlacement::Prefix, NoncePlacement::Suffix] {
                 readings.push((
                     EncryptionMode::Gcm,

@@ -41,7 +41,7 @@ use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crypto::{
-    ElkycCrypto, GcmNonce, HmacKeyBytes, MacHash, MacInput, NoncePlacement, Refusal,
+    ElkycCrypto, GcmNonceLength, HmacKeyBytes, MacHash, MacInput, NoncePlacement, Refusal,
     SIGNATURE_HEADER, Sealer, SignatureEncoding,
 };
 pub use report::risk_score;

@@ -225,7 +225,11 @@ fn init_and_start(bin: &Path, dir: &Path, as_postgres: bool) -> Result<(u16, Chi
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| Started::Failed(format!("cannot run the server's guardian: {e}")))?;
-    let mut out = BufReader::new(guardian.stdout.take().expect("piped stdout"));
+    let stdout = guardian
+        .stdout
+        .take()
+        .ok_or_else(|| Started::Failed("the server's guardian has no stdout".into()))?;
+    let mut out = BufReader::new(stdout);
     let mut first = String::new();
     let _ = out.read_line(&mut first);
     if first.trim() == "ready" {

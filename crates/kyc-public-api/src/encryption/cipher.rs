@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::error::{EncryptionError, HexProblem, KeyName, KeyProblem};
 use super::options::{
-    EncryptionOptions, EncryptionSettings, HmacKeyUse, MacAlgorithm, MacInput, NoncePlacement,
+    EncryptionOptions, EncryptionSettings, HmacKeyBytes, MacHash, MacInput, NoncePlacement,
     SignatureEncoding,
 };
 
@@ -94,10 +94,10 @@ impl Cipher {
             } => {
                 let key = aes_key(secret_key)?;
                 let hmac_key = match options.hmac_key {
-                    HmacKeyUse::HexDecoded => {
+                    HmacKeyBytes::HexDecoded => {
                         decode_key(KeyName::HmacKey, hmac_key.expose_secret())?.to_vec()
                     }
-                    HmacKeyUse::Text => {
+                    HmacKeyBytes::Text => {
                         let text = hmac_key.expose_secret();
                         check_key(KeyName::HmacKey, text)?;
                         text.as_bytes().to_vec()
@@ -211,8 +211,8 @@ impl Cipher {
         match &self.keys {
             Keys::Cbc { key, hmac_key } => {
                 let expected_len = match self.options.mac {
-                    MacAlgorithm::HmacSha256 => 32,
-                    MacAlgorithm::HmacSha512 => 64,
+                    MacHash::Sha256 => 32,
+                    MacHash::Sha512 => 64,
                 };
                 let given = self.decode_signature(signature, expected_len, Mode::Cbc)?;
                 let verify = |message: &[u8]| -> Result<(), EncryptionError> {
@@ -265,14 +265,14 @@ impl Cipher {
     fn mac(&self, key: &[u8], message: &[u8]) -> Vec<u8> {
         // HMAC accepts keys of any length: `new_from_slice` cannot fail here.
         match self.options.mac {
-            MacAlgorithm::HmacSha256 => match Hmac::<Sha256>::new_from_slice(key) {
+            MacHash::Sha256 => match Hmac::<Sha256>::new_from_slice(key) {
                 Ok(mut m) => {
                     m.update(message);
                     m.finalize().into_bytes().to_vec()
                 }
                 Err(_) => Vec::new(),
             },
-            MacAlgorithm::HmacSha512 => match Hmac::<Sha512>::new_from_slice(key) {
+            MacHash::Sha512 => match Hmac::<Sha512>::new_from_slice(key) {
                 Ok(mut m) => {
                     m.update(message);
                     m.finalize().into_bytes().to_vec()
@@ -471,16 +471,16 @@ mod tests {
             let opt = |k: &str| self.options.get(k).and_then(|v| v.as_str()).unwrap_or("");
             let mut options = EncryptionOptions::default();
             options.mac = match opt("mac") {
-                "sha512" => MacAlgorithm::HmacSha512,
-                _ => MacAlgorithm::HmacSha256,
+                "sha512" => MacHash::Sha512,
+                _ => MacHash::Sha256,
             };
             options.mac_input = match opt("mac_input") {
                 "bytes" => MacInput::CiphertextBytes,
                 _ => MacInput::DataString,
             };
             options.hmac_key = match opt("hmac_key") {
-                "text" => HmacKeyUse::Text,
-                _ => HmacKeyUse::HexDecoded,
+                "text" => HmacKeyBytes::Text,
+                _ => HmacKeyBytes::HexDecoded,
             };
             options.signature_encoding = match opt("encoding") {
                 "base64" => SignatureEncoding::Base64,
@@ -622,7 +622,7 @@ mod tests {
         assert!(
             Cipher::with_options(
                 &EncryptionSettings::cbc(KEY, "not hex at all"),
-                EncryptionOptions::default().hmac_key(HmacKeyUse::Text)
+                EncryptionOptions::default().hmac_key(HmacKeyBytes::Text)
             )
             .is_ok()
         );

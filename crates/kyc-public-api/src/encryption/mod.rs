@@ -10,8 +10,8 @@
 //! | [`EncryptionSettings::Gcm`] | 12-byte nonce ‖ ciphertext | GCM tag |
 //!
 //! The CBC layout is confirmed by the provider's own example. The rest is our best reading
-//! and is isolated in [`EncryptionOptions`]: the HMAC algorithm ([`MacAlgorithm`]), what it is
-//! computed over ([`MacInput`]), whether the HMAC key is hex-decoded ([`HmacKeyUse`]), how
+//! and is isolated in [`EncryptionOptions`]: the HMAC's hash ([`MacHash`]), what it is
+//! computed over ([`MacInput`]), whether the HMAC key is hex-decoded ([`HmacKeyBytes`]), how
 //! the signature/tag is encoded ([`SignatureEncoding`]), the GCM nonce length
 //! ([`GcmNonceLength`]) and where the nonce sits ([`NoncePlacement`]). The defaults are the
 //! provider notes' reading.
@@ -56,7 +56,7 @@ pub use cipher::Cipher;
 pub use cipher::Sealed;
 pub use error::{EncryptionError, HexProblem, KeyName, KeyProblem};
 pub use options::{
-    EncryptionOptions, EncryptionSettings, GcmNonceLength, HmacKeyUse, MacAlgorithm, MacInput,
+    EncryptionOptions, EncryptionSettings, GcmNonceLength, HmacKeyBytes, MacHash, MacInput,
     NoncePlacement, SignatureEncoding,
 };
 

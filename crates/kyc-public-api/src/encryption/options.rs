@@ -1,5 +1,9 @@
 //! What the application's encryption is: the method and keys from the dashboard, and the
 //! details the provider leaves unconfirmed.
+//!
+//! The unconfirmed details have the same names (types and variants) in the sandbox's elKYC
+//! simulator, which mirrors them without depending on this crate, and the `compliance`
+//! command line reads them as these very types (feature `clap`: `clap::ValueEnum`).
 
 use std::fmt;
 
@@ -67,15 +71,16 @@ impl fmt::Debug for EncryptionSettings {
     }
 }
 
-/// HMAC hash for the CBC method *(unconfirmed; default SHA-256)*.
+/// The CBC HMAC's hash *(unconfirmed; default SHA-256)*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
-pub enum MacAlgorithm {
+pub enum MacHash {
     /// HMAC-SHA256 (32-byte signature).
     #[default]
-    HmacSha256,
+    Sha256,
     /// HMAC-SHA512 (64-byte signature).
-    HmacSha512,
+    Sha512,
 }
 
 /// What the CBC HMAC is computed over *(unconfirmed; default: the `data` string)*.
@@ -84,6 +89,7 @@ pub enum MacAlgorithm {
 /// plaintext is deliberately not offered: it can only be checked after decrypting, which
 /// turns the padding check into an oracle that decrypts any payload byte by byte.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum MacInput {
     /// The envelope's `data` string exactly as sent (its ASCII hex characters).
@@ -93,12 +99,14 @@ pub enum MacInput {
     CiphertextBytes,
 }
 
-/// How the HMAC key text is turned into key bytes *(unconfirmed; default hex-decoded)*.
+/// How the HMAC key text becomes key bytes *(unconfirmed; default hex-decoded)*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
-pub enum HmacKeyUse {
+pub enum HmacKeyBytes {
     /// Hex-decoded to 32 bytes, like the secret key.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "hex"))]
     HexDecoded,
     /// The key text's own UTF-8 bytes (what `createHmac("sha256", key)` does in Node.js).
     Text,
@@ -106,6 +114,7 @@ pub enum HmacKeyUse {
 
 /// How `x-allpass-signature` encodes the HMAC or tag *(unconfirmed; default hex)*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum SignatureEncoding {
     /// Lowercase hex when writing; either case accepted when reading.
@@ -117,12 +126,15 @@ pub enum SignatureEncoding {
 
 /// GCM nonce length *(unconfirmed; default 12 bytes, the GCM standard)*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum GcmNonceLength {
     /// 12 bytes (96 bits).
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "12"))]
     Bytes12,
     /// 16 bytes, like the CBC IV.
+    #[cfg_attr(feature = "clap", value(name = "16"))]
     Bytes16,
 }
 
@@ -139,6 +151,7 @@ impl GcmNonceLength {
 /// Where the GCM nonce sits in the decoded `data` *(unconfirmed; default prefix, like the
 /// CBC IV)*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum NoncePlacement {
     /// nonce ‖ ciphertext.
@@ -154,11 +167,11 @@ pub enum NoncePlacement {
 #[non_exhaustive]
 pub struct EncryptionOptions {
     /// HMAC hash (CBC).
-    pub mac: MacAlgorithm,
+    pub mac: MacHash,
     /// HMAC input (CBC).
     pub mac_input: MacInput,
     /// HMAC key bytes (CBC).
-    pub hmac_key: HmacKeyUse,
+    pub hmac_key: HmacKeyBytes,
     /// Signature / tag encoding (both methods).
     pub signature_encoding: SignatureEncoding,
     /// Nonce length (GCM).
@@ -169,7 +182,7 @@ pub struct EncryptionOptions {
 
 impl EncryptionOptions {
     /// Sets the HMAC hash.
-    pub fn mac(mut self, mac: MacAlgorithm) -> Self {
+    pub fn mac(mut self, mac: MacHash) -> Self {
         self.mac = mac;
         self
     }
@@ -181,8 +194,8 @@ impl EncryptionOptions {
     }
 
     /// Sets how the HMAC key text becomes key bytes.
-    pub fn hmac_key(mut self, use_: HmacKeyUse) -> Self {
-        self.hmac_key = use_;
+    pub fn hmac_key(mut self, bytes: HmacKeyBytes) -> Self {
+        self.hmac_key = bytes;
         self
     }
 

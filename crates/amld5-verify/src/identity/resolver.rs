@@ -1,4 +1,4 @@
-//! The identity resolver: the partner's token pair and each user's session, kept in
+//! The [`Identity`] resolver: the partner's token pair and each user's session, kept in
 //! [`TokenCache`]s and renewed once however many calls find them stale, plus the requests
 //! that renew them (`/api/v1/authenticate`, `/api/v1/refresh`) and `/api/v1/user/login`.
 //!
@@ -19,10 +19,11 @@ use compliance_core::secret::{ExposeSecret, SecretString, exposed};
 use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::{Identity, PartnerCredential, UserCredential};
 use crate::auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserInner, UserSession};
 use crate::classify::{CallKind, PARTNER, USER, classify};
 use crate::error::{ApiErrors, Error};
-use crate::sign::{Identity, PartnerCredential, UserCredential, sign};
+use crate::sign::sign;
 
 /// The partner's token pair.
 #[derive(Clone)]
@@ -62,7 +63,8 @@ impl Tokens {
             PartnerAuth::Credentials { username, password } => Partner::Credentials {
                 username,
                 password,
-                tokens: TokenCache::new(),
+                // Renewed on the client's runtime, like its back-off.
+                tokens: TokenCache::new().runtime(transport.runtime().clone()),
             },
         };
         Self {

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use crate::body::{EventBody, EventType, Kind};
 use crate::raw::RawJson;
 
-/// An envelope read in one pass.
+/// A notification read in one pass.
 pub(crate) struct Read {
     pub(crate) notification_id: String,
     pub(crate) type_code: EventType,
@@ -36,12 +36,12 @@ pub(crate) fn read(body: &[u8]) -> Option<Read> {
     // Checked once here, the UTF-8 need not be checked again string by string (nor in the
     // members nobody reads, which the parser skips unchecked).
     let text = std::str::from_utf8(body).ok()?;
-    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
-    if envelope.notification_id.trim().is_empty() {
+    let notification: Notification<'_> = serde_json::from_str(text).ok()?;
+    if notification.notification_id.trim().is_empty() {
         return None;
     }
-    let kind = Kind::of(&envelope.type_code);
-    let (event_body, data) = match (envelope.data, kind) {
+    let kind = Kind::of(&notification.type_code);
+    let (event_body, data) = match (notification.data, kind) {
         (Data::Typed(event_body), _) => (event_body, DataText::in_body(text)),
         (Data::Raw(Some(raw)), Some(kind)) => {
             let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -57,24 +57,24 @@ pub(crate) fn read(body: &[u8]) -> Option<Read> {
         (Data::Raw(raw), None) => {
             let raw = raw.map_or_else(RawJson::null, |r| RawJson::from_raw(r.to_owned()));
             let event_body = EventBody::Unknown {
-                type_code: envelope.type_code.as_str().to_owned(),
+                type_code: notification.type_code.as_str().to_owned(),
                 raw: raw.clone(),
             };
             (event_body, DataText::kept(raw))
         }
         (Data::Absent, None) => {
             let event_body = EventBody::Unknown {
-                type_code: envelope.type_code.as_str().to_owned(),
+                type_code: notification.type_code.as_str().to_owned(),
                 raw: RawJson::null(),
             };
             (event_body, DataText::kept(RawJson::null()))
         }
     };
     Some(Read {
-        notification_id: envelope.notification_id,
-        type_code: envelope.type_code,
-        destination: envelope.destination,
-        original_message_date_time: envelope.original_message_date_time,
+        notification_id: notification.notification_id,
+        type_code: notification.type_code,
+        destination: notification.destination,
+        original_message_date_time: notification.original_message_date_time,
         body: event_body,
         data,
     })
@@ -171,7 +171,7 @@ enum Data<'de> {
     Absent,
 }
 
-struct Envelope<'de> {
+struct Notification<'de> {
     notification_id: String,
     type_code: EventType,
     destination: Option<String>,
@@ -179,9 +179,9 @@ struct Envelope<'de> {
     data: Data<'de>,
 }
 
-impl<'de> Deserialize<'de> for Envelope<'de> {
+impl<'de> Deserialize<'de> for Notification<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(EnvelopeVisitor)
+        d.deserialize_map(NotificationVisitor)
     }
 }
 
@@ -217,16 +217,16 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-struct EnvelopeVisitor;
+struct NotificationVisitor;
 
-impl<'de> Visitor<'de> for EnvelopeVisitor {
-    type Value = Envelope<'de>;
+impl<'de> Visitor<'de> for NotificationVisitor {
+    type Value = Notification<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Tuum event envelope")
+        f.write_str("a Tuum notification")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Notification<'de>, A::Error> {
         fn once<T, E: de::Error>(
             slot: &mut Option<T>,
             value: T,
@@ -272,7 +272,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 }
             }
         }
-        Ok(Envelope {
+        Ok(Notification {
             notification_id: id.ok_or_else(|| A::Error::missing_field("notificationId"))?,
             type_code: type_code.ok_or_else(|| A::Error::missing_field("notificationTypeCode"))?,
             destination: destination.flatten(),

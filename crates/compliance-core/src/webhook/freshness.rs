@@ -1,56 +1,9 @@
-//! Timestamp freshness with an injectable clock.
+//! Timestamp freshness, against an injectable [`Clock`].
 
-use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::time::{SignedDuration, Timestamp};
-
-/// A source of the current time, injectable so freshness checks can be tested.
-pub trait Clock: Send + Sync + fmt::Debug {
-    /// The current instant.
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock that shows a set instant until it is moved: for tests.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<Timestamp>);
-
-impl ManualClock {
-    /// A clock stopped at `at`.
-    pub fn new(at: Timestamp) -> Self {
-        Self(Mutex::new(at))
-    }
-
-    /// Sets the time.
-    pub fn set(&self, at: Timestamp) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
-    }
-
-    /// Moves the time forward (or back, with a negative duration).
-    pub fn advance(&self, by: SignedDuration) {
-        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *t = t
-            .saturating_add(by)
-            .expect("SignedDuration never fails saturating_add");
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+use crate::rt::Clock;
+use crate::time::Timestamp;
 
 /// Why a timestamp failed the freshness check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +35,8 @@ pub enum FreshnessError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use compliance_core::webhook::{Freshness, ManualClock};
+/// use compliance_core::rt::ManualClock;
+/// use compliance_core::webhook::Freshness;
 /// let clock = ManualClock::new("2025-01-01T12:00:00Z".parse().unwrap());
 /// let check = Freshness::new(Duration::from_secs(300));
 /// assert!(check.check("2025-01-01T11:56:00Z".parse().unwrap(), &clock).is_ok());
@@ -127,6 +81,8 @@ impl Freshness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::ManualClock;
+    use crate::time::SignedDuration;
 
     #[test]
     fn freshness_both_directions() {

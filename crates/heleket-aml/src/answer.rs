@@ -1,6 +1,7 @@
-//! Heleket's response envelope: `{"state":0,"result":...}` on success, `{"state":1,...}` for
+//! Reading Heleket's answers: `{"state":0,"result":...}` on success, `{"state":1,...}` for
 //! business and validation errors, and a bare `{"message":...}` when the signature or the
-//! credentials are refused.
+//! credentials are refused. (Nothing here is sealed or signed: the answer is plain JSON whose
+//! `state` says which of the shapes it is.)
 
 use std::collections::BTreeMap;
 
@@ -55,14 +56,14 @@ pub(crate) fn read<T: DeserializeOwned>(
     if let Some(rate_limited) = response.rate_limit_error() {
         return Err(rate_limited.into());
     }
-    // Heleket's 5xx bodies are its web server's, never its envelope.
+    // Heleket's 5xx bodies are its web server's, never its JSON answer.
     if status.is_server_error() {
         return Err(response.to_error().into());
     }
     let probe = match serde_json::from_slice::<Probe<'_>>(body) {
         Ok(p) => p,
         Err(_) if status.is_success() => {
-            // Not an envelope at all: let the decoder name where it broke.
+            // Not one of Heleket's answer shapes: let the decoder name where it broke.
             return Err(json::decode::<Success<T>>("response", body)
                 .err()
                 .unwrap_or_else(|| response.to_error())

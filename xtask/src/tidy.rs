@@ -1,0 +1,324 @@
+//! The workspace's structural rules, as tests (`cargo test -p xtask tidy`).
+//!
+//! Each rule is one test whose failure message says what is wrong and how to fix it. They
+//! read the sources and ask `cargo tree` for dependency graphs; they build nothing, so they
+//! take a few seconds. Adding a rule: one `#[test]` here, and a line in the root README's
+//! maintainer section if it is a rule a maintainer must know before writing code.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::cmd;
+
+/// The workspace root (this package is `xtask/`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The names of the packages in `cargo tree -p <package> <args> -e normal`: what the
+/// package compiles into a user's build with those features (dev-dependencies excluded).
+fn normal_dependencies(package: &str, features: &[&str]) -> BTreeSet<String> {
+    let tree = cmd::output(
+        cmd::cargo(&root())
+            .args(["tree", "-p", package, "-e", "normal", "--prefix", "none"])
+            .args(features),
+    )
+    .unwrap_or_else(|e| panic!("cannot list {package}'s dependencies: {e}"));
+    tree.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != package)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Fails with `rule` and the offending packages when `package` (with `features`) depends
+/// on any of `banned`.
+fn assert_none_of(package: &str, features: &[&str], banned: &[&str], rule: &str) {
+    let found: Vec<_> = normal_dependencies(package, features)
+        .into_iter()
+        .filter(|name| banned.contains(&name.as_str()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "{rule}\n`cargo tree -p {package} {} -e normal` lists: {}\n\
+         find who pulls each in with `cargo tree -p {package} {} -e normal -i <name>`",
+        features.join(" "),
+        found.join(", "),
+        features.join(" "),
+    );
+}
+
+/// Crates that make an HTTP client (or its protocol stack) part of a build.
+const HTTP_CLIENT: &[&str] = &["reqwest", "hyper", "hyper-util", "h2"];
+
+/// Crates that only an HTTP client needs (a server built on hyper has none of them).
+const HTTP_CLIENTS_ONLY: &[&str] = &["reqwest", "hyper-rustls", "hyper-tls"];
+
+#[test]
+fn xtask_depends_on_no_workspace_crate_http_client_or_runtime() {
+    assert_none_of(
+        "xtask",
+        &[],
+        &[
+            "compliance-core",
+            "compliance-store",
+            "compliance-sandbox",
+            "compliance-cli",
+            "heleket-aml",
+            "kyc-public-api",
+            "amld5-verify",
+            "aml-events",
+            "reqwest",
+            "axum",
+            "tokio",
+        ],
+        "xtask is the release tooling and must build in seconds: no crate of the workspace, \
+         no HTTP client, no async runtime. Put commands that drive the provider crates in \
+         `xtask-fixtures` (xtask/fixtures), which `cargo xtask` runs through cargo.",
+    );
+}
+
+#[test]
+fn aml_events_has_no_http_client_with_any_features() {
+    let rule = "aml-events parses and authenticates webhooks: it must not compile an HTTP \
+                client. Use compliance-core with `default-features = false` (and only the \
+                webhook features), and keep the HTTP server behind the `axum` feature.";
+    for features in [&[][..], &["--no-default-features"]] {
+        assert_none_of("aml-events", features, HTTP_CLIENT, rule);
+    }
+    // With `axum`, hyper is there as the server; a client still is not.
+    assert_none_of("aml-events", &["--all-features"], HTTP_CLIENTS_ONLY, rule);
+}
+
+#[test]
+fn compliance_store_backends_compile_only_what_they_are() {
+    assert_none_of(
+        "compliance-store",
+        &["--no-default-features", "--features", "postgres"],
+        &["rusqlite", "libsqlite3-sys"],
+        "the PostgreSQL-only build of compliance-store compiles SQLite: put the SQLite \
+         dependency and code behind the `sqlite` feature (`dep:rusqlite`).",
+    );
+    assert_none_of(
+        "compliance-store",
+        &["--no-default-features", "--features", "sqlite"],
+        &["tokio-postgres", "deadpool-postgres", "postgres-types"],
+        "the SQLite-only build of compliance-store compiles the PostgreSQL driver: put it \
+         behind the `postgres` feature (`dep:tokio-postgres`).",
+    );
+}
+
+#[test]
+fn the_operators_cli_without_default_features_has_no_simulator() {
+    assert_none_of(
+        "compliance-cli",
+        &["--no-default-features"],
+        &["compliance-sandbox"],
+        "`compliance-cli --no-default-features` is the operator's build: the simulator \
+         (compliance-sandbox) belongs behind its `sandbox` feature, with the commands \
+         that use it (`sandbox`, `trigger`).",
+    );
+}
+
+/// One provider crate's expected layout (the root README's "For maintainers: one skeleton
+/// per provider crate").
+struct Skeleton {
+    /// The crate's directory under `crates/`.
+    name: &'static str,
+    /// Whether it receives webhooks (then `webhook/{mod,event,error,pipeline}.rs`).
+    webhooks: bool,
+    /// Whether it talks to the provider (then `client.rs` and `aml.rs`).
+    client: bool,
+}
+
+/// The provider crates.
+const PROVIDERS: &[Skeleton] = &[
+    Skeleton {
+        name: "heleket-aml",
+        webhooks: true,
+        client: true,
+    },
+    Skeleton {
+        name: "kyc-public-api",
+        webhooks: true,
+        client: true,
+    },
+    Skeleton {
+        name: "amld5-verify",
+        webhooks: false,
+        client: true,
+    },
+    Skeleton {
+        name: "aml-events",
+        webhooks: false,
+        client: false,
+    },
+];
+
+/// Modules that adapt the client to a core trait or wire the crate together: they may
+/// import the client. Every other module is a data-type module.
+const ADAPTERS: &[&str] = &["lib.rs", "client.rs", "aml.rs", "store.rs"];
+
+/// The `.rs` files under `dir`, recursively, as paths relative to `dir`.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        let entries = std::fs::read_dir(&next)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", next.display()));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path.strip_prefix(dir).unwrap_or(&path).to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn provider_crates_follow_the_skeleton() {
+    let mut missing = Vec::new();
+    for provider in PROVIDERS {
+        let src = root().join("crates").join(provider.name).join("src");
+        let mut expected = vec!["lib.rs", "error.rs"];
+        if provider.name == "aml-events" {
+            // Webhooks only: the crate root is its webhook module.
+            expected.extend(["event.rs", "pipeline.rs"]);
+        }
+        if provider.client {
+            expected.extend(["client.rs", "aml.rs"]);
+        }
+        if provider.webhooks {
+            expected.extend([
+                "webhook/mod.rs",
+                "webhook/event.rs",
+                "webhook/error.rs",
+                "webhook/pipeline.rs",
+            ]);
+        }
+        for file in expected {
+            if !src.join(file).is_file() {
+                missing.push(format!("crates/{}/src/{file}", provider.name));
+            }
+        }
+        if provider.client {
+            let aml = std::fs::read_to_string(src.join("aml.rs")).unwrap_or_default();
+            if !aml.contains("AmlProvider for") {
+                missing.push(format!(
+                    "crates/{}/src/aml.rs with the crate's `impl AmlProvider for` (the \
+                     adapter lives there and nowhere else)",
+                    provider.name
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "every provider crate has the same skeleton (root README, \"For maintainers: one \
+         skeleton per provider crate\"); missing:\n  {}",
+        missing.join("\n  ")
+    );
+}
+
+#[test]
+fn data_modules_never_import_the_client_or_the_aml_adapter() {
+    let mut offences = Vec::new();
+    for provider in PROVIDERS {
+        let src = root().join("crates").join(provider.name).join("src");
+        for file in sources(&src) {
+            let name = file.to_string_lossy().replace('\\', "/");
+            if ADAPTERS.contains(&name.as_str()) || name.starts_with("test_") {
+                continue;
+            }
+            let text = std::fs::read_to_string(src.join(&file)).unwrap_or_default();
+            for module in imported_crate_modules(&text) {
+                if module == "client" || module == "aml" || module.ends_with("Client") {
+                    offences.push(format!(
+                        "crates/{}/src/{name} uses `crate::{module}`",
+                        provider.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "data-type modules never import the client or the AML adapter (they would form a \
+         circle: the client imports them). Move the code that needs the client into \
+         client.rs (an endpoint) or aml.rs (the AmlProvider adapter), or pass the data it \
+         needs as an argument:\n  {}",
+        offences.join("\n  ")
+    );
+}
+
+/// The first path segment of every `crate::` / `super::` path in `text` outside comments,
+/// including each top-level member of a grouped `use crate::{a, b::c}`.
+fn imported_crate_modules(text: &str) -> BTreeSet<String> {
+    let code: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = BTreeSet::new();
+    for prefix in ["crate::", "super::"] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            rest = &rest[at + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                found.extend(top_level_members(group));
+            } else {
+                found.insert(identifier(rest).to_owned());
+            }
+        }
+    }
+    found.remove("");
+    found
+}
+
+/// The leading identifier of `text`.
+fn identifier(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The first segment of each comma-separated member of a `{...}` group, up to its `}`.
+fn top_level_members(group: &str) -> Vec<String> {
+    let mut members = Vec::new();
+    let mut depth = 0usize;
+    let mut start = true;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if start && !c.is_whitespace() => {
+                start = false;
+                members.push(identifier(&group[i..]).to_owned());
+            }
+            _ => {}
+        }
+    }
+    members
+}
+
+#[test]
+fn the_import_reader_sees_grouped_and_nested_paths() {
+    let text = "use crate::{error::Error, client::{A, B}, aml};\n\
+                // use crate::client::Commented;\n\
+                fn f() { super::KycClient::new(); crate::payment::x(); }";
+    let modules = imported_crate_modules(text);
+    assert_eq!(
+        modules.into_iter().collect::<Vec<_>>(),
+        ["KycClient", "aml", "client", "error", "payment"]
+    );
+}
