@@ -456,7 +456,7 @@ impl MemoryQueue {
         self
     }
 
-    /// Reads the time from `clock` (a [`ManualClock`](super::ManualClock) in tests).
+    /// Reads the time from `clock` (a [`ManualClock`](crate::rt::ManualClock) in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
