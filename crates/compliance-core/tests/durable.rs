@@ -157,7 +157,8 @@ fn setup_with(
         .poll_interval(Duration::from_millis(5))
         .busy_delay(Duration::ZERO)
         .grace_period(Duration::from_millis(100))
-        .build();
+        .build()
+        .unwrap();
     Setup {
         queue,
         intake,
@@ -235,6 +236,39 @@ async fn intake_acknowledges_once_stored_keeps_no_second_row_and_no_secret() {
     assert_eq!(s.counter.runs(), ["NTF-1"]);
     assert_eq!(state(&s.queue, "NTF-1").await.state, DeliveryState::Done);
     assert_eq!(state(&s.queue, "NTF-3").await.state, DeliveryState::Ignored);
+}
+
+/// An ignored delivery replayed while nothing handles its type yet stays ignored (with its
+/// bytes and the reason), never done: done would claim a handler ran.
+#[tokio::test]
+async fn a_replayed_delivery_still_unhandled_stays_ignored_not_done() {
+    let s = setup(quick());
+    deliver(&s.intake, "unknown NTF-9").await.unwrap();
+    assert!(s.queue.replay("NTF-9").await.unwrap());
+    assert_eq!(state(&s.queue, "NTF-9").await.state, DeliveryState::Queued);
+    drain(&s.worker).await;
+    let row = state(&s.queue, "NTF-9").await;
+    assert_eq!(row.state, DeliveryState::Ignored);
+    assert_eq!(row.last_error.as_deref(), Some("unknown type"));
+    assert_eq!(row.request.unwrap().body().as_ref(), b"unknown NTF-9");
+    assert!(s.counter.runs().is_empty());
+}
+
+/// A worker needs a handler: the durable intake's processor (a queue, no handler) is
+/// refused when the worker is built, with a message that says what to give it.
+#[tokio::test]
+async fn a_worker_refuses_a_processor_without_a_handler() {
+    let queue = Arc::new(MemoryQueue::new());
+    let intake = Processor::builder(Toy)
+        .queue(queue.clone())
+        .build()
+        .unwrap();
+    let err = Worker::builder(intake, queue).build().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("no handler") && text.contains(".handler("),
+        "{text}"
+    );
 }
 
 /// A queue whose storage is down while `down` is set (every call), or whose completions

@@ -191,6 +191,12 @@ impl<V: Verifier> Processor<V> {
         self.process_verified(verified).await
     }
 
+    /// Whether a handler was given (a [`Worker`](super::Worker) needs one).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn has_handler(&self) -> bool {
+        self.inner.handler.is_some()
+    }
+
     /// Durable intake of a verified delivery: stores the verifier's
     /// [`KEPT_HEADERS`](Verifier::KEPT_HEADERS) and `body` (as received) in the queue, and
     /// answers only once the write is durable: [`Outcome::Queued`], or

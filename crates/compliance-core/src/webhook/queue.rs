@@ -210,7 +210,7 @@ pub struct Taken {
     pub request: StoredRequest,
 }
 
-/// How a failed attempt is settled.
+/// How an attempt that did not end done is settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Failure {
@@ -225,6 +225,14 @@ pub enum Failure {
     Dead {
         /// What went wrong (bounded, see [`bounded_error`]).
         error: String,
+    },
+    /// Authentic, but (still) of a type nobody handles: kept as
+    /// [`ignored`](DeliveryState::Ignored) with its bytes, as intake keeps such deliveries,
+    /// for a later release that handles it to replay. A replayed ignored delivery must not
+    /// become done without a handler having run.
+    Ignored {
+        /// Why nothing handles it (bounded, see [`bounded_error`]).
+        reason: String,
     },
 }
 
@@ -599,6 +607,10 @@ impl Queue for MemoryQueue {
                 Failure::Dead { error } => {
                     row.info.state = DeliveryState::Dead;
                     row.info.last_error = Some(bounded_error(&error));
+                }
+                Failure::Ignored { reason } => {
+                    row.info.state = DeliveryState::Ignored;
+                    row.info.last_error = Some(bounded_error(&reason));
                 }
             }
         })

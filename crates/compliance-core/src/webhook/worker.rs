@@ -243,9 +243,20 @@ impl<V: Verifier> WorkerBuilder<V> {
         self
     }
 
-    /// Builds the worker.
-    pub fn build(self) -> Worker<V> {
-        Worker {
+    /// Builds the worker. Fails with [`Error::Config`](crate::Error::Config) when the
+    /// processor has no handler (a durable intake's processor only stores deliveries: give
+    /// the worker one built with [`handler`](super::ProcessorBuilder::handler)), since every
+    /// delivery it took would otherwise fail until dead.
+    pub fn build(self) -> Result<Worker<V>, crate::Error> {
+        if !self.processor.has_handler() {
+            return Err(crate::Error::Config(
+                "the worker's processor has no handler: build it with .handler(...) (the \
+                 durable intake's processor, built with .queue(...) alone, only stores \
+                 deliveries)"
+                    .into(),
+            ));
+        }
+        Ok(Worker {
             inner: Arc::new(Inner {
                 processor: self.processor,
                 queue: self.queue,
@@ -256,7 +267,7 @@ impl<V: Verifier> WorkerBuilder<V> {
                 busy_delay: self.busy_delay,
                 clock: self.clock,
             }),
-        }
+        })
     }
 }
 
@@ -420,6 +431,12 @@ async fn process_one<V: Verifier>(
     };
 
     let settled = match ended {
+        Ended::Finished(Ok(Outcome::Ignored { reason, .. }), _) => {
+            // Replayed, and still nothing handles it: it stays ignored (not done), with
+            // its bytes, for the release that handles it.
+            tracing::warn!(key = %key, reason = %reason, "a queued delivery is still of a type nobody handles; kept as ignored");
+            queue.fail(&key, &token, Failure::Ignored { reason }).await
+        }
         Ended::Finished(Ok(outcome), _) => {
             tracing::debug!(key = %key, outcome = outcome.as_str(), "webhook delivery processed from the queue");
             queue.complete(&key, &token).await

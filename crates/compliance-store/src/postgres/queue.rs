@@ -239,6 +239,9 @@ impl Queue for PostgresQueue {
             Failure::Dead { error } => {
                 Extra::Fail(DeliveryState::Dead.as_str(), 0, bounded_error(&error))
             }
+            Failure::Ignored { reason } => {
+                Extra::Fail(DeliveryState::Ignored.as_str(), 0, bounded_error(&reason))
+            }
             _ => Extra::Fail(DeliveryState::Dead.as_str(), 0, String::new()),
         };
         self.settle(key, token, sql::QUEUE_FAIL, extra).await

@@ -60,6 +60,7 @@ pub struct SqliteOptions {
     busy_timeout: Duration,
     spin: Duration,
     max_page_count: Option<u64>,
+    read_only: bool,
 }
 
 impl Default for SqliteOptions {
@@ -68,6 +69,7 @@ impl Default for SqliteOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             spin: DEFAULT_SPIN,
             max_page_count: None,
+            read_only: false,
         }
     }
 }
@@ -97,6 +99,16 @@ impl SqliteOptions {
     /// default SQLite's own limit (practically none).
     pub fn max_page_count(mut self, pages: u64) -> Self {
         self.max_page_count = Some(pages);
+        self
+    }
+
+    /// Opens the store read-only (SQLite's `PRAGMA query_only`, set once the schema is
+    /// current): every read works, every write fails with [`Error::Database`] (`attempt to
+    /// write a readonly database`). For a look at a production file that must not change;
+    /// a durable intake on it answers 503 and acknowledges nothing, as it does on a file
+    /// the operating system made read-only. Default: read-write.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -341,6 +353,9 @@ fn prepare(mut conn: Connection, options: &SqliteOptions) -> Result<Connection, 
                 row.get(0)
             })
             .map_err(db)?;
+    }
+    if options.read_only {
+        conn.pragma_update(None, "query_only", true).map_err(db)?;
     }
     Ok(conn)
 }

@@ -212,6 +212,7 @@ impl Queue for SqliteQueue {
                     error,
                 ),
                 Failure::Dead { error } => (DeliveryState::Dead, now, error),
+                Failure::Ignored { reason } => (DeliveryState::Ignored, now, reason),
                 _ => (DeliveryState::Dead, now, &String::new()),
             };
             let mut stmt = conn.prepare_cached(sql::QUEUE_FAIL).map_err(db)?;

@@ -819,7 +819,18 @@ pub async fn queue_failures_releases_and_replays_follow_the_table<B: Backend>(ba
     let t = take_one(&*queue).await;
     queue.complete("k", &t.token).await.unwrap();
     assert!(queue.replay("k").await.unwrap());
-    assert_eq!(take_one(&*queue).await.replays, 3);
+    let t = take_one(&*queue).await;
+    assert_eq!(t.replays, 3);
+    // A replay still unhandled settles back to ignored (never done), its reason kept, and
+    // is not taken again.
+    let ignored = Failure::Ignored {
+        reason: "no handler for this type".into(),
+    };
+    queue.fail("k", &t.token, ignored).await.unwrap();
+    let row = queue.get("k").await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Ignored);
+    assert_eq!(row.last_error.as_deref(), Some("no handler for this type"));
+    assert!(queue.take(1).await.unwrap().is_empty());
     assert!(!queue.replay("absent").await.unwrap());
 }
 
