@@ -74,6 +74,9 @@ pub enum Command {
     /// configured).
     #[cfg(feature = "console")]
     Console(crate::console::ConsoleArgs),
+    /// The durable webhook queues in a store: list, show, replay and purge deliveries.
+    #[cfg(feature = "store")]
+    Inbox(crate::inbox::InboxArgs),
 }
 
 // ---------------------------------------------------------------------------------------

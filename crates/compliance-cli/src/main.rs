@@ -15,6 +15,8 @@ mod cli;
 mod console;
 mod elkyc;
 mod heleket;
+#[cfg(feature = "store")]
+mod inbox;
 mod input;
 mod outcome;
 mod progress;
@@ -22,6 +24,8 @@ mod secrets;
 #[cfg(feature = "sandbox")]
 mod serve;
 mod state;
+#[cfg(feature = "store")]
+mod store;
 #[cfg(feature = "sandbox")]
 mod trigger;
 mod tuum;
@@ -70,6 +74,8 @@ async fn run(command: &Command, out: &Output) -> Result<Outcome, Failure> {
         Command::Trigger(c) => trigger::run(c, out).await,
         #[cfg(feature = "console")]
         Command::Console(a) => console::run(a, out).await,
+        #[cfg(feature = "store")]
+        Command::Inbox(a) => inbox::run(a, out).await,
     }
 }
 
