@@ -775,8 +775,9 @@ fn every_readme_has_the_same_status_table() {
     }
 }
 
-/// Every receiver README shows its production example (a persistent inbox, a `tracing`
-/// subscriber, the peer's address) as the compiled file says it, word for word.
+/// Every receiver README shows its production examples (inline and durable: a persistent
+/// inbox, a `tracing` subscriber, the peer's address) as the compiled files say them, word
+/// for word, and says which mode to choose.
 #[test]
 fn every_receiver_readme_shows_its_production_example_as_compiled() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -784,6 +785,9 @@ fn every_receiver_readme_shows_its_production_example_as_compiled() {
         ("heleket-aml", "heleket_receiver"),
         ("kyc-public-api", "elkyc_receiver"),
         ("aml-events", "tuum_receiver"),
+        ("heleket-aml", "heleket_durable"),
+        ("kyc-public-api", "elkyc_durable"),
+        ("aml-events", "tuum_durable"),
     ] {
         let dir = root.join("crates").join(krate);
         let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
@@ -809,5 +813,21 @@ fn every_receiver_readme_shows_its_production_example_as_compiled() {
             readme.contains("reported through `tracing`"),
             "{krate}'s README does not say that refusals are logged through tracing"
         );
+        if example.ends_with("_durable") {
+            for needed in [
+                ".queue(queue.clone())",
+                "WebhookWorker::builder",
+                "with_graceful_shutdown",
+            ] {
+                assert!(
+                    code.contains(needed),
+                    "{krate}: {example}.rs lacks {needed}"
+                );
+            }
+            assert!(
+                readme.contains("**Which to choose.**"),
+                "{krate}'s README does not say which mode to choose"
+            );
+        }
     }
 }

@@ -23,6 +23,8 @@ mod source;
 pub use auth::{Authenticator, RequestInfo};
 pub use error::Error;
 pub use event::{AmlEvent, EventBody, EventType, Source};
+#[cfg(feature = "tokio")]
+pub use pipeline::WebhookWorker;
 pub use pipeline::{WebhookProcessor, WebhookVerifier};
 pub use raw::RawJson;
 #[cfg(feature = "axum")]
@@ -38,7 +40,11 @@ pub use async_trait::async_trait;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use compliance_core::axum;
 pub use compliance_core::money::{Decimal, Money};
-pub use compliance_core::webhook::{BoxError, Handler, Outcome, ProcessError, handler_fn};
+#[cfg(feature = "tokio")]
+pub use compliance_core::webhook::RetrySchedule;
+pub use compliance_core::webhook::{
+    BoxError, DeliveryState, Handler, MemoryQueue, Outcome, ProcessError, Queue, handler_fn,
+};
 pub use compliance_core::{
     Actionable, BodySnippet, Claim, ClaimToken, Date, ExposeSecret, Inbox, InboxError, MemoryInbox,
     NextStep, SecretString, Timestamp,

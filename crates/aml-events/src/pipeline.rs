@@ -32,6 +32,14 @@ use crate::event::AmlEvent;
 /// ```
 pub type WebhookProcessor = Processor<WebhookVerifier>;
 
+/// The durable mode's worker for Tuum's events: runs a [`WebhookProcessor`]'s handler over
+/// the deliveries a durable intake (a processor built with
+/// [`queue`](compliance_core::webhook::ProcessorBuilder::queue)) stored, retrying with
+/// back-off and keeping what fails past the limit as dead. See the crate README's durable
+/// mode.
+#[cfg(feature = "tokio")]
+pub type WebhookWorker = compliance_core::webhook::Worker<WebhookVerifier>;
+
 /// Tuum's [`Verifier`]: the configured [`Authenticator`] over the headers and the peer
 /// (Tuum signs nothing), then [`AmlEvent::from_slice`]. The deduplication key is the
 /// `notificationId`, the same on every retry and replay of a notification.

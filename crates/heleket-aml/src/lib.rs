@@ -36,7 +36,7 @@ pub use url::Url;
 pub use webhook::WebhookReceiver;
 pub use webhook::{
     HeleketWebhook, MismatchCause, PaymentWebhook, PayoutWebhook, WebhookError, WebhookKind,
-    WebhookProcessor, WebhookVerifier,
+    WebhookProcessor, WebhookVerifier, WebhookWorker,
 };
 
 // What this crate's API and README use from the shared core, so that a user of this crate
@@ -47,7 +47,8 @@ pub use compliance_core::Error as CoreError;
 pub use compliance_core::axum;
 pub use compliance_core::http::{HttpClientBuilder, RetryPolicy, TransportConfig};
 pub use compliance_core::webhook::{
-    BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,
+    BoxError, DeliveryState, Handler, MemoryQueue, Outcome, ProcessError, Queue, RequestInfo,
+    RetrySchedule, handler_fn,
 };
 pub use compliance_core::{
     Actionable, AmlError, AmlProvider, AmlState, AmlStatus, Decimal, ExposeSecret, Inbox,

@@ -42,6 +42,7 @@ pub use token::{TokenRequest, VerificationToken};
 pub use webhook::WebhookReceiver;
 pub use webhook::{
     ApplicantEvent, EventType, WebhookError, WebhookEvent, WebhookProcessor, WebhookVerifier,
+    WebhookWorker,
 };
 
 // What this crate's API and README use from the shared core, so that a user of this crate
@@ -52,7 +53,8 @@ pub use compliance_core::Error as CoreError;
 pub use compliance_core::axum;
 pub use compliance_core::http::{HeaderMap, HttpClientBuilder, RetryPolicy, TransportConfig};
 pub use compliance_core::webhook::{
-    BoxError, Handler, Outcome, ProcessError, RequestInfo, handler_fn,
+    BoxError, DeliveryState, Handler, MemoryQueue, Outcome, ProcessError, Queue, RequestInfo,
+    RetrySchedule, handler_fn,
 };
 pub use compliance_core::{
     Actionable, AmlError, AmlProvider, AmlState, AmlStatus, ApplicantKey, ApplicantRecord,

@@ -413,7 +413,7 @@ async fn durable_intake_keeps_the_envelope_encrypted_and_the_worker_processes_it
         }))
         .build()
         .unwrap();
-    let worker = Worker::builder(processor, queue.clone()).build();
+    let worker = Worker::builder(processor, queue.clone()).build().unwrap();
     assert_eq!(worker.run_once().await.unwrap(), 1);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     let row = queue.get(outcome.key()).await.unwrap().unwrap();

@@ -31,10 +31,10 @@ mod scan;
 
 pub use error::{MismatchCause, WebhookError};
 pub use event::{HeleketWebhook, PaymentWebhook, PayoutWebhook, WebhookKind};
-pub use pipeline::WebhookProcessor;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use pipeline::WebhookReceiver;
+pub use pipeline::{WebhookProcessor, WebhookWorker};
 use scan::{Located, escape_slashes, locate_sign};
 
 /// Verifies Heleket webhooks from their raw bytes.

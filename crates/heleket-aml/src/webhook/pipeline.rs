@@ -27,6 +27,13 @@ use crate::payout::PayoutStatus;
 /// ```
 pub type WebhookProcessor = Processor<WebhookVerifier>;
 
+/// The durable mode's worker for Heleket's webhooks: runs a [`WebhookProcessor`]'s handler over
+/// the deliveries a durable intake (a processor built with
+/// [`queue`](compliance_core::webhook::ProcessorBuilder::queue)) stored, retrying with
+/// back-off and keeping what fails past the limit as dead. See the crate README's durable
+/// mode.
+pub type WebhookWorker = compliance_core::webhook::Worker<WebhookVerifier>;
+
 /// The HTTP receiver for Heleket's webhooks (feature `axum`): mount its
 /// [`method_router`](compliance_core::webhook::Receiver::method_router) at your
 /// `url_callback`.

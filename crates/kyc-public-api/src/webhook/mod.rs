@@ -38,10 +38,10 @@ mod pipeline;
 
 pub use error::WebhookError;
 pub use event::{ApplicantEvent, EventType, WebhookEvent};
-pub use pipeline::WebhookProcessor;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use pipeline::WebhookReceiver;
+pub use pipeline::{WebhookProcessor, WebhookWorker};
 
 /// The default freshness window for the envelope's `time`: 12 hours either way.
 ///

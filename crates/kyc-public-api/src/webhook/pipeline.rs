@@ -13,6 +13,13 @@ use crate::encryption::{EncryptionError, SIGNATURE_HEADER};
 /// [`compliance_core::webhook::Processor`] with elKYC's [`WebhookVerifier`].
 pub type WebhookProcessor = Processor<WebhookVerifier>;
 
+/// The durable mode's worker for elKYC's webhooks: runs a [`WebhookProcessor`]'s handler over
+/// the deliveries a durable intake (a processor built with
+/// [`queue`](compliance_core::webhook::ProcessorBuilder::queue)) stored, retrying with
+/// back-off and keeping what fails past the limit as dead. See the crate README's durable
+/// mode.
+pub type WebhookWorker = compliance_core::webhook::Worker<WebhookVerifier>;
+
 /// The HTTP receiver for elKYC's webhooks (feature `axum`): mount its
 /// [`method_router`](compliance_core::webhook::Receiver::method_router) at the
 /// application's webhook URL.
