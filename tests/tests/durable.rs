@@ -115,6 +115,7 @@ fn worker(
         .poll_interval(Duration::from_millis(10))
         .busy_delay(Duration::from_millis(10))
         .build()
+        .unwrap()
 }
 
 /// Runs `worker` until `done` or `limit`, then shuts it down; whether `done` held.
@@ -361,6 +362,36 @@ async fn a_full_sqlite_file_answers_503_and_says_why() {
         .unwrap_err();
     let text = format!("{err}: {:?}", std::error::Error::source(&err));
     assert!(text.contains("full"), "{text}");
+}
+
+/// A read-only SQLite store refuses the write: intake answers 503 with `Retry-After`,
+/// acknowledges nothing, and the store's error says the database is read-only.
+#[tokio::test]
+async fn a_read_only_sqlite_file_answers_503_and_says_why() {
+    let dir = TempDir::new("read-only");
+    let path = dir.0.join("state.db");
+    // Created (and migrated) read-write first, as a receiver would have.
+    drop(SqliteStore::open(&path).await.unwrap());
+    let store = SqliteStore::open_with(&path, SqliteOptions::new().read_only(true))
+        .await
+        .unwrap();
+    let queue = store.queue("tuum");
+    let url = intake(queue.clone()).await;
+    let client = reqwest::Client::new();
+    let answer = post(&client, &url, body("NTF-ro"), SECRET).await;
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    assert!(queue.get("NTF-ro").await.unwrap().is_none());
+
+    let err = queue
+        .enqueue(compliance_core::webhook::NewDelivery::new(
+            "NTF-direct",
+            compliance_core::webhook::StoredRequest::new(Vec::new(), b"{}".to_vec()),
+        ))
+        .await
+        .unwrap_err();
+    let text = format!("{err}: {:?}", std::error::Error::source(&err));
+    assert!(text.contains("readonly"), "{text}");
 }
 
 /// A body over the receiver's cap (413) and forged deliveries (401: wrong secret, no
@@ -616,7 +647,8 @@ async fn storage_down_at_the_worker_marks_nothing_done_that_did_not_run() {
     let worker = Worker::builder(processor, queue.clone())
         .retry(RetrySchedule::new().first_delay(Duration::from_millis(10)))
         .busy_delay(Duration::from_millis(50))
-        .build();
+        .build()
+        .unwrap();
 
     // Down before taking: nothing taken.
     database_down(&url, &admin, true).await;
@@ -734,6 +766,7 @@ fn pg_worker(store: &PostgresStore, handler: Recorded) -> Worker<WebhookVerifier
         .busy_delay(Duration::from_millis(100))
         .grace_period(Duration::from_secs(2))
         .build()
+        .unwrap()
 }
 
 /// Not a test of its own: the body of a worker process the PostgreSQL tests start. Without
@@ -1003,7 +1036,8 @@ async fn heleket_a_handler_outage_loses_nothing_and_the_final_state_stays_sticky
         .retry(outage_schedule())
         .poll_interval(Duration::from_millis(10))
         .busy_delay(Duration::from_millis(10))
-        .build();
+        .build()
+        .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = {
         let worker = worker.clone();
@@ -1111,7 +1145,8 @@ async fn elkyc_a_handler_outage_loses_nothing_and_runs_each_event_once() {
     let worker = Worker::builder(processor, store.queue("elkyc"))
         .retry(outage_schedule())
         .poll_interval(Duration::from_millis(10))
-        .build();
+        .build()
+        .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = {
         let worker = worker.clone();

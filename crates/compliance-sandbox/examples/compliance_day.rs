@@ -11,9 +11,10 @@
 //! The walkthrough is [`run`], against a running sandbox; the workspace's secret-leak test
 //! (`tests/tests/secret_leak.rs`) runs it too, with every API call going through a tap.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ use amld5_verify::{BtcDirectClient, UserContext};
 use async_trait::async_trait;
 use axum::Router;
 use compliance_core::inbox::{Claim, ClaimToken, Inbox, InboxError};
-use compliance_core::webhook::{BoxError, Processor, Receiver, handler_fn};
+use compliance_core::webhook::{
+    BoxError, DeliveryState, Handler, Processor, Queue, Receiver, RetrySchedule, Worker, handler_fn,
+};
 use compliance_core::{
     AmlProvider, AmlState, AmlStatus, ApplicantStore, RequiredAction, SecretString, Subject,
     SubjectRef, Timestamp,
@@ -145,6 +148,68 @@ impl State {
             inner: self.store.inbox(name),
             already_done: self.already_done.clone(),
         }
+    }
+}
+
+/// The bank's screening service behind the durable Tuum receiver: down while `down` is set,
+/// and unable to map the result code `REFERRED` until its fix is released (`fixed`).
+#[derive(Default)]
+struct Screening {
+    down: AtomicBool,
+    fixed: AtomicBool,
+    runs: Mutex<BTreeMap<String, usize>>,
+}
+
+#[async_trait]
+impl Handler<AmlEvent> for Screening {
+    async fn handle(&self, event: AmlEvent) -> Result<(), BoxError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err("the screening service is unavailable".into());
+        }
+        if let EventBody::PaymentResultsPublished(r) = event.body()
+            && r.aml_process_result_code.to_string() == "REFERRED"
+            && !self.fixed.load(Ordering::SeqCst)
+        {
+            return Err("no mapping for the AML result code REFERRED".into());
+        }
+        *self
+            .runs
+            .lock()
+            .unwrap()
+            .entry(event.notification_id().to_owned())
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Tuum's shared-secret verifier, as the bank's receivers use it.
+fn tuum_verifier() -> Result<aml_events::WebhookVerifier, Error> {
+    Ok(aml_events::WebhookVerifier::new(SharedSecretHeader::new(
+        "x-tuum-secret",
+        SecretString::from("agreed-out-of-band"),
+    )?))
+}
+
+/// Waits (at most 20 s) until every key in `keys` is in one of `states`.
+async fn settled(
+    queue: &dyn Queue,
+    keys: &[String],
+    states: &[DeliveryState],
+) -> Result<(), Error> {
+    let start = std::time::Instant::now();
+    loop {
+        let mut all = true;
+        for key in keys {
+            let state = queue.get(key).await?.map(|d| d.state);
+            all &= state.is_some_and(|s| states.contains(&s));
+        }
+        if all {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err("the durable queue did not settle within 20 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -392,28 +457,25 @@ pub async fn run(
     println!("\nTuum: AML events for the bank, delivered at least once");
     let processed = Arc::new(Mutex::new(Vec::<String>::new()));
     let seen = processed.clone();
-    let processor = Processor::builder(aml_events::WebhookVerifier::new(SharedSecretHeader::new(
-        "x-tuum-secret",
-        SecretString::from("agreed-out-of-band"),
-    )?))
-    .inbox(state.inbox("tuum"))
-    .handler(aml_events::handler_fn(move |event: AmlEvent| {
-        let seen = seen.clone();
-        async move {
-            let line = match event.body() {
-                EventBody::PaymentSubprocessCreated(p) => {
-                    format!("screen payment {} of {}", p.payment_id, p.amount)
-                }
-                EventBody::PaymentResultsPublished(r) => {
-                    format!("AML result {}", r.aml_process_result_code)
-                }
-                _ => format!("{}", event.event_type()),
-            };
-            seen.lock().unwrap().push(line);
-            Ok::<(), &str>(())
-        }
-    }))
-    .build()?;
+    let processor = Processor::builder(tuum_verifier()?)
+        .inbox(state.inbox("tuum"))
+        .handler(aml_events::handler_fn(move |event: AmlEvent| {
+            let seen = seen.clone();
+            async move {
+                let line = match event.body() {
+                    EventBody::PaymentSubprocessCreated(p) => {
+                        format!("screen payment {} of {}", p.payment_id, p.amount)
+                    }
+                    EventBody::PaymentResultsPublished(r) => {
+                        format!("AML result {}", r.aml_process_result_code)
+                    }
+                    _ => format!("{}", event.event_type()),
+                };
+                seen.lock().unwrap().push(line);
+                Ok::<(), &str>(())
+            }
+        }))
+        .build()?;
     let bank = serve(aml_events::server::router(processor)).await?;
     let tuum = sandbox.tuum();
     tuum.subscribe(format!("{bank}/"));
@@ -457,6 +519,150 @@ pub async fn run(
     for line in &processed {
         step(format!("  {line}"));
     }
+
+    // ── Durable intake ────────────────────────────────────────────────────────────────
+    println!("\nTuum, durable intake: the screening service down for longer than Tuum retries");
+    // Intake verifies, stores the delivery (committed) and answers 200; a worker runs the
+    // handler from the queue, retrying with back-off, and gives up as dead past its limit.
+    let intake = Processor::builder(tuum_verifier()?)
+        .queue(state.store.queue("tuum"))
+        .build()?;
+    tuum.subscribe(format!(
+        "{}/",
+        serve(aml_events::server::router(intake)).await?
+    ));
+    let screening = Arc::new(Screening::default());
+    screening.down.store(true, Ordering::SeqCst);
+    let worker = Worker::builder(
+        Processor::builder(tuum_verifier()?)
+            .inbox(state.inbox("tuum"))
+            .handler(screening.clone())
+            .build()?,
+        state.store.queue("tuum"),
+    )
+    // Time-compressed like the sandbox: 10 ms doubling to 80 ms, 16 attempts.
+    .retry(
+        RetrySchedule::new()
+            .first_delay(Duration::from_millis(10))
+            .cap(Duration::from_millis(80))
+            .max_attempts(Some(16)),
+    )
+    .poll_interval(Duration::from_millis(10))
+    .busy_delay(Duration::from_millis(10))
+    .build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+    let queue = state.store.queue("tuum");
+    let mut keys = Vec::new();
+    for (event, options) in [
+        (TuumEvent::SubprocessCreated, DeliveryOptions::duplicated()),
+        (
+            TuumEvent::PersonSubprocessCreated,
+            DeliveryOptions::default(),
+        ),
+        (
+            TuumEvent::PaymentResultsPublished {
+                result: "APPROVED".into(),
+            },
+            DeliveryOptions::default(),
+        ),
+        (
+            TuumEvent::PaymentResultsPublished {
+                result: "REFERRED".into(),
+            },
+            DeliveryOptions::default(),
+        ),
+        (TuumEvent::SubprocessCreated, DeliveryOptions::default()),
+    ] {
+        let reports = tuum.send(event, options).await?;
+        let id = reports[0].sent.notification_id.clone();
+        let statuses: Vec<_> = reports.iter().map(|r| r.statuses()).collect();
+        step(format!(
+            "{id} answered {statuses:?}: acknowledged once stored"
+        ));
+        keys.push(id);
+    }
+    // Longer than Tuum's whole schedule (5 attempts, 20 ms apart in the sandbox) many
+    // times over: an inline receiver would have answered every attempt 500, and Tuum
+    // would have given up on every event.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let retrying = queue.list(Some(DeliveryState::Retrying), 100).await?.len();
+    step(format!(
+        "screening down for 400 ms, past Tuum's whole retry schedule: {retrying} deliveries retrying in the queue, none lost"
+    ));
+    screening.down.store(false, Ordering::SeqCst);
+    step("screening back: the worker's next attempts go through");
+    settled(&queue, &keys, &[DeliveryState::Done, DeliveryState::Dead]).await?;
+    let dead = queue.list(Some(DeliveryState::Dead), 100).await?;
+    for d in &dead {
+        step(format!(
+            "{} is dead after {} attempts: {}",
+            d.key,
+            d.attempts,
+            d.last_error.as_deref().unwrap_or("-")
+        ));
+    }
+    if !dead.is_empty() {
+        screening.fixed.store(true, Ordering::SeqCst);
+        step("the mapping for REFERRED is released; the operator replays the dead deliveries:");
+        step(match state.store.path() {
+            Some(path) => format!(
+                "  compliance inbox replay --dead --provider tuum --store sqlite:{}",
+                path.display()
+            ),
+            None => "  compliance inbox replay --dead --provider tuum".to_owned(),
+        });
+        for d in &dead {
+            queue.replay(&d.key).await?;
+        }
+        settled(&queue, &keys, &[DeliveryState::Done]).await?;
+    }
+    let _ = stop.send(());
+    running.await?;
+    let runs = screening.runs.lock().unwrap().clone();
+    println!(
+        "  {:<40} {:<6} {:<9} {:<8} handler runs today",
+        "notification", "state", "attempts", "replays"
+    );
+    let mut once = true;
+    for key in &keys {
+        let Some(d) = queue.get(key).await? else {
+            return Err(format!("{key} was acknowledged but is not in the queue").into());
+        };
+        let today = runs.get(key).copied().unwrap_or(0);
+        once &= d.state == DeliveryState::Done && today <= 1;
+        println!(
+            "  {:<40} {:<6} {:<9} {:<8} {}",
+            cell(key, 40),
+            d.state.as_str(),
+            d.attempts,
+            d.replays,
+            if today == 0 {
+                "0 (processed by an earlier run)".to_owned()
+            } else {
+                today.to_string()
+            }
+        );
+    }
+    let dead_now = queue.list(Some(DeliveryState::Dead), 100).await?.len();
+    if !once || dead_now > 0 {
+        return Err(
+            format!("durable intake: not every event processed once ({dead_now} dead)").into(),
+        );
+    }
+    step(format!(
+        "{} events acknowledged at once; every one processed exactly once, nothing dead",
+        keys.len()
+    ));
 
     // ── One table ─────────────────────────────────────────────────────────────────────
     println!("\nEvery subject's AML state, asked through Vec<Box<dyn AmlProvider>>");
