@@ -21,7 +21,7 @@ use crate::outcome::Failure;
 /// `list` has no offset or count: past this, the counts are lower bounds.
 const MAX_ROWS: usize = 10_000;
 
-/// The states in the order the page shows them: what needs attention first.
+/// The states in the order the page's columns show them: a delivery's way through.
 const STATES: [DeliveryState; 6] = [
     DeliveryState::Queued,
     DeliveryState::Running,
@@ -124,6 +124,19 @@ impl QueueDeliveries {
     }
 }
 
+/// Where a state's rows come in the list: the failures an operator came for first (dead,
+/// then retrying), then what is under way, and what is settled last.
+fn attention(state: DeliveryState) -> u8 {
+    match state {
+        DeliveryState::Dead => 0,
+        DeliveryState::Retrying => 1,
+        DeliveryState::Running => 2,
+        DeliveryState::Queued => 3,
+        DeliveryState::Ignored => 4,
+        _ => 5,
+    }
+}
+
 fn row(provider: &str, info: DeliveryInfo) -> DeliveryRow {
     DeliveryRow {
         provider: provider.to_owned(),
@@ -171,14 +184,24 @@ impl Deliveries for QueueDeliveries {
                 let shown = query.provider.as_deref().is_none_or(|p| p == *name)
                     && wanted.is_none_or(|w| w == state);
                 if shown {
-                    rows.extend(listed.into_iter().map(|info| row(name, info)));
+                    rows.extend(
+                        listed
+                            .into_iter()
+                            .map(|info| (attention(state), row(name, info))),
+                    );
                 }
             }
         }
-        rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.key.cmp(&b.key)));
+        rows.sort_by(|(a_rank, a), (b_rank, b)| {
+            a_rank
+                .cmp(b_rank)
+                .then_with(|| b.at.cmp(&a.at))
+                .then_with(|| a.key.cmp(&b.key))
+        });
         let total = rows.len() as u64;
         let rows = rows
             .into_iter()
+            .map(|(_, row)| row)
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(query.limit as usize)
             .collect();

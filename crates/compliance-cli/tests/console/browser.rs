@@ -383,12 +383,10 @@ async fn a_dead_delivery_is_replayed_from_the_page_and_ends_done(
             "{cell}"
         );
     }
+    let oldest = text(client, "#oldest-queued").await;
     assert!(
-        client
-            .source()
-            .await
-            .unwrap()
-            .contains("oldest queued delivery")
+        oldest.starts_with("oldest queued delivery: ") && oldest.contains(" old (received "),
+        "{oldest}"
     );
     let dead = text(client, "#deliveries tr[data-state=dead]").await;
     assert!(
@@ -397,6 +395,11 @@ async fn a_dead_delivery_is_replayed_from_the_page_and_ends_done(
     );
     let retrying = text(client, "#deliveries tr[data-state=retrying]").await;
     assert!(retrying.contains(seed::RETRYING), "{retrying}");
+    assert_eq!(
+        count(client, "#deliveries tbody tr:first-child[data-state=dead]").await,
+        1,
+        "the failures come first"
+    );
     screenshot(client, shots, "console-deliveries.png").await;
 
     // The detail page: metadata, no body until asked.
