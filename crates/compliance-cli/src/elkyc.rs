@@ -164,6 +164,42 @@ fn settings(crypto: &ElkycCryptoArgs, out: &Output) -> Result<EncryptionSettings
     })
 }
 
+/// The application's cipher for the console, when its secret key is configured
+/// (environment or file, as every command reads it); `None` without one.
+#[cfg(feature = "console")]
+pub fn console_cipher(crypto: &ElkycCryptoArgs, out: &Output) -> Result<Option<Cipher>, Failure> {
+    if ELKYC_SECRET_KEY
+        .load(crypto.secret_key_file.as_deref(), out)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let settings = settings(crypto, out)?;
+    Cipher::with_options(&settings, options(crypto))
+        .map(Some)
+        .map_err(key_failure)
+}
+
+/// A stored envelope opened by kyc-public-api's cipher with the `x-allpass-signature` it
+/// came with: the decrypted `data`, pretty-printed when it is JSON.
+#[cfg(feature = "console")]
+pub fn open_stored(
+    cipher: &Cipher,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<String, String> {
+    let (data, _) = envelope_parts(body).map_err(|f| f.message)?;
+    let signature = signature.ok_or("no signature was stored with it")?;
+    let plain = cipher
+        .decrypt(&data, signature)
+        .map_err(|e| e.to_string())?;
+    Ok(match serde_json::from_slice::<Value>(&plain) {
+        Ok(value) => serde_json::to_string_pretty(&value)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&plain).into_owned()),
+        Err(_) => String::from_utf8_lossy(&plain).into_owned(),
+    })
+}
+
 /// The readings of the unconfirmed details: the command line holds the client's own types.
 fn options(crypto: &ElkycCryptoArgs) -> EncryptionOptions {
     EncryptionOptions::default()

@@ -1,10 +1,11 @@
 //! The Deliveries section's one seam: [`Deliveries`], what the page asks of whichever intake
-//! the store has. Today that is [`InboxKeys`] (the exactly-once inbox: which keys are done or
-//! claimed; no bodies, no attempts, nothing to replay). The durable intake's queue (issue
-//! #24) plugs in as a second implementation: its states and attempts fill the same
-//! [`DeliveriesView`], its rows get detail pages, and [`Deliveries::replay`] does the work
-//! instead of answering [`ReplayError::NeedsDurableMode`]. The page, the routes, the CSRF
-//! check and the confirmation stay as they are.
+//! the store has. Two answer it: [`InboxKeys`] for inline receivers (the exactly-once
+//! inbox: which keys are done or claimed; no bodies, no attempts, nothing to replay, so
+//! [`Deliveries::replay`] answers [`ReplayError::NeedsDurableMode`]), and
+//! [`QueueDeliveries`](super::queue::QueueDeliveries) for the durable intake's queue (issue
+//! #24: states and attempts fill the same [`DeliveriesView`], its rows get detail pages, and
+//! replay queues them again). [`super::queue::deliveries`] picks one for a store. The page,
+//! the routes, the CSRF check and the confirmation are the same for both.
 
 use std::sync::Arc;
 
@@ -105,17 +106,9 @@ pub enum ReplayTarget {
 pub enum ReplayError {
     /// This store has no durable intake: nothing is kept to replay.
     NeedsDurableMode,
-    /// No such delivery.
-    #[expect(
-        dead_code,
-        reason = "the durable queue's implementation (issue #24) answers it"
-    )]
+    /// No such delivery (or a worker holds it right now).
     NotFound,
     /// The store failed.
-    #[expect(
-        dead_code,
-        reason = "the durable queue's implementation (issue #24) answers it"
-    )]
     Store(String),
 }
 
@@ -126,7 +119,9 @@ impl std::fmt::Display for ReplayError {
                 "replay needs the durable intake mode: without it the receivers keep only which \
                  keys were processed, not the deliveries themselves",
             ),
-            ReplayError::NotFound => f.write_str("no such delivery"),
+            ReplayError::NotFound => {
+                f.write_str("no such delivery, or a worker is running it right now")
+            }
             ReplayError::Store(e) => write!(f, "the store failed: {e}"),
         }
     }

@@ -5,6 +5,7 @@
 mod access;
 mod deliveries;
 mod pages;
+mod queue;
 mod store;
 
 use std::net::SocketAddr;
@@ -59,6 +60,11 @@ pub struct ConsoleArgs {
     /// A file holding the token that logs in (instead of $COMPLIANCE_CONSOLE_TOKEN).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+    /// elKYC's encryption, to show stored elKYC bodies decrypted on request: only when its
+    /// key is configured ($ELKYC_SECRET_KEY or --secret-key-file; CBC also the HMAC key).
+    /// Without it they are not shown.
+    #[command(flatten, next_help_heading = "elKYC bodies")]
+    pub elkyc: crate::cli::ElkycCryptoArgs,
 }
 
 /// The console's state, shared by every request.
@@ -90,7 +96,8 @@ pub async fn run(args: &ConsoleArgs, out: &Output) -> Result<Outcome, Failure> {
             CONSOLE_TOKEN.missing()
         )));
     }
-    let opened = store::open(&args.store).await?;
+    let elkyc = crate::elkyc::console_cipher(&args.elkyc, out)?;
+    let opened = store::open(&args.store, elkyc).await?;
     let console = Arc::new(Console {
         applicants: opened.applicants,
         deliveries: opened.deliveries,
@@ -423,7 +430,10 @@ async fn replay(
             pages::message(
                 &frame,
                 "Replayed",
-                &format!("{n} deliveries are queued again."),
+                &match n {
+                    1 => "1 delivery is queued again.".to_owned(),
+                    n => format!("{n} deliveries are queued again."),
+                },
                 false,
             )
             .into_string(),
@@ -674,7 +684,7 @@ mod tests {
                 .text()
                 .await
                 .unwrap()
-                .contains("1 deliveries are queued again")
+                .contains("1 delivery is queued again")
         );
         assert!(get("/deliveries").await.contains(r#"data-state="done""#));
     }

@@ -68,6 +68,18 @@ pub fn when(t: &Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// How long ago `t` was, coarsely (`42 s`, `7 min`, `3 h`, `2 d`): an age to read at a
+/// glance beside the exact time.
+pub fn age(t: &Timestamp) -> String {
+    let secs = Timestamp::now().duration_since(*t).as_secs().max(0);
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    }
+}
+
 /// The stored tag of a status (`action_required`).
 pub fn status_tag(status: &AmlStatus) -> &'static str {
     match status {
@@ -411,7 +423,7 @@ pub fn deliveries(
                 strong { "replay needs the durable mode" } "."
             }
         }
-        @if let Some(oldest) = &view.oldest_queued { p { "oldest queued delivery: " (when(oldest)) } }
+        @if let Some(oldest) = &view.oldest_queued { p #oldest-queued { "oldest queued delivery: " (age(oldest)) " old (received " (when(oldest)) ")" } }
         h2 { "By provider" }
         div.table {
             @if providers.is_empty() { p.empty { "No delivery has been received yet." } }
@@ -570,6 +582,20 @@ pub fn login(frame: &Frame<'_>, error: Option<&str>) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_are_coarse_and_never_negative() {
+        let ago = |secs: i64| {
+            age(&Timestamp::now()
+                .checked_sub(compliance_core::time::SignedDuration::from_secs(secs))
+                .unwrap())
+        };
+        assert_eq!(ago(-30), "0 s");
+        assert_eq!(ago(59), "59 s");
+        assert_eq!(ago(90), "1 min");
+        assert_eq!(ago(2 * 3600 + 5), "2 h");
+        assert_eq!(ago(3 * 86_400), "3 d");
+    }
 
     #[test]
     fn query_values_are_encoded() {

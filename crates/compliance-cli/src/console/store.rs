@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use compliance_store::{ApplicantListing, PostgresStore, SqliteStore};
 
-use super::deliveries::{Deliveries, InboxKeys};
+use super::deliveries::Deliveries;
 use crate::outcome::Failure;
 use crate::secrets::shown_url;
 use crate::store::{Location, parse};
@@ -20,8 +20,13 @@ pub struct Opened {
     pub shown: String,
 }
 
-/// Opens the store (an existing SQLite file, or a PostgreSQL database).
-pub async fn open(text: &str) -> Result<Opened, Failure> {
+/// Opens the store (an existing SQLite file, or a PostgreSQL database); `elkyc` opens
+/// stored elKYC bodies on request. The Deliveries section reads the durable queue, or the
+/// inbox's keys when inline receivers wrote the store ([`super::queue::deliveries`]).
+pub async fn open(
+    text: &str,
+    elkyc: Option<kyc_public_api::encryption::Cipher>,
+) -> Result<Opened, Failure> {
     match parse(text)? {
         Location::Sqlite(path) => {
             if !path.is_file() {
@@ -33,9 +38,15 @@ pub async fn open(text: &str) -> Result<Opened, Failure> {
             let store = SqliteStore::open(path).await.map_err(|e| {
                 Failure::config(format!("cannot open the store {}: {e}", path.display()))
             })?;
+            let queues = store.clone();
             Ok(Opened {
                 applicants: Arc::new(store.clone()),
-                deliveries: Arc::new(InboxKeys(Arc::new(store))),
+                deliveries: super::queue::deliveries(
+                    |name| Arc::new(queues.queue(name)),
+                    Arc::new(store),
+                    elkyc,
+                )
+                .await?,
                 shown: format!("sqlite:{}", path.display()),
             })
         }
@@ -44,9 +55,15 @@ pub async fn open(text: &str) -> Result<Opened, Failure> {
             let store = PostgresStore::connect(url)
                 .await
                 .map_err(|e| Failure::config(format!("cannot connect to {shown}: {e}")))?;
+            let queues = store.clone();
             Ok(Opened {
                 applicants: Arc::new(store.clone()),
-                deliveries: Arc::new(InboxKeys(Arc::new(store))),
+                deliveries: super::queue::deliveries(
+                    |name| Arc::new(queues.queue(name)),
+                    Arc::new(store),
+                    elkyc,
+                )
+                .await?,
                 shown,
             })
         }

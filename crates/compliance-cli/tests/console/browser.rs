@@ -166,15 +166,16 @@ async fn the_console_in_a_real_browser() {
     let dir = seed::TempDir::new();
     // 60 more subjects than the named ones: two pages.
     let seeded = seed::seed(&dir.0, 60).await;
+    let durable = seed::seed_durable(&dir.0).await;
     let shots = shoot_dir(&dir.0);
-    let result = tokio::spawn(drive(client.clone(), seeded, shots)).await;
+    let result = tokio::spawn(drive(client.clone(), seeded, durable, shots)).await;
     let _ = client.close().await;
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
-async fn drive(client: Client, seeded: seed::Seeded, shots: PathBuf) {
+async fn drive(client: Client, seeded: seed::Seeded, durable: PathBuf, shots: PathBuf) {
     let server = Server::start(&seeded.path, "127.0.0.1:0", None);
 
     // AML states: the counts, the first page, the escaped subject, the links.
@@ -282,7 +283,14 @@ async fn drive(client: Client, seeded: seed::Seeded, shots: PathBuf) {
         count(&client, "#deliveries tbody tr").await as u64,
         seeded.done + seeded.claimed
     );
-    screenshot(&client, &shots, "console-deliveries.png").await;
+    screenshot(&client, &shots, "console-deliveries-inline.png").await;
+    drop(server);
+
+    // Deliveries of the durable intake: a dead delivery is replayed from the page and ends
+    // done.
+    a_dead_delivery_is_replayed_from_the_page_and_ends_done(&client, &durable, &shots).await;
+
+    let server = Server::start(&seeded.path, "127.0.0.1:0", None);
 
     // A phone.
     client.set_window_size(390, 844).await.unwrap();
@@ -339,4 +347,107 @@ async fn drive(client: Client, seeded: seed::Seeded, shots: PathBuf) {
         "/login",
         "logged out for good"
     );
+}
+
+/// The durable store of [`seed::seed_durable`]: the counts and the dead delivery's error on
+/// the page, its detail page without its body until "show body", Replay confirmed with the
+/// page's CSRF form, then a worker whose handler was fixed processes it: done.
+async fn a_dead_delivery_is_replayed_from_the_page_and_ends_done(
+    client: &Client,
+    durable: &Path,
+    shots: &Path,
+) {
+    use compliance_core::webhook::{DeliveryState, Queue as _};
+    use compliance_store::SqliteStore;
+
+    let server = Server::start(durable, "127.0.0.1:0", None);
+    client
+        .goto(&format!("{}/deliveries", server.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(client, "#inbox-mode").await,
+        0,
+        "durable mode expected"
+    );
+    for (cell, n) in [
+        ("tuum:queued", "1"),
+        ("tuum:retrying", "1"),
+        ("tuum:dead", "1"),
+        ("tuum:done", "1"),
+        ("elkyc:queued", "1"),
+    ] {
+        assert_eq!(
+            text(client, &format!("[data-count='{cell}']")).await,
+            n,
+            "{cell}"
+        );
+    }
+    let oldest = text(client, "#oldest-queued").await;
+    assert!(
+        oldest.starts_with("oldest queued delivery: ") && oldest.contains(" old (received "),
+        "{oldest}"
+    );
+    let dead = text(client, "#deliveries tr[data-state=dead]").await;
+    assert!(
+        dead.contains(seed::DEAD) && dead.contains("the screening service refused n-11"),
+        "{dead}"
+    );
+    let retrying = text(client, "#deliveries tr[data-state=retrying]").await;
+    assert!(retrying.contains(seed::RETRYING), "{retrying}");
+    assert_eq!(
+        count(client, "#deliveries tbody tr:first-child[data-state=dead]").await,
+        1,
+        "the failures come first"
+    );
+    screenshot(client, shots, "console-deliveries.png").await;
+
+    // The detail page: metadata, no body until asked.
+    click_to(
+        client,
+        "#deliveries tr[data-state=dead] a[href^='/deliveries/detail']",
+        |here| here.starts_with("/deliveries/detail?") && !here.contains("body=1"),
+    )
+    .await;
+    let page = client.source().await.unwrap();
+    assert!(page.contains("the screening service refused n-11"));
+    assert!(
+        !page.contains("P-n-11"),
+        "the body shows before it is asked for"
+    );
+    click_to(client, "a[href*='body=1']", |here| here.contains("body=1")).await;
+    assert!(text(client, "pre").await.contains("P-n-11"));
+    screenshot(client, shots, "console-delivery.png").await;
+
+    // Replay: the confirmation, then the POST with the page's CSRF token.
+    click_to(client, "form[action='/deliveries/replay'] button", |here| {
+        here.starts_with("/deliveries/replay?")
+    })
+    .await;
+    click_to(
+        client,
+        "form[method=post][action='/deliveries/replay'] button",
+        |here| here == "/deliveries/replay",
+    )
+    .await;
+    assert_eq!(
+        text(client, "#message").await,
+        "1 delivery is queued again."
+    );
+
+    // The fixed worker takes it (and the queued one; the retrying one is not due).
+    let store = SqliteStore::open(durable).await.unwrap();
+    let worker = seed::tuum_worker(store.queue("tuum"), store.inbox("tuum"), false, 5);
+    assert_eq!(worker.run_once().await.unwrap(), 2);
+    let info = store.queue("tuum").get(seed::DEAD).await.unwrap().unwrap();
+    assert_eq!((info.state, info.replays), (DeliveryState::Done, 1));
+    drop(store);
+
+    client
+        .goto(&format!("{}/deliveries", server.base))
+        .await
+        .unwrap();
+    assert_eq!(text(client, "[data-count='tuum:dead']").await, "0");
+    assert_eq!(text(client, "[data-count='tuum:done']").await, "3");
+    assert_eq!(count(client, "#deliveries tr[data-state=dead]").await, 0);
 }

@@ -31,13 +31,34 @@ impl Server {
 
     /// Serves the store named `store` (`--store`).
     pub fn serve(store: &str, bind: &str, token: Option<&str>) -> Server {
+        Self::serve_with(store, bind, token, &[], &[])
+    }
+
+    /// [`serve`](Self::serve) with more arguments and environment variables.
+    pub fn serve_with(
+        store: &str,
+        bind: &str,
+        token: Option<&str>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_compliance"));
         command
             .args(["console", "--store", store])
             .args(["--bind", bind])
-            .env_remove("COMPLIANCE_CONSOLE_TOKEN")
-            .env_remove("COMPLIANCE_CONSOLE_TOKEN_FILE")
-            .env_remove("COMPLIANCE_STORE")
+            .args(args)
+            .envs(env.iter().copied());
+        for name in [
+            "COMPLIANCE_CONSOLE_TOKEN",
+            "COMPLIANCE_STORE",
+            "ELKYC_SECRET_KEY",
+            "ELKYC_HMAC_KEY",
+        ] {
+            if !env.iter().any(|(n, _)| *n == name) {
+                command.env_remove(name).env_remove(format!("{name}_FILE"));
+            }
+        }
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -391,4 +412,143 @@ async fn a_postgres_store_shows_the_same_pages() {
         .unwrap();
     let deliveries = deliveries.text().await.unwrap();
     assert!(deliveries.contains(r#"data-count="tuum:done""#) && deliveries.contains("tuum:n-1"));
+}
+
+async fn get_text(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let answer = client.get(url).send().await.unwrap();
+    (answer.status(), answer.text().await.unwrap())
+}
+
+/// A durable store's detail page shows the metadata and no body until "show body"; an
+/// elKYC body, encrypted at rest, is shown decrypted only by a console given the
+/// application's key (from the environment), and the key itself never appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_is_hidden_until_asked_and_an_elkyc_body_opens_only_with_the_key() {
+    use compliance_store::SqliteStore;
+
+    let dir = seed::TempDir::new();
+    let path = seed::seed_durable(&dir.0).await;
+    let key = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        seed::elkyc_key(&store.queue("elkyc")).await
+    };
+    let client = http();
+    let detail = |base: &str, body: bool| {
+        format!(
+            "{base}/deliveries/detail?provider=elkyc&key={key}{}",
+            if body { "&body=1" } else { "" }
+        )
+    };
+
+    // Tuum's dead delivery: metadata only, then its body on request.
+    let server = Server::start(&path, "127.0.0.1:0", None);
+    let tuum = format!(
+        "{}/deliveries/detail?provider=tuum&key={}",
+        server.base,
+        seed::DEAD
+    );
+    let (status, page) = get_text(&client, tuum.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("the screening service refused n-11") && page.contains(">dead<"));
+    assert!(
+        page.contains("show body") && !page.contains("P-n-11"),
+        "{page}"
+    );
+    let (_, page) = get_text(&client, format!("{tuum}&body=1")).await;
+    assert!(page.contains("P-n-11"), "{page}");
+
+    // elKYC without the key: never the plaintext, even when asked.
+    let (status, page) = get_text(&client, detail(&server.base, true)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(seed::ELKYC_PLAIN), "{page}");
+    assert!(page.contains("encrypted"), "{page}");
+    drop(server);
+
+    // With the key (environment, as every command reads it): decrypted, on request only.
+    let server = Server::serve_with(
+        &format!("sqlite:{}", path.display()),
+        "127.0.0.1:0",
+        None,
+        &["--method", "gcm"],
+        &[("ELKYC_SECRET_KEY", seed::ELKYC_KEY)],
+    );
+    let (_, page) = get_text(&client, detail(&server.base, false)).await;
+    assert!(!page.contains(seed::ELKYC_PLAIN), "{page}");
+    let (_, page) = get_text(&client, detail(&server.base, true)).await;
+    assert!(page.contains(seed::ELKYC_PLAIN), "{page}");
+    assert!(!page.contains(seed::ELKYC_KEY), "the key was rendered");
+}
+
+/// The durable Deliveries section on PostgreSQL through the binary: the queue filled by
+/// the real intake and worker, the dead delivery replayed by a POST with the page's CSRF
+/// token, then done once a fixed worker ran. Skipped in one line without PostgreSQL
+/// outside CI.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_delivery_on_postgres_is_replayed_from_the_page_and_ends_done() {
+    use std::sync::Arc;
+
+    use compliance_core::Inbox;
+    use compliance_core::webhook::{DeliveryState, Queue};
+    use compliance_store::PostgresStore;
+    use compliance_store::test_util::TempPostgres;
+
+    let Some(postgres) = TempPostgres::shared() else {
+        return;
+    };
+    let url = postgres.create_database().await.unwrap();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    seed::fill_queues(
+        |name| Arc::new(store.queue(name)) as Arc<dyn Queue>,
+        |name| Arc::new(store.inbox(name)) as Arc<dyn Inbox>,
+    )
+    .await;
+
+    let server = Server::serve(&url, "127.0.0.1:0", None);
+    let client = http();
+    let (status, page) = get_text(&client, format!("{}/deliveries", server.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("inbox-mode"), "{page}");
+    assert!(
+        page.contains(
+            r#"data-count="tuum:dead"><a href="/deliveries?provider=tuum&amp;state=dead">1</a>"#
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("the screening service refused n-11"),
+        "{page}"
+    );
+
+    let (_, confirm) = get_text(
+        &client,
+        format!("{}/deliveries/replay?provider=tuum", server.base),
+    )
+    .await;
+    let replayed = client
+        .post(format!("{}/deliveries/replay", server.base))
+        .form_pairs(&[("csrf", &csrf_of(&confirm)), ("provider", "tuum")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::OK);
+    assert!(
+        replayed
+            .text()
+            .await
+            .unwrap()
+            .contains("1 delivery is queued again.")
+    );
+
+    let worker = seed::tuum_worker(store.queue("tuum"), store.inbox("tuum"), false, 5);
+    assert_eq!(worker.run_once().await.unwrap(), 2);
+    let info = store.queue("tuum").get(seed::DEAD).await.unwrap().unwrap();
+    assert_eq!((info.state, info.replays), (DeliveryState::Done, 1));
+    let (_, page) = get_text(&client, format!("{}/deliveries", server.base)).await;
+    assert!(
+        page.contains(
+            r#"data-count="tuum:done"><a href="/deliveries?provider=tuum&amp;state=done">3</a>"#
+        ),
+        "{page}"
+    );
 }

@@ -4,8 +4,10 @@
 //! inbox keys of processed and in-flight deliveries.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use compliance_core::aml::{AmlProvider, AmlStatus, Question, RequiredAction, Subject, SubjectRef};
+use compliance_core::webhook::Queue;
 use compliance_core::{
     ApplicantKey, ApplicantRecord, ApplicantStore, Claim, Expected, Inbox, Timestamp,
 };
@@ -250,4 +252,169 @@ pub async fn seed(dir: &Path, extra: usize) -> Seeded {
         done,
         claimed: 1,
     }
+}
+
+/// The elKYC application's AES-256-GCM key of the durable store's sealed delivery.
+pub const ELKYC_KEY: &str = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+/// Tuum's shared secret for the durable store's intake.
+const TUUM_SECRET: &str = "shared-with-tuum-0123456789abcdef";
+/// What only the decrypted elKYC body shows.
+pub const ELKYC_PLAIN: &str = "jane.doe@example.com";
+
+/// The keys of the durable store's Tuum deliveries, by the state the seed leaves them in.
+pub const DONE: &str = "n-10";
+pub const DEAD: &str = "n-11";
+pub const RETRYING: &str = "n-12";
+pub const QUEUED: &str = "n-13";
+
+fn tuum_verifier() -> aml_events::WebhookVerifier {
+    aml_events::WebhookVerifier::new(
+        aml_events::auth::SharedSecretHeader::new(
+            "x-tuum-secret",
+            aml_events::SecretString::from(TUUM_SECRET),
+        )
+        .unwrap(),
+    )
+}
+
+/// Tuum's durable intake: verifies a notification and stores it in `queue`.
+async fn tuum_intake(queue: impl Queue + 'static, id: &str) {
+    use compliance_core::http::{HeaderMap, HeaderValue};
+    use compliance_core::webhook::{Outcome, RequestInfo};
+    let processor = aml_events::WebhookProcessor::builder(tuum_verifier())
+        .queue(queue)
+        .build()
+        .unwrap();
+    let body = format!(
+        r#"{{"notificationId":"{id}","notificationTypeCode":"AML_PAYMENT_RESULTS_PUBLISHED",
+            "originalMessageDateTime":"2024-09-13T11:06:32.924Z",
+            "data":{{"amlProcessId":"P-{id}","amlProcessResultCode":"APPROVED"}}}}"#
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("x-tuum-secret", HeaderValue::from_static(TUUM_SECRET));
+    let outcome = processor
+        .process(&RequestInfo::new(&headers, None), body.as_bytes())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Queued { .. }), "{outcome:?}");
+}
+
+/// A Tuum worker on `queue` and `inbox` whose handler fails (`fails`: "the screening service
+/// refused ...") or succeeds, giving up after `attempts`.
+pub fn tuum_worker(
+    queue: impl Queue + 'static,
+    inbox: impl Inbox + 'static,
+    fails: bool,
+    attempts: u32,
+) -> compliance_core::webhook::Worker<aml_events::WebhookVerifier> {
+    use compliance_core::webhook::{RetrySchedule, Worker, handler_fn};
+    let processor = aml_events::WebhookProcessor::builder(tuum_verifier())
+        .inbox(inbox)
+        .handler(handler_fn(move |event: aml_events::AmlEvent| async move {
+            if fails {
+                Err(format!(
+                    "the screening service refused {}",
+                    event.notification_id()
+                ))
+            } else {
+                Ok(())
+            }
+        }))
+        .build()
+        .unwrap();
+    Worker::builder(processor, queue)
+        .retry(
+            RetrySchedule::new()
+                .first_delay(std::time::Duration::from_secs(3600))
+                .max_attempts(Some(attempts)),
+        )
+        .build()
+}
+
+/// Fills the durable queues of `store` through the real pipeline (intake, then a worker):
+/// Tuum's [`DONE`] processed, [`DEAD`] dead after its one attempt failed, [`RETRYING`]
+/// failed once and waiting, [`QUEUED`] not taken yet, and one elKYC delivery queued,
+/// sealed with [`ELKYC_KEY`] (its event names [`ELKYC_PLAIN`]).
+pub async fn fill_queues(
+    queue: impl Fn(&str) -> Arc<dyn Queue>,
+    inbox: impl Fn(&str) -> Arc<dyn Inbox>,
+) {
+    use compliance_core::time::Timestamp;
+    use kyc_public_api::encryption::{Cipher, EncryptionSettings, SIGNATURE_HEADER};
+    use kyc_public_api::{Envelope, WebhookProcessor as ElkycProcessor, WebhookVerifier as Elkyc};
+
+    let tuum = || queue("tuum");
+    tuum_intake(tuum(), DONE).await;
+    assert_eq!(
+        tuum_worker(tuum(), inbox("tuum"), false, 5)
+            .run_once()
+            .await
+            .unwrap(),
+        1
+    );
+    tuum_intake(tuum(), DEAD).await;
+    assert_eq!(
+        tuum_worker(tuum(), inbox("tuum"), true, 1)
+            .run_once()
+            .await
+            .unwrap(),
+        1
+    );
+    tuum_intake(tuum(), RETRYING).await;
+    assert_eq!(
+        tuum_worker(tuum(), inbox("tuum"), true, 5)
+            .run_once()
+            .await
+            .unwrap(),
+        1
+    );
+    tuum_intake(tuum(), QUEUED).await;
+
+    let settings = EncryptionSettings::gcm(ELKYC_KEY);
+    let intake = ElkycProcessor::builder(Elkyc::builder(settings.clone()).build().unwrap())
+        .queue(queue("elkyc"))
+        .build()
+        .unwrap();
+    let payload = serde_json::json!({
+        "type": "applicantApproved",
+        "id": "3f6c7c1e-8d0b-4a57-9b1e-0a4f3c2d1e00",
+        "externalUserId": ELKYC_PLAIN,
+        "appKey": "app-1"
+    });
+    let (sealed, signature) = Envelope::new(200, payload)
+        .seal(&Cipher::new(&settings).unwrap(), Timestamp::now())
+        .unwrap();
+    let mut headers = compliance_core::http::HeaderMap::new();
+    headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+    let outcome = intake
+        .process(
+            &compliance_core::webhook::RequestInfo::new(&headers, None),
+            &sealed,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, compliance_core::webhook::Outcome::Queued { .. }),
+        "{outcome:?}"
+    );
+}
+
+/// A SQLite store whose queues [`fill_queues`] filled (no subjects): `dir/durable.sqlite3`.
+pub async fn seed_durable(dir: &Path) -> PathBuf {
+    let path = dir.join("durable.sqlite3");
+    let store = SqliteStore::open(&path).await.unwrap();
+    fill_queues(
+        |name| Arc::new(store.queue(name)) as Arc<dyn Queue>,
+        |name| Arc::new(store.inbox(name)) as Arc<dyn Inbox>,
+    )
+    .await;
+    drop(store);
+    path
+}
+
+/// The elKYC delivery's key in a store [`fill_queues`] filled.
+pub async fn elkyc_key(queue: &dyn Queue) -> String {
+    let listed = queue.list(None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    listed[0].key.clone()
 }
