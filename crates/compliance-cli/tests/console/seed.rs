@@ -329,6 +329,7 @@ pub fn tuum_worker(
                 .max_attempts(Some(attempts)),
         )
         .build()
+        .unwrap()
 }
 
 /// Fills the durable queues of `store` through the real pipeline (intake, then a worker):
