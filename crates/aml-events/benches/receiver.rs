@@ -117,7 +117,8 @@ fn serve(apps: [Router; 2]) -> [String; 2] {
     std::thread::Builder::new()
         .name("bench-receiver".into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
