@@ -34,7 +34,8 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// the raw body with a size cap and a read timeout, verifies, processes, and answers by the
 /// [outcome → status table](super#the-outcome--status-table).
 ///
-/// The processing runs in its own task: a provider that gives up waiting and closes the
+/// The processing runs to its end (in the request's task; in a task of its own once the
+/// request is dropped): a provider that gives up waiting and closes the
 /// connection does not cancel a handler in progress (which could otherwise never finish if
 /// it always takes longer than the provider waits); its redelivery is answered 503 until
 /// the first attempt is done, then 200. [`cancel_on_disconnect`](Self::cancel_on_disconnect)
