@@ -30,7 +30,8 @@ Exits with 1 when a row misses its target or reports nothing.
 
   --quick     0.5 s of warm-up and 1 s of measurement per row instead of 1 s and 3 s
               (noisier; for a first look)
-  --store     also the compliance-store rows (SQLite and PostgreSQL; several minutes)
+  --store     also the rows on SQLite and PostgreSQL: compliance-store's, and the durable
+              intake and worker of aml-events (several minutes)
   --row IDS   only these rows (the table's first column), comma-separated
   --verbose   show criterion's own report of each side";
 
@@ -396,7 +397,11 @@ mod tests {
     #[test]
     fn rows_are_chosen_by_id_and_the_stores_only_on_request() {
         let default = select(None, false).unwrap();
-        assert!(default.iter().all(|r| r.package != "compliance-store"));
+        assert!(
+            default
+                .iter()
+                .all(|r| r.package != "compliance-store" && r.bench != "durable")
+        );
         assert!(default.iter().any(|r| r.id == "payment_info"));
         let all = select(None, true).unwrap();
         assert_eq!(all.len(), ROWS.len());

@@ -63,8 +63,21 @@ const fn store(id: &'static str, what: &'static str, target: Target) -> Row {
     }
 }
 
+/// A row of aml-events' durable bench (SQLite and PostgreSQL, so `--store` only).
+const fn durable(id: &'static str, what: &'static str, target: Target) -> Row {
+    Row {
+        id,
+        package: "aml-events",
+        bench: "durable",
+        features: "",
+        what,
+        target,
+        default: false,
+    }
+}
+
 /// The rows, in the order printed: the four of issue #15's table first, then the ones it
-/// added, then the stores'.
+/// added and the inline receiver's, then the stores' and durable mode's (issue #24).
 pub const ROWS: &[Row] = &[
     row(
         "payment_info",
@@ -141,6 +154,16 @@ pub const ROWS: &[Row] = &[
         "MemoryInbox claim + complete, 1M keys held vs locked HashMap + FIFO",
         Target::Cost(2.0),
     ),
+    Row {
+        features: "axum",
+        ..row(
+            "receiver_inline_http",
+            "aml-events",
+            "receiver",
+            "Tuum inline WebhookReceiver over HTTP vs bare axum route: header + Value + locked HashSet",
+            Target::Speed(0.9),
+        )
+    },
     store(
         "store_sqlite_file_inbox",
         "SqliteStore inbox claim + complete (file) vs the bare SQL",
@@ -170,6 +193,36 @@ pub const ROWS: &[Row] = &[
         "store_postgres_cas",
         "PostgresStore applicant compare-and-swap vs the bare SQL",
         Target::Cost(1.2),
+    ),
+    durable(
+        "intake_sqlite_file",
+        "durable intake: verify + enqueue (file) vs header + Value + the bare INSERT",
+        Target::Cost(1.3),
+    ),
+    durable(
+        "intake_postgres",
+        "durable intake: verify + enqueue (PostgreSQL) vs header + Value + the bare INSERT",
+        Target::Cost(1.3),
+    ),
+    durable(
+        "worker_sqlite_file",
+        "Worker::run_once, no-op handler, inbox in memory (file) vs bare take + complete",
+        Target::Speed(0.8),
+    ),
+    durable(
+        "worker_sqlite_file_store_inbox",
+        "the same with the store's inbox in the same file",
+        Target::None,
+    ),
+    durable(
+        "worker_postgres",
+        "Worker::run_once, no-op handler, inbox in memory (PostgreSQL) vs bare take + complete",
+        Target::Speed(0.8),
+    ),
+    durable(
+        "worker_postgres_store_inbox",
+        "the same with the store's inbox in the same database",
+        Target::None,
     ),
 ];
 

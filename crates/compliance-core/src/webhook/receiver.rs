@@ -1,7 +1,11 @@
 //! The HTTP receiver (feature `axum`): raw body in, the table's answer out.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -30,7 +34,8 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// the raw body with a size cap and a read timeout, verifies, processes, and answers by the
 /// [outcome → status table](super#the-outcome--status-table).
 ///
-/// The processing runs in its own task: a provider that gives up waiting and closes the
+/// The processing runs to its end (in the request's task; in a task of its own once the
+/// request is dropped): a provider that gives up waiting and closes the
 /// connection does not cancel a handler in progress (which could otherwise never finish if
 /// it always takes longer than the provider waits); its redelivery is answered 503 until
 /// the first attempt is done, then 200. [`cancel_on_disconnect`](Self::cancel_on_disconnect)
@@ -157,10 +162,10 @@ impl<V: Verifier> Receiver<V> {
             self.processor.process_verified(verified).await
         } else {
             let processor = self.processor.clone();
-            match tokio::spawn(async move { processor.process_verified(verified).await }).await {
+            match ToTheEnd::new(async move { processor.process_verified(verified).await }).await {
                 Ok(result) => result,
-                Err(e) => {
-                    tracing::error!(error = %e, "webhook processing task failed");
+                Err(panic) => {
+                    tracing::error!(panic = %panic, "webhook processing task failed");
                     return error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "processing_failed",
@@ -188,8 +193,8 @@ impl<V: Verifier> Receiver<V> {
             self.add_retry_after(&mut response);
             return response;
         }
-        let body = serde_json::json!({ "status": outcome.as_str(), V::KEY_FIELD: outcome.key() });
-        json(outcome.status(), &body)
+        let body = acknowledgement(V::KEY_FIELD, outcome.key(), outcome.as_str());
+        json_bytes(outcome.status(), body)
     }
 
     fn add_retry_after(&self, response: &mut Response) {
@@ -237,6 +242,59 @@ impl<V: Verifier> Receiver<V> {
     }
 }
 
+/// Runs the processing in the request's own task, where it is cheapest (no task to spawn,
+/// no hop to another worker thread and back), yet to its end: dropped before it finished
+/// (the provider hung up), it hands the rest of the processing to a task of its own, so a
+/// handler in progress is never cancelled. A panic is caught and answered 500, as a panic
+/// in a task of its own would be.
+struct ToTheEnd<F: Future<Output: Send + 'static> + Send + 'static>(Option<Pin<Box<F>>>);
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> ToTheEnd<F> {
+    fn new(future: F) -> Self {
+        Self(Some(Box::pin(future)))
+    }
+}
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> Future for ToTheEnd<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(future) = self.0.as_mut() else {
+            return Poll::Ready(Err("polled after it finished".to_owned()));
+        };
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                self.0 = None;
+                Poll::Ready(Ok(output))
+            }
+            Err(panic) => {
+                self.0 = None;
+                Poll::Ready(Err(panic_message(panic.as_ref())))
+            }
+        }
+    }
+}
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> Drop for ToTheEnd<F> {
+    fn drop(&mut self) {
+        if let Some(future) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            drop(runtime.spawn(future));
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(message), _) => format!("panicked: {message}"),
+        (_, Some(message)) => format!("panicked: {message}"),
+        _ => "panicked".to_owned(),
+    }
+}
+
 async fn receive<V: Verifier>(
     State(receiver): State<Arc<Receiver<V>>>,
     request: Request,
@@ -254,13 +312,83 @@ fn error(status: StatusCode, code: &str, details: Vec<(&'static str, String)>) -
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+    json_bytes(status, body.to_string().into_bytes())
+}
+
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        Body::from(body.to_string()),
+        Body::from(body),
     )
         .into_response()
+}
+
+/// The 2xx answer, `{"<key field>":"<key>","status":"<status>"}`, written straight out
+/// (every delivery gets one): the bytes a `serde_json` map of the two members writes, its
+/// members in name order.
+fn acknowledgement(key_field: &str, key: &str, status: &str) -> Vec<u8> {
+    let mut members = [(key_field, key), ("status", status)];
+    members.sort_by_key(|&(name, _)| name);
+    let mut out = Vec::with_capacity(32 + key_field.len() + key.len() + status.len());
+    out.push(b'{');
+    for (i, (name, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing a `str` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, value);
+    }
+    out.push(b'}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_acknowledgement_is_what_a_json_map_of_its_members_writes() {
+        for (field, key, status) in [
+            ("key", "heleket:payment:1", "processed"),
+            ("notificationId", "ID-1", "duplicate"),
+            ("key", "quote\" back\\slash \u{1} é", "queued"),
+            ("zz_after_status", "k", "ignored"),
+        ] {
+            let map = serde_json::json!({ "status": status, field: key });
+            assert_eq!(
+                String::from_utf8(acknowledgement(field, key, status)).unwrap(),
+                map.to_string()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn processing_dropped_midway_runs_to_its_end() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let processing = ToTheEnd::new(async move {
+            let _ = wait.await;
+            let _ = tx.send("finished");
+        });
+        // Polled once (waiting), then dropped as a hung-up connection drops it.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), processing)
+                .await
+                .is_err()
+        );
+        go.send(()).unwrap();
+        assert_eq!(rx.await.unwrap(), "finished");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_processing_is_an_error() {
+        let processing = ToTheEnd::new(async { panic!("boom") });
+        assert_eq!(processing.await.unwrap_err(), "panicked: boom");
+    }
 }
