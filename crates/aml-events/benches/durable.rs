@@ -165,6 +165,7 @@ fn worker(queue: impl Queue + 'static, inbox: Option<Arc<dyn Inbox>>) -> Worker<
     Worker::builder(builder.build().unwrap(), queue)
         .concurrency(BATCH)
         .build()
+        .unwrap()
 }
 
 /// A directory for the SQLite files, deleted at the end.
