@@ -73,11 +73,12 @@ pub mod label {
     /// OpenTelemetry's error type: a short fixed name of what went wrong (`timeout`,
     /// `connect`, `429`, ...), absent on success.
     pub const ERROR_TYPE: &str = "error.type";
-    /// Why a client call was retried (`status`, `timeout`, `connect`, `expired_credentials`).
+    /// Why a client call tried again: `transient_answer` (408, 429, 5xx), `transient_failure`
+    /// (connect error, timeout) or `expired_credentials` (a replay with renewed ones).
     pub const RETRY_REASON: &str = "compliance.retry.reason";
     /// How something ended (`ok`, `error`, or a row of the webhook outcome table).
     pub const OUTCOME: &str = "compliance.outcome";
-    /// Why a webhook was refused (a `RejectionKind`).
+    /// Why a webhook was refused (a `RejectionKind`'s code, or the receiver's own).
     pub const REASON: &str = "compliance.reason";
     /// The storage backend (`memory`, `sqlite`, `postgres`).
     pub const BACKEND: &str = "compliance.backend";
@@ -117,9 +118,24 @@ pub mod name {
     pub const WEBHOOK_CLAIMS_LOST: &str = "compliance.webhook.claims_lost";
     /// Inbox and queue operations' latency, by backend.
     pub const STORE_OPERATION_DURATION: &str = "compliance.store.operation.duration";
+    /// Deliveries in the durable queue, by state.
+    pub const QUEUE_DELIVERIES: &str = "compliance.queue.deliveries";
+    /// Age of the oldest queued delivery.
+    pub const QUEUE_OLDEST_QUEUED_AGE: &str = "compliance.queue.oldest_queued.age";
+    /// Deliveries moved to the dead letters.
+    pub const QUEUE_DEAD_LETTERED: &str = "compliance.queue.dead_lettered";
+    /// Dead deliveries replayed.
+    pub const QUEUE_REPLAYED: &str = "compliance.queue.replayed";
 }
 
 use label::*;
+
+mod record;
+pub(crate) use record::*;
+#[cfg(feature = "metrics")]
+pub use record::{
+    QueueDepth, record_dead_lettered, record_queue_depth, record_replayed, record_store_operation,
+};
 
 /// Every metric the workspace's crates emit (with their `metrics` feature on).
 pub const CATALOGUE: &[Metric] = &[
@@ -198,14 +214,14 @@ pub const CATALOGUE: &[Metric] = &[
         kind: Kind::Counter,
         unit: "{delivery}",
         labels: &[PROVIDER, OUTCOME],
-        moves: "each delivery a receiver answers, by its row of the outcome → status table",
+        moves: "each delivery answered, by its row of the outcome → status table (`processed`, `duplicate`, `in_progress`, `superseded`, `ignored`, `unauthenticated`, `invalid_event`, `body_too_large`, `unreadable_body`, `body_read_timeout`, `processing_failed`, `inbox_unavailable`, `lease_lost`, `final_state_unrecorded`)",
     },
     Metric {
         name: name::WEBHOOK_REFUSALS,
         kind: Kind::Counter,
         unit: "{delivery}",
         labels: &[PROVIDER, REASON],
-        moves: "each delivery refused before the handler (authentication, signature, body)",
+        moves: "each delivery refused before the handler: `unauthenticated`, `invalid_event` (the verifier's `RejectionKind`), or the receiver's `body_too_large`, `unreadable_body`, `body_read_timeout`",
     },
     Metric {
         name: name::WEBHOOK_HANDLER_DURATION,
@@ -219,14 +235,14 @@ pub const CATALOGUE: &[Metric] = &[
         kind: Kind::Counter,
         unit: "{run}",
         labels: &[PROVIDER, OUTCOME],
-        moves: "each handler run that returned an error or panicked",
+        moves: "each handler run that returned an error (`error`) or panicked (`panic`)",
     },
     Metric {
         name: name::WEBHOOK_CLAIMS_LOST,
         kind: Kind::Counter,
         unit: "{claim}",
         labels: &[PROVIDER],
-        moves: "each handler stopped because no renewal of its claim succeeded for a lease",
+        moves: "each handler stopped because its claim was taken over or no renewal of it succeeded for a whole lease",
     },
     Metric {
         name: name::STORE_OPERATION_DURATION,
@@ -234,6 +250,34 @@ pub const CATALOGUE: &[Metric] = &[
         unit: "s",
         labels: &[BACKEND, OPERATION, OUTCOME],
         moves: "each inbox or queue operation (`claim`, `complete`, `release`, `enqueue`, ...)",
+    },
+    Metric {
+        name: name::QUEUE_DELIVERIES,
+        kind: Kind::Gauge,
+        unit: "{delivery}",
+        labels: &[BACKEND, STATE],
+        moves: "each time the durable queue is measured (`queued`, `retrying`, `dead`)",
+    },
+    Metric {
+        name: name::QUEUE_OLDEST_QUEUED_AGE,
+        kind: Kind::Gauge,
+        unit: "s",
+        labels: &[BACKEND],
+        moves: "each time the durable queue is measured (0 when nothing is queued)",
+    },
+    Metric {
+        name: name::QUEUE_DEAD_LETTERED,
+        kind: Kind::Counter,
+        unit: "{delivery}",
+        labels: &[PROVIDER],
+        moves: "each delivery the worker gives up on (moved to the dead letters)",
+    },
+    Metric {
+        name: name::QUEUE_REPLAYED,
+        kind: Kind::Counter,
+        unit: "{delivery}",
+        labels: &[BACKEND],
+        moves: "each dead delivery put back in the queue by a replay",
     },
 ];
 

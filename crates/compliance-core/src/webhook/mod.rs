@@ -56,6 +56,7 @@ mod freshness;
 mod lease;
 #[cfg(feature = "axum")]
 mod log;
+mod observe;
 mod outcome;
 mod processor;
 #[cfg(feature = "axum")]

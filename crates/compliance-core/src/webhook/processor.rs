@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument;
 
 use super::BoxError;
 use super::lease::{
-    ClaimGuard, LeaseEnd, Orphans, Settle, catch_panic, heartbeat, local_lease, until,
+    ClaimGuard, LeaseEnd, Orphans, Panicked, Settle, catch_panic, heartbeat, local_lease, until,
 };
+use super::observe;
 use super::outcome::{Outcome, ProcessError};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
 use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
+use crate::metrics::{self, Stopwatch};
 use crate::rt::Runtime;
 
 /// Your code that acts on a verified event.
@@ -157,7 +160,7 @@ impl<V: Verifier> Processor<V> {
         request: &RequestInfo<'_>,
         body: &[u8],
     ) -> Result<Outcome, ProcessError<V::Error>> {
-        self.authenticate(request).map_err(ProcessError::Rejected)?;
+        self.authenticate(request).map_err(observe::rejected::<V>)?;
         self.process_authenticated(request, body).await
     }
 
@@ -173,12 +176,22 @@ impl<V: Verifier> Processor<V> {
             .inner
             .verifier
             .verify_delivery(request, body)
-            .map_err(ProcessError::Rejected)?;
+            .map_err(observe::rejected::<V>)?;
         self.process_verified(verified).await
     }
 
     /// Deduplicates and handles an already verified delivery.
     pub async fn process_verified(
+        &self,
+        verified: Verified<V::Event>,
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let span = observe::delivery_span::<V>(verified.key());
+        let result = self.settle(verified).instrument(span.clone()).await;
+        observe::delivered::<V>(&span, &result);
+        result
+    }
+
+    async fn settle(
         &self,
         verified: Verified<V::Event>,
     ) -> Result<Outcome, ProcessError<V::Error>> {
@@ -369,10 +382,19 @@ impl<V: Verifier> Processor<V> {
             interval,
             expiry,
         );
-        match until(handler, beat).await {
+        let started = Stopwatch::start();
+        let result = match until(handler, beat).await {
             Ok(result) => result.map_err(Stopped::Failed),
             Err(end) => Err(Stopped::LeaseLost(end)),
-        }
+        };
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(Stopped::Failed(e)) if e.is::<Panicked>() => "panic",
+            Err(Stopped::Failed(_)) => "error",
+            Err(Stopped::LeaseLost(_)) => "lease_lost",
+        };
+        metrics::webhook_handler(V::PROVIDER, outcome, started);
+        result
     }
 }
 

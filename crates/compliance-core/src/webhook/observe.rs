@@ -1,0 +1,57 @@
+//! What the pipeline tells about each delivery: one span per delivery (provider, outcome,
+//! a hash of the key, never the key itself nor a secret) and the webhook metrics.
+
+use std::hash::{Hash, Hasher};
+
+use super::outcome::{Outcome, ProcessError};
+use super::verifier::{Rejection, Verifier};
+use crate::metrics;
+
+/// The span of one delivery, its outcome recorded when it ends.
+pub(super) fn delivery_span<V: Verifier>(key: &str) -> tracing::Span {
+    tracing::info_span!(
+        "compliance_webhook",
+        otel.name = "compliance_webhook process",
+        otel.kind = "consumer",
+        compliance.provider = V::PROVIDER,
+        compliance.key_hash = %key_hash(key),
+        compliance.outcome = tracing::field::Empty,
+    )
+}
+
+/// A delivery ended with `result`: its outcome on `span` and in the metrics.
+pub(super) fn delivered<V: Verifier>(
+    span: &tracing::Span,
+    result: &Result<Outcome, ProcessError<V::Error>>,
+) {
+    let outcome = match result {
+        Ok(outcome) => outcome.as_str(),
+        Err(ProcessError::Rejected(rejection)) => rejection.kind().code(),
+        Err(ProcessError::Handler { .. }) => "processing_failed",
+        Err(ProcessError::Inbox { .. }) => "inbox_unavailable",
+        Err(ProcessError::LeaseLost { .. }) => "lease_lost",
+        Err(ProcessError::FinalStateUnrecorded { .. }) => "final_state_unrecorded",
+    };
+    span.record("compliance.outcome", outcome);
+    metrics::webhook_delivery(V::PROVIDER, outcome);
+}
+
+/// A delivery refused before the handler, for `reason` (a `RejectionKind`'s code or the
+/// receiver's own: `body_too_large`, `unreadable_body`, `body_read_timeout`).
+pub(super) fn refused<V: Verifier>(reason: &'static str) {
+    metrics::webhook_refusal(V::PROVIDER, reason);
+}
+
+/// A refusal by the verifier, counted, as the pipeline's error.
+pub(super) fn rejected<V: Verifier>(rejection: V::Error) -> ProcessError<V::Error> {
+    refused::<V>(rejection.kind().code());
+    ProcessError::Rejected(rejection)
+}
+
+/// A short hash of a deduplication key, to tell deliveries apart in traces without showing
+/// the key (which may hold a subject's id). Not a secret-grade hash: a correlation aid.
+fn key_hash(key: &str) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
