@@ -5,6 +5,8 @@
 
 mod error;
 mod lease;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod observe;
 mod record;
 mod schema;
 mod token;
