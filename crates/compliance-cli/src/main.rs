@@ -16,6 +16,8 @@ mod heleket;
 mod input;
 mod outcome;
 mod progress;
+#[cfg(feature = "sandbox")]
+mod prometheus;
 mod secrets;
 #[cfg(feature = "sandbox")]
 mod serve;
