@@ -338,62 +338,144 @@ pub(crate) fn auth_renewal(provider: &'static str, ok: bool, started: Stopwatch)
     }
 }
 
-/// A webhook delivery of `provider` was answered by the row `outcome` of the outcome →
-/// status table.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn webhook_delivery(provider: &'static str, outcome: &'static str) {
+/// The rows of the outcome → status table a delivery can be answered by.
+#[cfg(feature = "metrics")]
+const DELIVERY_OUTCOMES: [&str; 14] = [
+    "processed",
+    "duplicate",
+    "in_progress",
+    "superseded",
+    "ignored",
+    "unauthenticated",
+    "invalid_event",
+    "body_too_large",
+    "unreadable_body",
+    "body_read_timeout",
+    "processing_failed",
+    "inbox_unavailable",
+    "lease_lost",
+    "final_state_unrecorded",
+];
+
+/// Why a delivery can be refused before the handler.
+#[cfg(feature = "metrics")]
+const REFUSAL_REASONS: [&str; 5] = [
+    "unauthenticated",
+    "invalid_event",
+    "body_too_large",
+    "unreadable_body",
+    "body_read_timeout",
+];
+
+/// How a handler run can end.
+#[cfg(feature = "metrics")]
+const HANDLER_OUTCOMES: [&str; 4] = ["ok", "error", "panic", "lease_lost"];
+
+/// One processor's webhook metrics: its handles, registered once when the processor is
+/// built (so with the recorder installed then), every label set known in advance. An
+/// emission is then an atomic operation or two, no registry lookup: the processor's
+/// per-delivery cost stays within its bench row's bound (`webhook_process_metrics`).
+#[derive(Clone)]
+pub(crate) struct WebhookMetrics {
     #[cfg(feature = "metrics")]
-    ::metrics::counter!(
-        name::WEBHOOK_DELIVERIES,
-        label::PROVIDER => provider,
-        label::OUTCOME => outcome,
-    )
-    .increment(1);
+    handles: std::sync::Arc<WebhookHandles>,
 }
 
-/// A webhook delivery of `provider` was refused before the handler for `reason`: counted
-/// as a refusal and as a delivery answered by that row.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn webhook_refusal(provider: &'static str, reason: &'static str) {
-    #[cfg(feature = "metrics")]
-    {
-        ::metrics::counter!(
-            name::WEBHOOK_REFUSALS,
-            label::PROVIDER => provider,
-            label::REASON => reason,
-        )
-        .increment(1);
-        webhook_delivery(provider, reason);
+#[cfg(feature = "metrics")]
+struct WebhookHandles {
+    deliveries: Vec<::metrics::Counter>,
+    refusals: Vec<::metrics::Counter>,
+    handler: Vec<::metrics::Histogram>,
+    failures: [::metrics::Counter; 2],
+    claims_lost: ::metrics::Counter,
+}
+
+impl std::fmt::Debug for WebhookMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookMetrics")
     }
 }
 
-/// A handler run of `provider` started at `started` ended: `ok`, `error`, `panic` or
-/// `lease_lost`.
-#[inline]
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn webhook_handler(provider: &'static str, outcome: &'static str, started: Stopwatch) {
-    #[cfg(feature = "metrics")]
-    {
-        ::metrics::histogram!(
-            name::WEBHOOK_HANDLER_DURATION,
-            label::PROVIDER => provider,
-            label::OUTCOME => outcome,
-        )
-        .record(started.seconds());
-        match outcome {
-            "error" | "panic" => ::metrics::counter!(
-                name::WEBHOOK_HANDLER_FAILURES,
-                label::PROVIDER => provider,
-                label::OUTCOME => outcome,
-            )
-            .increment(1),
-            "lease_lost" => {
-                ::metrics::counter!(name::WEBHOOK_CLAIMS_LOST, label::PROVIDER => provider)
-                    .increment(1)
+impl WebhookMetrics {
+    /// The handles of `provider`'s webhook metrics, from the recorder installed now.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(provider: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            let counter = |metric: &'static str, key: &'static str, value: &'static str| ::metrics::counter!(metric, label::PROVIDER => provider, key => value);
+            let handles = WebhookHandles {
+                deliveries: DELIVERY_OUTCOMES
+                    .iter()
+                    .map(|o| counter(name::WEBHOOK_DELIVERIES, label::OUTCOME, o))
+                    .collect(),
+                refusals: REFUSAL_REASONS
+                    .iter()
+                    .map(|r| counter(name::WEBHOOK_REFUSALS, label::REASON, r))
+                    .collect(),
+                handler: HANDLER_OUTCOMES
+                    .iter()
+                    .map(|o| {
+                        ::metrics::histogram!(
+                            name::WEBHOOK_HANDLER_DURATION,
+                            label::PROVIDER => provider,
+                            label::OUTCOME => *o,
+                        )
+                    })
+                    .collect(),
+                failures: [
+                    counter(name::WEBHOOK_HANDLER_FAILURES, label::OUTCOME, "error"),
+                    counter(name::WEBHOOK_HANDLER_FAILURES, label::OUTCOME, "panic"),
+                ],
+                claims_lost: ::metrics::counter!(
+                    name::WEBHOOK_CLAIMS_LOST,
+                    label::PROVIDER => provider,
+                ),
+            };
+            Self {
+                handles: std::sync::Arc::new(handles),
             }
-            _ => {}
+        }
+        #[cfg(not(feature = "metrics"))]
+        Self {}
+    }
+
+    /// A delivery was answered by the row `outcome` of the outcome → status table.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn delivery(&self, outcome: &'static str) {
+        #[cfg(feature = "metrics")]
+        if let Some(i) = DELIVERY_OUTCOMES.iter().position(|o| *o == outcome) {
+            self.handles.deliveries[i].increment(1);
+        }
+    }
+
+    /// A delivery was refused before the handler for `reason`: counted as a refusal and as
+    /// a delivery answered by that row.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn refusal(&self, reason: &'static str) {
+        #[cfg(feature = "metrics")]
+        if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == reason) {
+            self.handles.refusals[i].increment(1);
+            self.delivery(reason);
+        }
+    }
+
+    /// A handler run started at `started` ended: `ok`, `error`, `panic` or `lease_lost`.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn handler(&self, outcome: &'static str, started: Stopwatch) {
+        #[cfg(feature = "metrics")]
+        {
+            let Some(i) = HANDLER_OUTCOMES.iter().position(|o| *o == outcome) else {
+                return;
+            };
+            self.handles.handler[i].record(started.seconds());
+            match i {
+                1 | 2 => self.handles.failures[i - 1].increment(1),
+                3 => self.handles.claims_lost.increment(1),
+                _ => {}
+            }
         }
     }
 }

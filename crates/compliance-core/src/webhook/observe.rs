@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 
 use super::outcome::{Outcome, ProcessError};
 use super::verifier::{Rejection, Verifier};
-use crate::metrics;
+use crate::metrics::WebhookMetrics;
 
 /// The span of one delivery, its outcome recorded when it ends.
 pub(super) fn delivery_span<V: Verifier>(key: &str) -> tracing::Span {
@@ -21,6 +21,7 @@ pub(super) fn delivery_span<V: Verifier>(key: &str) -> tracing::Span {
 
 /// A delivery ended with `result`: its outcome on `span` and in the metrics.
 pub(super) fn delivered<V: Verifier>(
+    metrics: &WebhookMetrics,
     span: &tracing::Span,
     result: &Result<Outcome, ProcessError<V::Error>>,
 ) {
@@ -33,18 +34,18 @@ pub(super) fn delivered<V: Verifier>(
         Err(ProcessError::FinalStateUnrecorded { .. }) => "final_state_unrecorded",
     };
     span.record("compliance.outcome", outcome);
-    metrics::webhook_delivery(V::PROVIDER, outcome);
+    metrics.delivery(outcome);
 }
 
 /// A delivery refused before the handler, for `reason` (a `RejectionKind`'s code or the
 /// receiver's own: `body_too_large`, `unreadable_body`, `body_read_timeout`).
-pub(super) fn refused<V: Verifier>(reason: &'static str) {
-    metrics::webhook_refusal(V::PROVIDER, reason);
+pub(super) fn refused(metrics: &WebhookMetrics, reason: &'static str) {
+    metrics.refusal(reason);
 }
 
 /// A refusal by the verifier, counted, as the pipeline's error.
-pub(super) fn rejected<V: Verifier>(rejection: V::Error) -> ProcessError<V::Error> {
-    refused::<V>(rejection.kind().code());
+pub(super) fn rejected<R: Rejection>(metrics: &WebhookMetrics, rejection: R) -> ProcessError<R> {
+    refused(metrics, rejection.kind().code());
     ProcessError::Rejected(rejection)
 }
 

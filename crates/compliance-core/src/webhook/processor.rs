@@ -17,7 +17,7 @@ use super::observe;
 use super::outcome::{Outcome, ProcessError};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
 use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
-use crate::metrics::{self, Stopwatch};
+use crate::metrics::{Stopwatch, WebhookMetrics};
 use crate::rt::Runtime;
 
 /// Your code that acts on a verified event.
@@ -93,6 +93,7 @@ struct Inner<V: Verifier> {
     handler: Box<dyn Handler<V::Event>>,
     runtime: Arc<dyn Runtime>,
     orphans: Arc<Orphans>,
+    metrics: WebhookMetrics,
 }
 
 /// Turns a provider's at-least-once deliveries into exactly-once calls of your
@@ -148,6 +149,11 @@ impl<V: Verifier> Processor<V> {
         &self.inner.inbox
     }
 
+    /// Its webhook metrics (the receiver counts its own refusals there).
+    pub(super) fn metrics(&self) -> &WebhookMetrics {
+        &self.inner.metrics
+    }
+
     /// Runs the verifier's header check alone. Receivers call it before reading the body.
     pub fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), V::Error> {
         self.inner.verifier.authenticate(request)
@@ -160,7 +166,8 @@ impl<V: Verifier> Processor<V> {
         request: &RequestInfo<'_>,
         body: &[u8],
     ) -> Result<Outcome, ProcessError<V::Error>> {
-        self.authenticate(request).map_err(observe::rejected::<V>)?;
+        self.authenticate(request)
+            .map_err(|e| observe::rejected(&self.inner.metrics, e))?;
         self.process_authenticated(request, body).await
     }
 
@@ -176,7 +183,7 @@ impl<V: Verifier> Processor<V> {
             .inner
             .verifier
             .verify_delivery(request, body)
-            .map_err(observe::rejected::<V>)?;
+            .map_err(|e| observe::rejected(&self.inner.metrics, e))?;
         self.process_verified(verified).await
     }
 
@@ -187,7 +194,7 @@ impl<V: Verifier> Processor<V> {
     ) -> Result<Outcome, ProcessError<V::Error>> {
         let span = observe::delivery_span::<V>(verified.key());
         let result = self.settle(verified).instrument(span.clone()).await;
-        observe::delivered::<V>(&span, &result);
+        observe::delivered::<V>(&self.inner.metrics, &span, &result);
         result
     }
 
@@ -393,7 +400,7 @@ impl<V: Verifier> Processor<V> {
             Err(Stopped::Failed(_)) => "error",
             Err(Stopped::LeaseLost(_)) => "lease_lost",
         };
-        metrics::webhook_handler(V::PROVIDER, outcome, started);
+        inner.metrics.handler(outcome, started);
         result
     }
 }
@@ -468,6 +475,7 @@ impl<V: Verifier> ProcessorBuilder<V> {
                 handler,
                 runtime,
                 orphans: Arc::new(Orphans::default()),
+                metrics: WebhookMetrics::new(V::PROVIDER),
             }),
         })
     }

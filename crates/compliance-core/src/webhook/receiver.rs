@@ -138,12 +138,12 @@ impl<V: Verifier> Receiver<V> {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.is::<LengthLimitError>() => return self.too_large(peer),
             Ok(Err(e)) => {
-                observe::refused::<V>("unreadable_body");
+                observe::refused(self.processor.metrics(), "unreadable_body");
                 self.log_refusal(peer, "unreadable body", &e.to_string());
                 return error(StatusCode::BAD_REQUEST, "unreadable_body", Vec::new());
             }
             Err(_) => {
-                observe::refused::<V>("body_read_timeout");
+                observe::refused(self.processor.metrics(), "body_read_timeout");
                 self.log_refusal(peer, "body read timed out", "");
                 return error(StatusCode::REQUEST_TIMEOUT, "body_read_timeout", Vec::new());
             }
@@ -201,7 +201,7 @@ impl<V: Verifier> Receiver<V> {
 
     fn refused(&self, rejection: &V::Error, peer: Option<SocketAddr>) -> Response {
         let kind = rejection.kind();
-        observe::refused::<V>(kind.code());
+        observe::refused(self.processor.metrics(), kind.code());
         self.log_refusal(peer, kind.code(), &rejection.to_string());
         let details = match kind {
             RejectionKind::Invalid => rejection.details(),
@@ -211,7 +211,7 @@ impl<V: Verifier> Receiver<V> {
     }
 
     fn too_large(&self, peer: Option<SocketAddr>) -> Response {
-        observe::refused::<V>("body_too_large");
+        observe::refused(self.processor.metrics(), "body_too_large");
         self.log_refusal(peer, "body too large", "");
         let limit = self.body_limit;
         let mut body = serde_json::Map::new();
