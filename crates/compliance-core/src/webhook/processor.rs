@@ -150,6 +150,7 @@ impl<V: Verifier> Processor<V> {
     }
 
     /// Its webhook metrics (the receiver counts its own refusals there).
+    #[cfg(feature = "axum")]
     pub(super) fn metrics(&self) -> &WebhookMetrics {
         &self.inner.metrics
     }
