@@ -14,8 +14,10 @@
 //!
 //! [`CATALOGUE`] lists every metric with its type, unit, labels and when it moves; the
 //! crate's README shows it as a table, and a test keeps the two equal. With the feature on,
-//! [`describe`] registers the catalogue's units and descriptions with the installed recorder
+//! `describe()` registers the catalogue's units and descriptions with the installed recorder
 //! (call it once after installing one; exporters show them as `# HELP` and `# UNIT`).
+//! Install the recorder before building clients and processors: a webhook processor
+//! registers its handles when it is built, so that a delivery costs a few atomic operations.
 //!
 //! [`metrics`]: https://docs.rs/metrics
 
