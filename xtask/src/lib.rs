@@ -13,6 +13,7 @@ pub mod cli;
 mod cmd;
 mod git;
 mod release;
+mod screenshots;
 #[cfg(test)]
 mod testutil;
 #[cfg(test)]
@@ -32,6 +33,7 @@ commands:
   fixtures  record provider fixtures and check them for drift (cargo xtask fixtures help)
   api       regenerate the public-API snapshots (xtask/api) and show which changed
   bench     run the benchmarks and print their ratios against the targets (cargo xtask bench --help)
+  screenshots  regenerate the console's screenshots in compliance-cli's README (needs Chromium)
   help      show this message
 
 The workflows are described in xtask/README.md.";
@@ -54,6 +56,7 @@ pub fn run() -> ExitCode {
         }
         Some("release") => (release::main(rest), release::USAGE),
         Some("bench") => (bench::main(rest), bench::USAGE),
+        Some("screenshots") => (screenshots::main(rest), screenshots::USAGE),
         Some(other) => (
             Err(Error::Usage(format!("unknown command `{other}`"))),
             USAGE,

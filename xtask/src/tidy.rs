@@ -123,6 +123,18 @@ fn the_operators_cli_without_default_features_has_no_simulator() {
     );
 }
 
+#[test]
+fn the_operators_cli_without_default_features_has_no_console() {
+    assert_none_of(
+        "compliance-cli",
+        &["--no-default-features"],
+        &["compliance-store", "axum", "maud"],
+        "`compliance-cli --no-default-features` is the operator's build: the console's web \
+         server, templates and store drivers belong behind its `console` feature, with the \
+         `console` command.",
+    );
+}
+
 /// One provider crate's expected layout (the root README's "For maintainers: one skeleton
 /// per provider crate").
 struct Skeleton {

@@ -36,6 +36,12 @@ pub type WebhookProcessor = Processor<WebhookVerifier>;
 /// (Tuum signs nothing), then [`AmlEvent::from_slice`]. The deduplication key is the
 /// `notificationId`, the same on every retry and replay of a notification.
 ///
+/// In durable mode (a processor built with a queue, and a `Worker`), the authenticator's
+/// headers are **not** stored: they are credentials (a shared secret), and Tuum signs
+/// nothing in the body. A delivery's authenticity is established at intake, before it is
+/// stored; the worker only decodes the stored body again
+/// ([`Verifier::reverify`]'s default).
+///
 /// Events of a type this crate does not know are acknowledged and logged without running
 /// the handler, unless [`process_unknown`](Self::process_unknown) asks for them (the
 /// handler then sees [`EventBody::Unknown`](crate::EventBody::Unknown)).

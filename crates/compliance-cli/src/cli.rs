@@ -69,6 +69,11 @@ pub enum Command {
     #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Trigger(TriggerCommand),
+    /// Serve the operator's web page over a store: every subject's AML state across
+    /// providers, and the deliveries the receivers took in (loopback only unless a token is
+    /// configured).
+    #[cfg(feature = "console")]
+    Console(crate::console::ConsoleArgs),
 }
 
 // ---------------------------------------------------------------------------------------
@@ -595,6 +600,14 @@ mod tests {
             );
         }
         assert!(Cli::try_parse_from(["compliance", "tuum", "parse", "--help"]).is_err());
+    }
+
+    #[cfg(not(feature = "console"))]
+    #[test]
+    fn without_the_console_feature_there_is_no_console() {
+        use clap::Parser as _;
+        let err = Cli::try_parse_from(["compliance", "console"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 
 mod btcdirect;
 mod cli;
+#[cfg(feature = "console")]
+mod console;
 mod elkyc;
 mod heleket;
 mod input;
@@ -68,6 +70,8 @@ async fn run(command: &Command, out: &Output) -> Result<Outcome, Failure> {
         Command::Sandbox(a) => serve::run(a, out).await,
         #[cfg(feature = "sandbox")]
         Command::Trigger(c) => trigger::run(c, out).await,
+        #[cfg(feature = "console")]
+        Command::Console(a) => console::run(a, out).await,
     }
 }
 

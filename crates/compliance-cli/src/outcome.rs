@@ -74,7 +74,7 @@ impl Outcome {
 
     /// A success that has printed what it had to say already (a server that printed its
     /// manifest when it started): nothing more is printed.
-    #[cfg(feature = "sandbox")]
+    #[cfg(any(feature = "sandbox", feature = "console"))]
     pub fn silent() -> Self {
         Self {
             code: Code::Ok,

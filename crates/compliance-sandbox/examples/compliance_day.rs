@@ -556,5 +556,12 @@ pub async fn run(
         );
     }
     println!("\nDone in {:.1?}.", started.elapsed());
+    if let Some(path) = state.store.path() {
+        println!(
+            "\nSee the day's subjects and deliveries in a browser (http://127.0.0.1:8089/):\n  \
+             cargo run -p compliance-cli -- console --store sqlite:{}",
+            path.display()
+        );
+    }
     Ok(())
 }

@@ -10,7 +10,7 @@
 use crate::error::Error;
 
 /// The schema version this crate creates and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The table recording applied migrations.
 pub(crate) const MIGRATIONS_TABLE: &str = "compliance_store_migrations";
@@ -28,9 +28,10 @@ pub(crate) struct Migration {
 
 /// What each migration does, by version from 1: the same in every backend (each writes its
 /// own SQL for it).
-const DESCRIPTIONS: [&str; 2] = [
+const DESCRIPTIONS: [&str; 3] = [
     "inbox and applicants",
     "index of claimed keys, for purging abandoned claims",
+    "durable webhook queue",
 ];
 
 impl Migration {

@@ -267,7 +267,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let admin = admin(&url).await;
     admin
         .batch_execute(
-            "DROP INDEX compliance_inbox_claimed; \
+            "DROP TABLE compliance_queue; DROP INDEX compliance_inbox_claimed; \
              DELETE FROM compliance_store_migrations WHERE version > 1",
         )
         .await
@@ -360,4 +360,46 @@ async fn a_server_error_shows_the_servers_message() {
         text.contains("compliance_inbox") && text.contains("42P01"),
         "{text}"
     );
+}
+
+/// A database created by schema version 2 (today's released migrations, applied as
+/// compliance-store before the durable queue did, with a processed key in its inbox) gets
+/// the queue table when a newer store connects, its keys kept.
+#[tokio::test]
+async fn a_version_2_database_gets_the_queue_in_place() {
+    use compliance_core::webhook::{NewDelivery, StoredRequest};
+    use compliance_store::{DeliveryState, Queue};
+
+    let Some(url) = database().await else { return };
+    let admin = admin(&url).await;
+    admin
+        .batch_execute(concat!(
+            "CREATE TABLE compliance_store_migrations (version bigint PRIMARY KEY, \
+             description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp());",
+            include_str!("../src/postgres/0001_initial.sql"),
+            include_str!("../src/postgres/0002_abandoned_claims.sql"),
+            "INSERT INTO compliance_store_migrations (version, description) VALUES \
+               (1, 'inbox and applicants'), \
+               (2, 'index of claimed keys, for purging abandoned claims'); \
+             INSERT INTO compliance_inbox (inbox, key, state, token, lease_until, completed_at) \
+               VALUES ('tuum', 'k', 'done', 't', now(), now());"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(recorded_versions(&admin).await, vec![1, 2]);
+
+    let store = PostgresStore::connect(&url).await.unwrap();
+    assert_eq!(recorded_versions(&admin).await, vec![1, 2, 3]);
+    assert_eq!(
+        store.inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
+    let queue = store.queue("tuum");
+    let request = StoredRequest::new(Vec::new(), b"{}".to_vec());
+    queue
+        .enqueue(NewDelivery::new("NTF-1", request))
+        .await
+        .unwrap();
+    let row = queue.get("NTF-1").await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Queued);
 }

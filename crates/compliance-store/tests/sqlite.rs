@@ -126,7 +126,7 @@ async fn a_version_1_file_is_upgraded_in_place() {
     Connection::open(dir.db())
         .unwrap()
         .execute_batch(
-            "DROP INDEX compliance_inbox_claimed; \
+            "DROP TABLE compliance_queue; DROP INDEX compliance_inbox_claimed; \
              DELETE FROM compliance_store_migrations WHERE version > 1",
         )
         .unwrap();
@@ -406,4 +406,46 @@ async fn a_new_database_file_and_its_log_are_private_to_their_owner() {
     let store = SqliteStore::open(dir.db()).await.unwrap();
     assert_eq!(mode(""), 0o640);
     store.close().await.unwrap();
+}
+
+/// A file created by schema version 2 (today's released migrations, applied as
+/// compliance-store before the durable queue did, with a processed key in its inbox) gets
+/// the queue table when a newer store opens it, its keys kept.
+#[tokio::test]
+async fn a_version_2_file_gets_the_queue_in_place() {
+    use compliance_core::webhook::{NewDelivery, StoredRequest};
+    use compliance_store::{DeliveryState, Queue};
+
+    let dir = Dir::new();
+    let conn = Connection::open(dir.db()).unwrap();
+    conn.execute_batch(concat!(
+        "CREATE TABLE compliance_store_migrations (version INTEGER PRIMARY KEY, \
+         description TEXT NOT NULL, applied_at TEXT NOT NULL);",
+        include_str!("../src/sqlite/0001_initial.sql"),
+        include_str!("../src/sqlite/0002_abandoned_claims.sql"),
+        "INSERT INTO compliance_store_migrations VALUES \
+           (1, 'inbox and applicants', '2025-01-01T00:00:00Z'), \
+           (2, 'index of claimed keys, for purging abandoned claims', '2025-01-01T00:00:00Z'); \
+         INSERT INTO compliance_inbox (inbox, key, state, token, lease_until, completed_at) \
+           VALUES ('tuum', 'k', 'done', 't', 0, 1);"
+    ))
+    .unwrap();
+    drop(conn);
+    assert_eq!(recorded_versions(&dir.db()), vec![1, 2]);
+
+    let store = SqliteStore::open(dir.db()).await.unwrap();
+    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(recorded_versions(&dir.db()), vec![1, 2, 3]);
+    assert_eq!(
+        store.inbox("tuum").claim("k").await.unwrap(),
+        Claim::AlreadyDone
+    );
+    let queue = store.queue("tuum");
+    let request = StoredRequest::new(Vec::new(), b"{}".to_vec());
+    queue
+        .enqueue(NewDelivery::new("NTF-1", request))
+        .await
+        .unwrap();
+    let row = queue.get("NTF-1").await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Queued);
 }

@@ -353,3 +353,69 @@ fn a_webhook_in_the_other_encryption_mode_says_the_mode_may_differ() {
         );
     }
 }
+
+#[tokio::test]
+async fn durable_intake_keeps_the_envelope_encrypted_and_the_worker_processes_it_days_later() {
+    use compliance_core::MemoryInbox;
+    use compliance_core::webhook::{DeliveryState, MemoryQueue, Queue, Verifier, Worker};
+
+    let s = &settings()[0];
+    let (verifier, clock) = receiver(s);
+    let queue = Arc::new(MemoryQueue::new());
+    let intake = WebhookProcessor::builder(verifier.clone())
+        .queue(queue.clone())
+        .build()
+        .unwrap();
+    let (mut h, b) = webhook(s, approved(), NOW);
+    h.insert("authorization", "Bearer not-kept".parse().unwrap());
+    let outcome = intake
+        .process(&RequestInfo::new(&h, None), &b)
+        .await
+        .unwrap();
+    assert_eq!(outcome.as_str(), "queued");
+
+    let row = queue.get(outcome.key()).await.unwrap().unwrap();
+    let stored = row.request.unwrap();
+    assert_eq!(stored.body().as_ref(), &b[..], "the envelope as received");
+    let text = String::from_utf8_lossy(stored.body());
+    assert!(
+        !text.contains("user/42") && !text.contains("applicantApproved"),
+        "{text}"
+    );
+    let names: Vec<&str> = stored.headers().iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, [SIGNATURE_HEADER]);
+
+    // Days later (dead, then replayed): outside the freshness window, still verifies.
+    clock.advance(SignedDuration::from_hours(72));
+    assert!(verifier.verify(&h, &b).is_err(), "stale for intake");
+    let event = verifier.reverify(&stored).unwrap();
+    assert_eq!(event.key(), outcome.key());
+    let mut forged = b.clone();
+    let last = forged.len() - 3;
+    forged[last] ^= 1;
+    let forged = compliance_core::webhook::StoredRequest::new(stored.headers().to_vec(), forged);
+    assert!(
+        verifier.reverify(&forged).is_err(),
+        "authenticity is checked again"
+    );
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let processor = WebhookProcessor::builder(verifier)
+        .inbox(MemoryInbox::new())
+        .handler(handler_fn(move |event: WebhookEvent| {
+            let counted = counted.clone();
+            async move {
+                assert_eq!(event.event.event, Some(EventType::ApplicantApproved));
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, BoxError>(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let worker = Worker::builder(processor, queue.clone()).build();
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let row = queue.get(outcome.key()).await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Done);
+}

@@ -21,7 +21,28 @@
 //! intermediate state that arrives after the final one is acknowledged without running the
 //! handler ([`Outcome::Superseded`]).
 //!
-//! With the `axum` feature, [`Receiver`] puts it on HTTP: it authenticates from the headers
+//! # Durable mode
+//!
+//! Inline, the handler runs before the answer: a handler down for longer than the
+//! provider's retry schedule loses events. In durable mode (recommended for production)
+//! the same pipeline is split in two:
+//!
+//! - **intake**: a [`Processor`] built with a [`Queue`]
+//!   ([`ProcessorBuilder::queue`]) authenticates and verifies as above, stores the delivery
+//!   (its key, sequence, the body as received and the verifier's
+//!   [`KEPT_HEADERS`](Verifier::KEPT_HEADERS), never a credential) and answers 2xx only once
+//!   the write is durable ([`Outcome::Queued`]; a key already stored answers
+//!   [`Outcome::Duplicate`] without a second row; a storage failure or a full queue 503);
+//! - **[`Worker`]** (feature `tokio`): takes stored deliveries with a lease, verifies them
+//!   again from their bytes ([`Verifier::reverify`]: no freshness window), runs the handler
+//!   through an inline processor (claim, heartbeat, panic capture, sequences), and marks
+//!   each row done, retries it by its [`RetrySchedule`], or marks it dead, kept for a
+//!   replay.
+//!
+//! [`MemoryQueue`] is for tests; `compliance-store` has the queue on SQLite and PostgreSQL.
+//! Inline mode stays for handlers that are fast and local.
+//!
+//! With the `axum` feature, `Receiver` puts it on HTTP: it authenticates from the headers
 //! before reading the body, reads the raw body with a size cap and a read timeout, and
 //! answers by the table below. Its logging of refused requests is rate-limited, so a flood
 //! of forged requests cannot flood the logs.
@@ -59,19 +80,29 @@ mod log;
 mod observe;
 mod outcome;
 mod processor;
+mod queue;
 #[cfg(feature = "axum")]
 mod receiver;
 mod verifier;
+#[cfg(feature = "tokio")]
+mod worker;
 
 use subtle::ConstantTimeEq;
 
 pub use freshness::{Freshness, FreshnessError};
 pub use outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
 pub use processor::{Handler, HandlerFn, Processor, ProcessorBuilder, handler_fn};
+pub use queue::{
+    DeliveryInfo, DeliveryState, Enqueued, Failure, MAX_ERROR_LEN, MemoryQueue, NewDelivery, Queue,
+    StoredRequest, Taken, bounded_error,
+};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use receiver::{DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, Receiver};
 pub use verifier::{Rejection, RejectionKind, RequestInfo, Stage, Verified, Verifier};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use worker::{DEFAULT_POLL_INTERVAL, RetrySchedule, Worker, WorkerBuilder};
 
 /// An error a handler returns. Anything that implements `std::error::Error` converts into
 /// it with `?` or `.into()`.

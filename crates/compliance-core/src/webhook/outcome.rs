@@ -39,6 +39,12 @@ pub enum Outcome {
         /// The deduplication key.
         key: String,
     },
+    /// Durable intake: stored in the queue (the write is durable), to be processed by a
+    /// [`Worker`](super::Worker). An acknowledgement.
+    Queued {
+        /// The deduplication key.
+        key: String,
+    },
     /// Authentic but not for processing (an event type this version does not know):
     /// acknowledged and logged, handler not run.
     Ignored {
@@ -57,6 +63,7 @@ impl Outcome {
             | Outcome::Duplicate { key }
             | Outcome::InProgress { key }
             | Outcome::Superseded { key }
+            | Outcome::Queued { key }
             | Outcome::Ignored { key, .. } => key,
         }
     }
@@ -73,6 +80,7 @@ impl Outcome {
             Outcome::Duplicate { .. } => "duplicate",
             Outcome::InProgress { .. } => "in_progress",
             Outcome::Superseded { .. } => "superseded",
+            Outcome::Queued { .. } => "queued",
             Outcome::Ignored { .. } => "ignored",
         }
     }

@@ -15,6 +15,7 @@ use super::lease::{
 };
 use super::observe;
 use super::outcome::{Outcome, ProcessError};
+use super::queue::{Enqueued, NewDelivery, Queue, StoredRequest};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
 use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
 use crate::metrics::{Stopwatch, WebhookMetrics};
@@ -90,7 +91,8 @@ where
 struct Inner<V: Verifier> {
     verifier: V,
     inbox: Arc<dyn Inbox>,
-    handler: Box<dyn Handler<V::Event>>,
+    handler: Option<Box<dyn Handler<V::Event>>>,
+    queue: Option<Arc<dyn Queue>>,
     runtime: Arc<dyn Runtime>,
     orphans: Arc<Orphans>,
     metrics: WebhookMetrics,
@@ -135,6 +137,7 @@ impl<V: Verifier> Processor<V> {
             verifier,
             inbox: None,
             handler: None,
+            queue: None,
             runtime: None,
         }
     }
@@ -153,6 +156,12 @@ impl<V: Verifier> Processor<V> {
     #[cfg(feature = "axum")]
     pub(super) fn metrics(&self) -> &WebhookMetrics {
         &self.inner.metrics
+    }
+
+    /// The durable queue, when this processor is a durable intake
+    /// ([`ProcessorBuilder::queue`]).
+    pub fn queue(&self) -> Option<&Arc<dyn Queue>> {
+        self.inner.queue.as_ref()
     }
 
     /// Runs the verifier's header check alone. Receivers call it before reading the body.
@@ -174,7 +183,8 @@ impl<V: Verifier> Processor<V> {
 
     /// Verifies and processes a delivery whose headers were already checked with
     /// [`authenticate`](Self::authenticate), or that comes from a source authenticated
-    /// another way (a message broker: pass [`RequestInfo::empty`]).
+    /// another way (a message broker: pass [`RequestInfo::empty`]). A durable intake
+    /// ([`ProcessorBuilder::queue`]) stores it instead ([`enqueue`](Self::enqueue)).
     pub async fn process_authenticated(
         &self,
         request: &RequestInfo<'_>,
@@ -185,7 +195,56 @@ impl<V: Verifier> Processor<V> {
             .verifier
             .verify_delivery(request, body)
             .map_err(|e| observe::rejected(&self.inner.metrics, e))?;
+        if self.inner.queue.is_some() {
+            let body = bytes::Bytes::copy_from_slice(body);
+            return self.enqueue(request, body, verified).await;
+        }
         self.process_verified(verified).await
+    }
+
+    /// Durable intake of a verified delivery: stores the verifier's
+    /// [`KEPT_HEADERS`](Verifier::KEPT_HEADERS) and `body` (as received) in the queue, and
+    /// answers only once the write is durable: [`Outcome::Queued`], or
+    /// [`Outcome::Duplicate`] when the key is already there (no second row), or
+    /// [`Outcome::Ignored`] for an authentic event nobody handles (kept as `ignored` with
+    /// its bytes). A queue that fails or is full is [`ProcessError::Inbox`] (503): nothing
+    /// is acknowledged. Without a queue, processes it inline
+    /// ([`process_verified`](Self::process_verified)).
+    pub async fn enqueue(
+        &self,
+        request: &RequestInfo<'_>,
+        body: bytes::Bytes,
+        verified: Verified<V::Event>,
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let Some(queue) = &self.inner.queue else {
+            return self.process_verified(verified).await;
+        };
+        let stored = StoredRequest::keep(V::KEPT_HEADERS, request.headers(), body);
+        let (delivery, ignored) = match verified {
+            Verified::Event { key, sequence, .. } => (
+                NewDelivery::new(key, stored).in_sequence(sequence.map(|(s, _)| s)),
+                None,
+            ),
+            Verified::Ignored { key, reason } => (
+                NewDelivery::new(key, stored).ignored(reason.clone()),
+                Some(reason),
+            ),
+        };
+        let key = delivery.key.clone();
+        match queue.enqueue(delivery).await {
+            Ok(Enqueued::Added) => Ok(match ignored {
+                Some(reason) => {
+                    tracing::warn!(key = %key, reason = %reason, "kept an authentic webhook as ignored");
+                    Outcome::Ignored { key, reason }
+                }
+                None => Outcome::Queued { key },
+            }),
+            Ok(Enqueued::Duplicate(_)) => Ok(Outcome::Duplicate { key }),
+            Err(source) => {
+                tracing::error!(key = %key, error = %source, "could not store a webhook delivery; answering 503, nothing acknowledged");
+                Err(ProcessError::Inbox { key, source })
+            }
+        }
     }
 
     /// Deduplicates and handles an already verified delivery.
@@ -381,7 +440,15 @@ impl<V: Verifier> Processor<V> {
         expiry: crate::rt::BoxFuture<()>,
     ) -> Result<(), Stopped> {
         let inner = &*self.inner;
-        let handler = catch_panic(|| inner.handler.handle(event));
+        let handler = catch_panic(|| match &inner.handler {
+            Some(handler) => handler.handle(event),
+            None => Box::pin(async {
+                Err(
+                    "this processor has no handler (a durable intake only stores deliveries)"
+                        .into(),
+                )
+            }),
+        });
         let interval = (inner.inbox.lease() / 3).max(Duration::from_millis(1));
         let beat = heartbeat(
             inner.inbox.clone(),
@@ -422,6 +489,7 @@ pub struct ProcessorBuilder<V: Verifier> {
     verifier: V,
     inbox: Option<Arc<dyn Inbox>>,
     handler: Option<Box<dyn Handler<V::Event>>>,
+    queue: Option<Arc<dyn Queue>>,
     runtime: Option<Arc<dyn Runtime>>,
 }
 
@@ -431,6 +499,7 @@ impl<V: Verifier> fmt::Debug for ProcessorBuilder<V> {
             .field("verifier", &std::any::type_name::<V>())
             .field("inbox", &self.inbox.is_some())
             .field("handler", &self.handler.is_some())
+            .field("queue", &self.queue.is_some())
             .field("runtime", &self.runtime)
             .finish()
     }
@@ -452,6 +521,15 @@ impl<V: Verifier> ProcessorBuilder<V> {
         self
     }
 
+    /// Makes this processor a durable intake: each verified delivery is stored in `queue`
+    /// and acknowledged once the write is durable ([`Processor::enqueue`]); a
+    /// [`Worker`](super::Worker) runs the handler later. No handler is needed then. An
+    /// `Arc<dyn Queue>` shares one queue.
+    pub fn queue(mut self, queue: impl Queue + 'static) -> Self {
+        self.queue = Some(Arc::new(queue));
+        self
+    }
+
     /// The timer and spawner for the lease heartbeat and the drop guard. Default:
     /// [`TokioRuntime`](crate::rt::TokioRuntime).
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
@@ -460,11 +538,15 @@ impl<V: Verifier> ProcessorBuilder<V> {
     }
 
     /// Builds the processor. Fails with [`Error::Config`](crate::Error::Config) without a
-    /// handler, or without a runtime when the `tokio` feature is off.
+    /// handler (unless it is a durable intake), or without a runtime when the `tokio`
+    /// feature is off.
     pub fn build(self) -> Result<Processor<V>, crate::Error> {
-        let handler = self
-            .handler
-            .ok_or_else(|| crate::Error::Config("a webhook handler is required".into()))?;
+        if self.handler.is_none() && self.queue.is_none() {
+            return Err(crate::Error::Config(
+                "a webhook handler is required (or a queue, for a durable intake)".into(),
+            ));
+        }
+        let handler = self.handler;
         let runtime = match self.runtime {
             Some(runtime) => runtime,
             None => default_runtime()?,
@@ -474,6 +556,7 @@ impl<V: Verifier> ProcessorBuilder<V> {
                 verifier: self.verifier,
                 inbox: self.inbox.unwrap_or_else(|| Arc::new(MemoryInbox::new())),
                 handler,
+                queue: self.queue,
                 runtime,
                 orphans: Arc::new(Orphans::default()),
                 metrics: WebhookMetrics::new(V::PROVIDER),

@@ -153,7 +153,10 @@ impl<V: Verifier> Receiver<V> {
             Ok(verified) => verified,
             Err(rejection) => return self.refused(&rejection, peer),
         };
-        let result = if self.cancel_on_disconnect {
+        let result = if self.processor.queue().is_some() {
+            // Durable intake: one write, answered once it is durable.
+            self.processor.enqueue(&info, bytes, verified).await
+        } else if self.cancel_on_disconnect {
             self.processor.process_verified(verified).await
         } else {
             let processor = self.processor.clone();

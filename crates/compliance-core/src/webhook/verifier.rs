@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use http::{HeaderMap, StatusCode};
 
+use super::queue::StoredRequest;
+
 /// What a verifier sees of a delivery besides its body: the headers and the TCP peer.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestInfo<'a> {
@@ -237,6 +239,26 @@ pub trait Verifier: Send + Sync + 'static {
         request: &RequestInfo<'_>,
         body: &[u8],
     ) -> Result<Verified<Self::Event>, Self::Error>;
+
+    /// The request headers durable intake keeps beside the body, because
+    /// [`reverify`](Verifier::reverify) needs them (elKYC's signature). Never a credential:
+    /// a header that authenticates by its value alone (a shared secret) must not be listed;
+    /// its delivery's authenticity is established at intake. By default none.
+    const KEPT_HEADERS: &'static [&'static str] = &[];
+
+    /// Verifies a delivery again from what durable intake stored (the
+    /// [`KEPT_HEADERS`](Verifier::KEPT_HEADERS) and the body), for the
+    /// [`Worker`](super::Worker): authenticity where the body carries it (a signature) and
+    /// decoding, but no delivery-time check such as a freshness window, which intake
+    /// already passed (a delivery replayed from dead days later must still process). The
+    /// header-only checks of [`authenticate`](Verifier::authenticate) are not run again.
+    ///
+    /// By default [`verify_delivery`](Verifier::verify_delivery) over the stored parts
+    /// with no peer; a verifier whose `verify_delivery` checks the time overrides it.
+    fn reverify(&self, stored: &StoredRequest) -> Result<Verified<Self::Event>, Self::Error> {
+        let headers = stored.header_map();
+        self.verify_delivery(&RequestInfo::new(&headers, None), stored.body())
+    }
 }
 
 impl fmt::Display for RejectionKind {

@@ -66,7 +66,7 @@ impl PostgresInbox {
 /// Runs a settlement (a completion or a release) on a task of its own, so that it runs to
 /// its end even when its caller stops waiting: what the processor decided (the handler
 /// succeeded) happens whether or not anyone hears of it.
-async fn to_end<T: Send + 'static>(
+pub(super) async fn to_end<T: Send + 'static>(
     work: impl Future<Output = Result<T, Error>> + Send + 'static,
 ) -> Result<T, Error> {
     tokio::spawn(work).await.map_err(ended)?

@@ -24,6 +24,8 @@
 
 mod applicants;
 mod inbox;
+mod listing;
+mod queue;
 pub mod sql;
 
 use std::fmt;
@@ -40,13 +42,15 @@ use crate::schema::{self, MIGRATIONS_TABLE, Migration};
 /// the same version.
 pub use deadpool_postgres;
 pub use inbox::PostgresInbox;
+pub use queue::PostgresQueue;
 /// The driver, re-exported for TLS connectors and your own queries.
 pub use tokio_postgres;
 
 /// The embedded migrations.
-static MIGRATIONS: [Migration; 2] = [
+static MIGRATIONS: [Migration; 3] = [
     Migration::numbered(1, include_str!("0001_initial.sql")),
     Migration::numbered(2, include_str!("0002_abandoned_claims.sql")),
+    Migration::numbered(3, include_str!("0003_queue.sql")),
 ];
 
 /// The transaction-scoped advisory lock held while migrating (the bytes of `complstr`):
@@ -146,6 +150,12 @@ impl PostgresStore {
     /// `"heleket"`...).
     pub fn inbox(&self, name: impl Into<String>) -> PostgresInbox {
         PostgresInbox::new(self.clone(), name.into())
+    }
+
+    /// The durable webhook queue called `name` (the provider's: `"tuum"`, `"heleket"`...)
+    /// in this database, with the [default lease](compliance_core::inbox::DEFAULT_LEASE).
+    pub fn queue(&self, name: impl Into<String>) -> PostgresQueue {
+        PostgresQueue::new(self.clone(), name.into())
     }
 
     /// A pooled connection.

@@ -100,3 +100,104 @@ pub const UPDATE: &str = "UPDATE compliance_applicants SET external_user_id = $3
 /// `$2` provider id.
 pub const VERSION: &str =
     "SELECT version FROM compliance_applicants WHERE provider = $1 AND provider_id = $2";
+
+/// Stores a delivery unless its key is there. Returns its id when stored. `$1` queue, `$2`
+/// key, `$3` state (`queued` or `ignored`), `$4` sequence, `$5` headers (JSON), `$6` body,
+/// `$7` why ignored.
+pub const QUEUE_ENQUEUE: &str = "INSERT INTO compliance_queue (queue, key, state, sequence, \
+     headers, body, last_error, run_at, received_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp(), clock_timestamp(), clock_timestamp()) \
+     ON CONFLICT (queue, key) DO NOTHING RETURNING id";
+
+/// The state of a stored key. `$1` queue, `$2` key.
+pub const QUEUE_STATE: &str = "SELECT state FROM compliance_queue WHERE queue = $1 AND key = $2";
+
+/// A time column as Unix microseconds.
+macro_rules! micros {
+    ($column:literal) => {
+        concat!("floor(extract(epoch FROM ", $column, ") * 1000000)::bigint")
+    };
+}
+
+/// Takes up to `$4` due rows (and running ones whose lease ran out) that no other
+/// transaction is taking (`FOR UPDATE SKIP LOCKED`), each under token `$2:id`, for `$3` µs.
+/// `$1` queue.
+pub const QUEUE_TAKE: &str = concat!(
+    "UPDATE compliance_queue q SET state = 'running', token = $2::text || ':' || q.id, \
+     lease_until = clock_timestamp() + $3::bigint * interval '1 microsecond', \
+     attempts = q.attempts + 1, updated_at = clock_timestamp() \
+     FROM (SELECT id FROM compliance_queue WHERE queue = $1 AND \
+       ((state IN ('queued', 'retrying') AND run_at <= clock_timestamp()) \
+        OR (state = 'running' AND lease_until <= clock_timestamp())) \
+       ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) due \
+     WHERE q.id = due.id \
+     RETURNING q.id, q.key, q.token, q.attempts::bigint, q.replays::bigint, ",
+    micros!("q.received_at"),
+    ", q.headers, q.body, ",
+    micros!("q.run_at")
+);
+
+/// Extends a taken row's lease by `$4` µs. `$1` queue, `$2` key, `$3` token.
+pub const QUEUE_RENEW: &str = "UPDATE compliance_queue \
+     SET lease_until = clock_timestamp() + $4::bigint * interval '1 microsecond' \
+     WHERE queue = $1 AND key = $2 AND token = $3 AND state = 'running'";
+
+/// Marks a taken row done. `$1` queue, `$2` key, `$3` token.
+pub const QUEUE_COMPLETE: &str = "UPDATE compliance_queue SET state = 'done', token = NULL, \
+     lease_until = NULL, updated_at = clock_timestamp() \
+     WHERE queue = $1 AND key = $2 AND token = $3 AND state = 'running'";
+
+/// Settles a failed attempt: `$4` state (`retrying` or `dead`), due in `$5` µs, error `$6`.
+/// `$1` queue, `$2` key, `$3` token.
+pub const QUEUE_FAIL: &str = "UPDATE compliance_queue SET state = $4, \
+     run_at = clock_timestamp() + $5::bigint * interval '1 microsecond', \
+     last_error = $6, token = NULL, lease_until = NULL, updated_at = clock_timestamp() \
+     WHERE queue = $1 AND key = $2 AND token = $3 AND state = 'running'";
+
+/// Gives a taken row back, its attempt not counted, due in `$4` µs. `$1` queue, `$2` key,
+/// `$3` token.
+pub const QUEUE_RELEASE: &str = "UPDATE compliance_queue SET \
+     state = CASE WHEN attempts <= 1 THEN 'queued' ELSE 'retrying' END, \
+     attempts = GREATEST(attempts - 1, 0), \
+     run_at = clock_timestamp() + $4::bigint * interval '1 microsecond', \
+     token = NULL, lease_until = NULL, updated_at = clock_timestamp() \
+     WHERE queue = $1 AND key = $2 AND token = $3 AND state = 'running'";
+
+/// The columns of an operator's view of a row.
+macro_rules! queue_info_columns {
+    () => {
+        concat!(
+            "key, state, sequence, ",
+            micros!("received_at"),
+            ", ",
+            micros!("updated_at"),
+            ", attempts::bigint, replays::bigint, last_error"
+        )
+    };
+}
+
+/// Up to `$3` rows, in state `$2` unless it is null, in order of arrival. `$1` queue.
+pub const QUEUE_LIST: &str = concat!(
+    "SELECT ",
+    queue_info_columns!(),
+    " FROM compliance_queue WHERE queue = $1 AND ($2::text IS NULL OR state = $2) \
+     ORDER BY id LIMIT $3"
+);
+
+/// One row with its stored request. `$1` queue, `$2` key.
+pub const QUEUE_GET: &str = concat!(
+    "SELECT ",
+    queue_info_columns!(),
+    ", headers, body FROM compliance_queue WHERE queue = $1 AND key = $2"
+);
+
+/// Queues a row again (unless running), to run once more. `$1` queue, `$2` key.
+pub const QUEUE_REPLAY: &str = "UPDATE compliance_queue SET state = 'queued', attempts = 0, \
+     replays = replays + 1, run_at = clock_timestamp(), token = NULL, lease_until = NULL, \
+     updated_at = clock_timestamp() \
+     WHERE queue = $1 AND key = $2 AND state <> 'running'";
+
+/// Deletes up to `$4` rows in state `$2` unchanged for more than `$3` µs. `$1` queue.
+pub const QUEUE_PURGE: &str = "DELETE FROM compliance_queue WHERE id IN ( \
+     SELECT id FROM compliance_queue WHERE queue = $1 AND state = $2 \
+     AND updated_at < clock_timestamp() - $3::bigint * interval '1 microsecond' LIMIT $4)";

@@ -17,6 +17,8 @@
 
 mod applicants;
 mod inbox;
+mod listing;
+mod queue;
 pub mod sql;
 mod thread;
 
@@ -33,13 +35,15 @@ use crate::schema::{self, MIGRATIONS_TABLE, Migration};
 use thread::ConnectionThread;
 
 pub use inbox::SqliteInbox;
+pub use queue::SqliteQueue;
 /// The driver, re-exported so your own queries on the same file use the same version.
 pub use rusqlite;
 
 /// The embedded migrations.
-static MIGRATIONS: [Migration; 2] = [
+static MIGRATIONS: [Migration; 3] = [
     Migration::numbered(1, include_str!("0001_initial.sql")),
     Migration::numbered(2, include_str!("0002_abandoned_claims.sql")),
+    Migration::numbered(3, include_str!("0003_queue.sql")),
 ];
 
 /// How long a statement waits for another connection's write lock by default: 5 seconds.
@@ -55,6 +59,7 @@ pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 pub struct SqliteOptions {
     busy_timeout: Duration,
     spin: Duration,
+    max_page_count: Option<u64>,
 }
 
 impl Default for SqliteOptions {
@@ -62,6 +67,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             spin: DEFAULT_SPIN,
+            max_page_count: None,
         }
     }
 }
@@ -81,6 +87,16 @@ impl SqliteOptions {
     /// thread.
     pub fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
+        self
+    }
+
+    /// Caps the file at `pages` pages (SQLite's `PRAGMA max_page_count`; a page is 4 KiB
+    /// by default), for this store's connection. A write that would grow the file past it
+    /// fails with [`Error::Database`] (`database or disk is full`): a durable intake then
+    /// answers 503 and acknowledges nothing, as it does when the disk itself is full. By
+    /// default SQLite's own limit (practically none).
+    pub fn max_page_count(mut self, pages: u64) -> Self {
+        self.max_page_count = Some(pages);
         self
     }
 
@@ -193,6 +209,12 @@ impl SqliteStore {
     /// `"heleket"`...).
     pub fn inbox(&self, name: impl Into<String>) -> SqliteInbox {
         SqliteInbox::new(self.clone(), name.into())
+    }
+
+    /// The durable webhook queue called `name` (the provider's: `"tuum"`, `"heleket"`...)
+    /// in this database, with the [default lease](compliance_core::inbox::DEFAULT_LEASE).
+    pub fn queue(&self, name: impl Into<String>) -> SqliteQueue {
+        SqliteQueue::new(self.clone(), name.into())
     }
 
     /// Runs `f` with the connection, after the operations sent before it: on the
@@ -312,6 +334,14 @@ fn prepare(mut conn: Connection, options: &SqliteOptions) -> Result<Connection, 
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(db)?;
     migrate(&mut conn)?;
+    if let Some(pages) = options.max_page_count {
+        let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+        let _set: i64 = conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |row| {
+                row.get(0)
+            })
+            .map_err(db)?;
+    }
     Ok(conn)
 }
 

@@ -85,3 +85,78 @@ pub const UPDATE: &str = "UPDATE compliance_applicants SET external_user_id = ?3
 /// `?2` provider id.
 pub const VERSION: &str =
     "SELECT version FROM compliance_applicants WHERE provider = ?1 AND provider_id = ?2";
+
+/// Stores a delivery unless its key is there. Returns its id when stored. `?1` queue, `?2`
+/// key, `?3` state (`queued` or `ignored`), `?4` sequence, `?5` headers (JSON), `?6` body,
+/// `?7` why ignored, `?8` now.
+pub const QUEUE_ENQUEUE: &str = "INSERT INTO compliance_queue (queue, key, state, sequence, \
+     headers, body, last_error, run_at, received_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) \
+     ON CONFLICT (queue, key) DO NOTHING RETURNING id";
+
+/// The state of a stored key. `?1` queue, `?2` key.
+pub const QUEUE_STATE: &str = "SELECT state FROM compliance_queue WHERE queue = ?1 AND key = ?2";
+
+/// Takes up to `?5` due rows (and running ones whose lease ran out), each under token `?3`
+/// `:id`, until `?4`. `?1` queue, `?2` now.
+pub const QUEUE_TAKE: &str = "UPDATE compliance_queue SET state = 'running', \
+     token = ?3 || ':' || id, lease_until = ?4, attempts = attempts + 1, updated_at = ?2 \
+     WHERE id IN (SELECT id FROM compliance_queue WHERE queue = ?1 AND \
+       ((state IN ('queued', 'retrying') AND run_at <= ?2) \
+        OR (state = 'running' AND lease_until <= ?2)) \
+       ORDER BY run_at, id LIMIT ?5) \
+     RETURNING id, key, token, attempts, replays, received_at, headers, body, run_at";
+
+/// Extends a taken row's lease to `?4`. `?1` queue, `?2` key, `?3` token.
+pub const QUEUE_RENEW: &str = "UPDATE compliance_queue SET lease_until = ?4 \
+     WHERE queue = ?1 AND key = ?2 AND token = ?3 AND state = 'running'";
+
+/// Marks a taken row done. `?1` queue, `?2` key, `?3` token, `?4` now.
+pub const QUEUE_COMPLETE: &str = "UPDATE compliance_queue SET state = 'done', token = NULL, \
+     lease_until = NULL, updated_at = ?4 \
+     WHERE queue = ?1 AND key = ?2 AND token = ?3 AND state = 'running'";
+
+/// Settles a failed attempt: `?4` state (`retrying` or `dead`), due at `?5`, error `?6`.
+/// `?1` queue, `?2` key, `?3` token, `?7` now.
+pub const QUEUE_FAIL: &str = "UPDATE compliance_queue SET state = ?4, run_at = ?5, \
+     last_error = ?6, token = NULL, lease_until = NULL, updated_at = ?7 \
+     WHERE queue = ?1 AND key = ?2 AND token = ?3 AND state = 'running'";
+
+/// Gives a taken row back, its attempt not counted, due at `?4`. `?1` queue, `?2` key, `?3`
+/// token, `?5` now.
+pub const QUEUE_RELEASE: &str = "UPDATE compliance_queue SET \
+     state = CASE WHEN attempts <= 1 THEN 'queued' ELSE 'retrying' END, \
+     attempts = MAX(attempts - 1, 0), run_at = ?4, token = NULL, lease_until = NULL, \
+     updated_at = ?5 \
+     WHERE queue = ?1 AND key = ?2 AND token = ?3 AND state = 'running'";
+
+/// The columns of an operator's view of a row.
+macro_rules! queue_info_columns {
+    () => {
+        "key, state, sequence, received_at, updated_at, attempts, replays, last_error"
+    };
+}
+
+/// Up to `?3` rows, in state `?2` unless it is null, in order of arrival. `?1` queue.
+pub const QUEUE_LIST: &str = concat!(
+    "SELECT ",
+    queue_info_columns!(),
+    " FROM compliance_queue WHERE queue = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3"
+);
+
+/// One row with its stored request. `?1` queue, `?2` key.
+pub const QUEUE_GET: &str = concat!(
+    "SELECT ",
+    queue_info_columns!(),
+    ", headers, body FROM compliance_queue WHERE queue = ?1 AND key = ?2"
+);
+
+/// Queues a row again (unless running), to run once more. `?1` queue, `?2` key, `?3` now.
+pub const QUEUE_REPLAY: &str = "UPDATE compliance_queue SET state = 'queued', attempts = 0, \
+     replays = replays + 1, run_at = ?3, token = NULL, lease_until = NULL, updated_at = ?3 \
+     WHERE queue = ?1 AND key = ?2 AND state <> 'running'";
+
+/// Deletes up to `?4` rows in state `?2` unchanged since before `?3`. `?1` queue.
+pub const QUEUE_PURGE: &str = "DELETE FROM compliance_queue WHERE id IN ( \
+     SELECT id FROM compliance_queue WHERE queue = ?1 AND state = ?2 AND updated_at < ?3 \
+     LIMIT ?4)";

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use compliance_core::webhook::{MemoryQueue, Queue};
 use compliance_core::{ApplicantStore, Inbox, MemoryApplicantStore, MemoryInbox};
 
 /// What a case needs from a backend.
@@ -14,6 +15,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn inbox(&self, name: &str, lease: Duration) -> Arc<dyn Inbox>;
     /// The applicant store.
     async fn applicants(&self) -> Arc<dyn ApplicantStore>;
+    /// The durable queue called `name`, whose takes last `lease`.
+    async fn queue(&self, name: &str, lease: Duration) -> Arc<dyn Queue>;
     /// Drops the store and opens it again from its storage, as a restarted process would.
     async fn reopen(&mut self);
 }
@@ -24,6 +27,7 @@ pub trait Backend: Send + Sync + 'static {
 #[derive(Default)]
 pub struct Memory {
     inboxes: Mutex<HashMap<String, Arc<MemoryInbox>>>,
+    queues: Mutex<HashMap<String, Arc<MemoryQueue>>>,
     applicants: Arc<MemoryApplicantStore>,
 }
 
@@ -44,6 +48,15 @@ impl Backend for Memory {
 
     async fn applicants(&self) -> Arc<dyn ApplicantStore> {
         self.applicants.clone()
+    }
+
+    async fn queue(&self, name: &str, lease: Duration) -> Arc<dyn Queue> {
+        self.queues
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(MemoryQueue::new().with_lease(lease)))
+            .clone()
     }
 
     async fn reopen(&mut self) {}
@@ -114,6 +127,10 @@ mod sqlite {
             Arc::new(self.store().clone())
         }
 
+        async fn queue(&self, name: &str, lease: Duration) -> Arc<dyn Queue> {
+            Arc::new(self.store().queue(name).with_lease(lease))
+        }
+
         async fn reopen(&mut self) {
             drop(self.store.take());
             self.store = Some(SqliteStore::open(&self.path).await.unwrap());
@@ -159,6 +176,10 @@ mod postgres {
 
         async fn applicants(&self) -> Arc<dyn ApplicantStore> {
             Arc::new(self.store().clone())
+        }
+
+        async fn queue(&self, name: &str, lease: Duration) -> Arc<dyn Queue> {
+            Arc::new(self.store().queue(name).with_lease(lease))
         }
 
         async fn reopen(&mut self) {

@@ -569,3 +569,317 @@ pub async fn a_release_whose_caller_left_still_releases<B: Backend>(backend: B) 
         );
     }
 }
+
+// The durable queue (`compliance_core::webhook::Queue`'s contract).
+
+use compliance_core::webhook::{
+    DeliveryState, Enqueued, Failure, NewDelivery, Queue, StoredRequest, Taken,
+};
+
+fn delivery(key: &str) -> NewDelivery {
+    // Not UTF-8, with a NUL: bodies are bytes.
+    let body = [b"\x00\xff".as_slice(), key.as_bytes()].concat();
+    NewDelivery::new(
+        key,
+        StoredRequest::new(
+            vec![("x-allpass-signature".into(), format!("sig-{key}"))],
+            body,
+        ),
+    )
+}
+
+async fn take_one(queue: &dyn Queue) -> Taken {
+    let mut taken = queue.take(1).await.unwrap();
+    assert_eq!(taken.len(), 1, "expected one due delivery");
+    taken.remove(0)
+}
+
+async fn state_of(queue: &dyn Queue, key: &str) -> DeliveryState {
+    queue.get(key).await.unwrap().unwrap().state
+}
+
+pub async fn queue_enqueue_keeps_one_row_per_key_exactly_and_across_restarts<B: Backend>(
+    mut backend: B,
+) {
+    let queue = backend.queue("elkyc", LONG).await;
+    let other = backend.queue("tuum", LONG).await;
+    assert_eq!(
+        queue.enqueue(delivery("k1")).await.unwrap(),
+        Enqueued::Added
+    );
+    assert_eq!(
+        queue.enqueue(delivery("k1")).await.unwrap(),
+        Enqueued::Duplicate(DeliveryState::Queued)
+    );
+    let ignored = delivery("k2").ignored("unknown type `X`");
+    assert_eq!(queue.enqueue(ignored).await.unwrap(), Enqueued::Added);
+    let seq = delivery("k3").in_sequence(Some("heleket:payment:u1".into()));
+    queue.enqueue(seq).await.unwrap();
+    assert_eq!(
+        other.enqueue(delivery("k1")).await.unwrap(),
+        Enqueued::Added,
+        "queues with different names are independent"
+    );
+    drop((queue, other));
+
+    backend.reopen().await;
+    let queue = backend.queue("elkyc", LONG).await;
+    let rows = queue.list(None, 10).await.unwrap();
+    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["k1", "k2", "k3"], "in order of arrival");
+    assert!(
+        rows.iter().all(|r| r.request.is_none()),
+        "lists carry no bodies"
+    );
+    let k1 = queue.get("k1").await.unwrap().unwrap();
+    assert_eq!(k1.state, DeliveryState::Queued);
+    assert_eq!((k1.attempts, k1.replays), (0, 0));
+    assert_eq!(
+        k1.request,
+        Some(delivery("k1").request),
+        "bytes and headers exactly"
+    );
+    let k2 = queue.get("k2").await.unwrap().unwrap();
+    assert_eq!(k2.state, DeliveryState::Ignored);
+    assert_eq!(k2.last_error.as_deref(), Some("unknown type `X`"));
+    assert_eq!(
+        queue.get("k3").await.unwrap().unwrap().sequence.as_deref(),
+        Some("heleket:payment:u1")
+    );
+    assert!(queue.get("absent").await.unwrap().is_none());
+    let ignored = queue.list(Some(DeliveryState::Ignored), 10).await.unwrap();
+    assert_eq!(ignored.len(), 1);
+
+    // Ignored rows are never taken; the others, oldest first.
+    let taken = queue.take(10).await.unwrap();
+    let keys: Vec<&str> = taken.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(keys, ["k1", "k3"]);
+    assert_eq!(taken[0].attempts, 1);
+    assert_eq!(taken[0].request, delivery("k1").request);
+    assert_ne!(taken[0].token, taken[1].token);
+    assert_eq!(
+        queue.enqueue(delivery("k1")).await.unwrap(),
+        Enqueued::Duplicate(DeliveryState::Running)
+    );
+}
+
+pub async fn queue_concurrent_takes_take_each_row_once<B: Backend>(backend: B) {
+    let queue = backend.queue("tuum", LONG).await;
+    for i in 0..40 {
+        queue
+            .enqueue(delivery(&format!("NTF-{i:02}")))
+            .await
+            .unwrap();
+    }
+    let barrier = Arc::new(Barrier::new(8));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (queue, barrier) = (queue.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut mine = Vec::new();
+            loop {
+                let taken = queue.take(3).await.unwrap();
+                if taken.is_empty() {
+                    return mine;
+                }
+                for t in taken {
+                    queue.complete(&t.key, &t.token).await.unwrap();
+                    mine.push(t.key);
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort();
+    let expected: Vec<String> = (0..40).map(|i| format!("NTF-{i:02}")).collect();
+    assert_eq!(all, expected, "each row taken exactly once");
+    assert_eq!(
+        queue
+            .list(Some(DeliveryState::Done), 100)
+            .await
+            .unwrap()
+            .len(),
+        40
+    );
+}
+
+pub async fn queue_an_expired_lease_is_taken_over_and_the_stale_token_refused<B: Backend>(
+    backend: B,
+) {
+    let queue = backend.queue("heleket", SHORT).await;
+    queue.enqueue(delivery("k")).await.unwrap();
+    let first = take_one(&*queue).await;
+    assert!(
+        queue.take(1).await.unwrap().is_empty(),
+        "held while the lease runs"
+    );
+    queue.renew("k", &first.token).await.unwrap();
+    tokio::time::sleep(PAST_SHORT).await;
+    let second = take_one(&*queue).await;
+    assert_ne!(first.token, second.token);
+    assert_eq!(second.attempts, 2, "a takeover counts as an attempt");
+    for (what, result) in [
+        ("renew", queue.renew("k", &first.token).await),
+        ("complete", queue.complete("k", &first.token).await),
+        (
+            "fail",
+            queue
+                .fail("k", &first.token, Failure::Dead { error: "x".into() })
+                .await,
+        ),
+        (
+            "release",
+            queue.release("k", &first.token, Duration::ZERO).await,
+        ),
+    ] {
+        assert_not_held(result, what);
+    }
+    queue.complete("k", &second.token).await.unwrap();
+    assert_eq!(state_of(&*queue, "k").await, DeliveryState::Done);
+    assert_not_held(queue.complete("k", &second.token).await, "complete twice");
+}
+
+pub async fn queue_failures_releases_and_replays_follow_the_table<B: Backend>(backend: B) {
+    let queue = backend.queue("tuum", LONG).await;
+    queue.enqueue(delivery("k")).await.unwrap();
+
+    // Retry: due after the delay, the error kept bounded.
+    let t = take_one(&*queue).await;
+    let long_error = format!("downstream said:\n{}", "e".repeat(5000));
+    let retry = Failure::Retry {
+        after: Duration::from_secs(3600),
+        error: long_error,
+    };
+    queue.fail("k", &t.token, retry).await.unwrap();
+    let row = queue.get("k").await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Retrying);
+    let error = row.last_error.unwrap();
+    assert!(
+        error.starts_with("downstream said: e") && error.len() <= 1030,
+        "{}",
+        error.len()
+    );
+    assert!(
+        queue.take(1).await.unwrap().is_empty(),
+        "not due for an hour"
+    );
+
+    // Replay makes it due now, attempts from zero.
+    assert!(queue.replay("k").await.unwrap());
+    let t = take_one(&*queue).await;
+    assert_eq!((t.attempts, t.replays), (1, 1));
+    assert!(
+        !queue.replay("k").await.unwrap(),
+        "a running row is not replayed"
+    );
+
+    // Release: back, the attempt not counted.
+    queue.release("k", &t.token, Duration::ZERO).await.unwrap();
+    let row = queue.get("k").await.unwrap().unwrap();
+    assert_eq!((row.state, row.attempts), (DeliveryState::Queued, 0));
+
+    // A retry due at once, then dead.
+    let t = take_one(&*queue).await;
+    let retry = Failure::Retry {
+        after: Duration::ZERO,
+        error: "again".into(),
+    };
+    queue.fail("k", &t.token, retry).await.unwrap();
+    let t = take_one(&*queue).await;
+    assert_eq!(t.attempts, 2);
+    queue.release("k", &t.token, Duration::ZERO).await.unwrap();
+    assert_eq!(state_of(&*queue, "k").await, DeliveryState::Retrying);
+    let t = take_one(&*queue).await;
+    let dead = Failure::Dead {
+        error: "poison".into(),
+    };
+    queue.fail("k", &t.token, dead).await.unwrap();
+    let row = queue.get("k").await.unwrap().unwrap();
+    assert_eq!(row.state, DeliveryState::Dead);
+    assert_eq!(row.last_error.as_deref(), Some("poison"));
+    assert!(
+        queue.take(1).await.unwrap().is_empty(),
+        "dead rows are not taken"
+    );
+    assert_eq!(
+        queue
+            .list(Some(DeliveryState::Dead), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Done rows are replayed too (run once more), and absent keys are not.
+    assert!(queue.replay("k").await.unwrap());
+    let t = take_one(&*queue).await;
+    queue.complete("k", &t.token).await.unwrap();
+    assert!(queue.replay("k").await.unwrap());
+    assert_eq!(take_one(&*queue).await.replays, 3);
+    assert!(!queue.replay("absent").await.unwrap());
+}
+
+pub async fn queue_purge_forgets_only_the_states_asked_for<B: Backend>(backend: B) {
+    let queue = backend.queue("heleket", LONG).await;
+    for key in ["done", "dead", "queued", "running"] {
+        queue.enqueue(delivery(key)).await.unwrap();
+    }
+    queue
+        .enqueue(delivery("ignored").ignored("x"))
+        .await
+        .unwrap();
+    let taken = queue.take(4).await.unwrap();
+    for t in taken {
+        match t.key.as_str() {
+            "done" => queue.complete(&t.key, &t.token).await.unwrap(),
+            "dead" => {
+                let dead = Failure::Dead { error: "x".into() };
+                queue.fail(&t.key, &t.token, dead).await.unwrap()
+            }
+            "queued" => queue
+                .release(&t.key, &t.token, Duration::ZERO)
+                .await
+                .unwrap(),
+            _ => {}
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let routine = [DeliveryState::Done, DeliveryState::Ignored];
+    assert_eq!(
+        queue
+            .purge(Duration::from_secs(3600), &routine)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        queue
+            .purge(Duration::from_millis(10), &routine)
+            .await
+            .unwrap(),
+        2
+    );
+    let keys: Vec<String> = queue
+        .list(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["dead", "queued", "running"],
+        "dead and live rows kept unless asked"
+    );
+    assert_eq!(
+        queue
+            .purge(Duration::from_millis(10), &[DeliveryState::Dead])
+            .await
+            .unwrap(),
+        1
+    );
+}

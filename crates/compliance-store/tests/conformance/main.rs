@@ -46,4 +46,9 @@ conformance!(
     a_claim_whose_caller_left_does_not_hold_the_key,
     a_completion_whose_caller_left_still_completes,
     a_release_whose_caller_left_still_releases,
+    queue_enqueue_keeps_one_row_per_key_exactly_and_across_restarts,
+    queue_concurrent_takes_take_each_row_once,
+    queue_an_expired_lease_is_taken_over_and_the_stale_token_refused,
+    queue_failures_releases_and_replays_follow_the_table,
+    queue_purge_forgets_only_the_states_asked_for,
 );

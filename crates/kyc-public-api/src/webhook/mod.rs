@@ -136,6 +136,17 @@ impl WebhookVerifier {
     /// `body` is read whole: cap request bodies before calling (an applicant event is a few
     /// KiB; a 64 KiB limit in the HTTP server is ample).
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+        self.open(headers, body, Some(&self.freshness))
+    }
+
+    /// [`verify`](Self::verify), checking `time` against `freshness` only when given (the
+    /// durable worker's re-verification of a stored delivery skips it).
+    pub(super) fn open(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        freshness: Option<&Freshness>,
+    ) -> Result<WebhookEvent, WebhookError> {
         let envelope: RawEnvelope =
             json::decode("webhook", body).map_err(WebhookError::Malformed)?;
         let data = match envelope.data().map_err(WebhookError::Malformed)? {
@@ -157,7 +168,9 @@ impl WebhookVerifier {
             .and_then(|t| t.parsed())
             .copied()
             .ok_or(WebhookError::MissingTime)?;
-        self.freshness.check(time, self.clock.as_ref())?;
+        if let Some(freshness) = freshness {
+            freshness.check(time, self.clock.as_ref())?;
+        }
         let event: ApplicantEvent =
             json::decode("webhook `data`", &plaintext).map_err(WebhookError::Payload)?;
         let dedup_key = format!("elkyc:{}", const_hex::encode(Sha256::digest(&plaintext)));

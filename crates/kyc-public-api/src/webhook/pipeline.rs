@@ -3,7 +3,7 @@
 //! deduplication key (the SHA-256 of the decrypted payload).
 
 use compliance_core::webhook::{
-    Processor, Rejection, RejectionKind, RequestInfo, Verified, Verifier,
+    Processor, Rejection, RejectionKind, RequestInfo, StoredRequest, Verified, Verifier,
 };
 
 use super::{WebhookError, WebhookEvent, WebhookVerifier};
@@ -41,6 +41,17 @@ impl Verifier for WebhookVerifier {
         body: &[u8],
     ) -> Result<Verified<WebhookEvent>, WebhookError> {
         let webhook = self.verify(request.headers(), body)?;
+        Ok(Verified::event(webhook.dedup_key.clone(), webhook))
+    }
+
+    /// The signature header: durable intake stores it beside the envelope (still
+    /// encrypted, as received), so the worker can verify and decrypt it again.
+    const KEPT_HEADERS: &'static [&'static str] = &[SIGNATURE_HEADER];
+
+    /// Signature and decryption again, without the freshness window: intake checked it,
+    /// and a delivery replayed from dead days later must still process.
+    fn reverify(&self, stored: &StoredRequest) -> Result<Verified<WebhookEvent>, WebhookError> {
+        let webhook = self.open(&stored.header_map(), stored.body(), None)?;
         Ok(Verified::event(webhook.dedup_key.clone(), webhook))
     }
 }
