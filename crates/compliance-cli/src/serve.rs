@@ -34,7 +34,9 @@ pub async fn run(args: &SandboxArgs, out: &Output) -> Result<Outcome, Failure> {
     }
     if let Some(addr) = args.metrics {
         crate::prometheus::serve(addr)?;
-        out.note(format!("metrics as Prometheus text at http://{addr}/metrics"));
+        out.note(format!(
+            "metrics as Prometheus text at http://{addr}/metrics"
+        ));
     }
     let sandbox = Sandbox::start(config)
         .await
