@@ -82,7 +82,7 @@ pub mod label {
     pub const OUTCOME: &str = "compliance.outcome";
     /// Why a webhook was refused (a `RejectionKind`'s code, or the receiver's own).
     pub const REASON: &str = "compliance.reason";
-    /// The storage backend (`memory`, `sqlite`, `postgres`).
+    /// The storage backend (`sqlite`, `postgres`; `memory` for the memory queue's replays).
     pub const BACKEND: &str = "compliance.backend";
     /// A queue's state (`queued`, `retrying`, `dead`).
     pub const STATE: &str = "compliance.state";
@@ -118,15 +118,15 @@ pub mod name {
     pub const WEBHOOK_HANDLER_FAILURES: &str = "compliance.webhook.handler.failures";
     /// Claims lost while the handler ran (renewals failed for a whole lease).
     pub const WEBHOOK_CLAIMS_LOST: &str = "compliance.webhook.claims_lost";
-    /// Inbox and queue operations' latency, by backend.
+    /// Inbox and queue operations' latency, by backend (the SQL stores).
     pub const STORE_OPERATION_DURATION: &str = "compliance.store.operation.duration";
-    /// Deliveries in the durable queue, by state.
+    /// Deliveries in a durable queue, by state (set by its worker).
     pub const QUEUE_DELIVERIES: &str = "compliance.queue.deliveries";
     /// Age of the oldest queued delivery.
     pub const QUEUE_OLDEST_QUEUED_AGE: &str = "compliance.queue.oldest_queued.age";
     /// Deliveries moved to the dead letters.
     pub const QUEUE_DEAD_LETTERED: &str = "compliance.queue.dead_lettered";
-    /// Dead deliveries replayed.
+    /// Deliveries replayed.
     pub const QUEUE_REPLAYED: &str = "compliance.queue.replayed";
 }
 
@@ -135,9 +135,7 @@ use label::*;
 mod record;
 pub(crate) use record::*;
 #[cfg(feature = "metrics")]
-pub use record::{
-    QueueDepth, record_dead_lettered, record_queue_depth, record_replayed, record_store_operation,
-};
+pub use record::{record_replayed, record_store_operation};
 
 /// Every metric the workspace's crates emit (with their `metrics` feature on).
 pub const CATALOGUE: &[Metric] = &[
@@ -216,7 +214,7 @@ pub const CATALOGUE: &[Metric] = &[
         kind: Kind::Counter,
         unit: "{delivery}",
         labels: &[PROVIDER, OUTCOME],
-        moves: "each delivery answered, by its row of the outcome → status table (`processed`, `duplicate`, `in_progress`, `superseded`, `ignored`, `unauthenticated`, `invalid_event`, `body_too_large`, `unreadable_body`, `body_read_timeout`, `processing_failed`, `inbox_unavailable`, `lease_lost`, `final_state_unrecorded`)",
+        moves: "each delivery answered, by its row of the outcome → status table (`processed`, `duplicate`, `in_progress`, `superseded`, `ignored`, `unauthenticated`, `invalid_event`, `body_too_large`, `unreadable_body`, `body_read_timeout`, `processing_failed`, `inbox_unavailable`, `lease_lost`, `final_state_unrecorded`; a durable intake's `queued`, `duplicate`, `ignored`, `queue_unavailable`); in durable mode each worker attempt counts too, by the inline rows",
     },
     Metric {
         name: name::WEBHOOK_REFUSALS,
@@ -251,35 +249,35 @@ pub const CATALOGUE: &[Metric] = &[
         kind: Kind::Histogram,
         unit: "s",
         labels: &[BACKEND, OPERATION, OUTCOME],
-        moves: "each inbox or queue operation (`claim`, `complete`, `release`, `enqueue`, ...)",
+        moves: "each inbox or queue operation of a SQL store (inbox: `claim`, `renew`, `complete`, `release`, `purge`; queue: `enqueue`, `take`, `renew`, `complete`, `fail`, `release`, `list`, `get`, `replay`, `purge`, `depth`)",
     },
     Metric {
         name: name::QUEUE_DELIVERIES,
         kind: Kind::Gauge,
         unit: "{delivery}",
-        labels: &[BACKEND, STATE],
-        moves: "each time the durable queue is measured (`queued`, `retrying`, `dead`)",
+        labels: &[PROVIDER, STATE],
+        moves: "each time a worker measures its queue (every 10 s while it runs, and after each `run_once`): the rows `queued`, `retrying`, `dead`",
     },
     Metric {
         name: name::QUEUE_OLDEST_QUEUED_AGE,
         kind: Kind::Gauge,
         unit: "s",
-        labels: &[BACKEND],
-        moves: "each time the durable queue is measured (0 when nothing is queued)",
+        labels: &[PROVIDER],
+        moves: "with the queue's counts: how long the oldest `queued` delivery has waited in that state (0 when nothing is queued)",
     },
     Metric {
         name: name::QUEUE_DEAD_LETTERED,
         kind: Kind::Counter,
         unit: "{delivery}",
         labels: &[PROVIDER],
-        moves: "each delivery the worker gives up on (moved to the dead letters)",
+        moves: "each delivery a worker moves to the dead letters (retries exhausted, or it no longer verifies)",
     },
     Metric {
         name: name::QUEUE_REPLAYED,
         kind: Kind::Counter,
         unit: "{delivery}",
         labels: &[BACKEND],
-        moves: "each dead delivery put back in the queue by a replay",
+        moves: "each delivery put back in the queue by a replay (`Queue::replay` answering `true`)",
     },
 ];
 

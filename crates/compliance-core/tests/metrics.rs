@@ -14,10 +14,11 @@ use compliance_core::http::{
     Auth, AuthContext, AuthVerdict, CredentialSet, Request, Response, RetryPolicy, TokenCache,
     Transport, TransportConfig,
 };
-use compliance_core::metrics::{CATALOGUE, QueueDepth, label, name};
-use compliance_core::rt::{BoxFuture, Runtime, TokioRuntime};
+use compliance_core::metrics::{CATALOGUE, label, name};
+use compliance_core::rt::{BoxFuture, ManualClock, Runtime, TokioRuntime};
 use compliance_core::webhook::{
-    BoxError, Processor, Rejection, RejectionKind, RequestInfo, Verified, Verifier, handler_fn,
+    BoxError, MemoryQueue, NewDelivery, Processor, Queue, Rejection, RejectionKind, RequestInfo,
+    RetrySchedule, StoredRequest, Verified, Verifier, Worker, handler_fn,
 };
 use compliance_core::{Claim, ClaimToken, Error, Inbox, InboxError, MemoryInbox};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -653,40 +654,166 @@ fn store_operation_duration_moves_per_recorded_operation() {
     // compliance-store's own test (`tests/metrics.rs`) checks that its inboxes call it.
 }
 
+/// A durable intake over `queue`.
+fn intake(queue: Arc<MemoryQueue>) -> Processor<Toy> {
+    Processor::builder(Toy).queue(queue).build().unwrap()
+}
+
+/// A worker over `queue` taking one delivery at a time; a failed one is dead after
+/// `attempts` attempts, retried a minute later before that.
+fn worker(queue: Arc<MemoryQueue>, attempts: u32) -> Worker<Toy> {
+    let schedule = RetrySchedule::new()
+        .first_delay(Duration::from_secs(60))
+        .jitter(false)
+        .max_attempts(Some(attempts));
+    Worker::builder(processor(MemoryInbox::new()), queue)
+        .retry(schedule)
+        .concurrency(1)
+        .build()
+}
+
+#[test]
+fn webhook_deliveries_count_a_durable_intake_by_its_rows() {
+    let recorded = record(false, || async {
+        deliver(&intake(Arc::new(MemoryQueue::new())), &["a", "a", "forged"]).await;
+        // A full queue (or one whose storage is down) answers 503: its own row.
+        deliver(&intake(Arc::new(MemoryQueue::new().capacity(0))), &["b"]).await;
+    });
+    for (row, n) in [
+        ("queued", 1),
+        ("duplicate", 1),
+        ("unauthenticated", 1),
+        ("queue_unavailable", 1),
+    ] {
+        assert_eq!(
+            counted(&recorded, name::WEBHOOK_DELIVERIES, label::OUTCOME, row),
+            n,
+            "{row}"
+        );
+    }
+    // Nothing ran: intake stores, a worker processes.
+    assert_eq!(recorded.count(name::WEBHOOK_DELIVERIES), 4);
+    assert!(
+        recorded
+            .observations(name::WEBHOOK_HANDLER_DURATION)
+            .is_empty()
+    );
+}
+
 #[test]
 fn queue_deliveries_and_oldest_age_are_set_by_each_measurement() {
     let recorded = record(false, || async {
-        let first = QueueDepth::new(5, 2, 1, Some(Duration::from_secs(90)));
-        compliance_core::metrics::record_queue_depth("sqlite", &first);
-        compliance_core::metrics::record_queue_depth("sqlite", &QueueDepth::new(3, 0, 1, None));
+        // Now: the worker's retry schedule measures ages on the system clock.
+        let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+        let queue = Arc::new(MemoryQueue::new().clock(clock.clone()));
+        let intake = intake(queue.clone());
+        deliver(&intake, &["fail:a", "b", "c"]).await;
+        clock.advance(jiff::SignedDuration::from_secs(90));
+        let worker = worker(queue.clone(), 5);
+        // Takes `fail:a` (oldest first), which fails: retrying. Then measures.
+        assert_eq!(worker.run_once().await.unwrap(), 1);
+        // Not measured again: the gauges keep what the worker saw.
+        deliver(&intake, &["d"]).await;
     });
     let state = |s| {
         recorded.gauge(
             name::QUEUE_DELIVERIES,
-            &[(label::BACKEND, "sqlite"), (label::STATE, s)],
+            &[(label::PROVIDER, "acme"), (label::STATE, s)],
         )
     };
-    assert_eq!(state("queued"), Some(3.0));
-    assert_eq!(state("retrying"), Some(0.0));
-    assert_eq!(state("dead"), Some(1.0));
+    assert_eq!(state("queued"), Some(2.0));
+    assert_eq!(state("retrying"), Some(1.0));
+    assert_eq!(state("dead"), Some(0.0));
     assert_eq!(
-        recorded.gauge(name::QUEUE_OLDEST_QUEUED_AGE, &[(label::BACKEND, "sqlite")]),
-        Some(0.0),
-        "nothing queued any longer"
+        recorded.gauge(name::QUEUE_OLDEST_QUEUED_AGE, &[(label::PROVIDER, "acme")]),
+        Some(90.0)
     );
-    let none = record(false, || async {});
-    assert!(none.0.is_empty());
+    // An intake alone measures nothing.
+    let intake_only = record(false, || async {
+        deliver(&intake(Arc::new(MemoryQueue::new())), &["a"]).await;
+    });
+    assert!(intake_only.of(name::QUEUE_DELIVERIES).next().is_none());
+    assert!(
+        intake_only
+            .of(name::QUEUE_OLDEST_QUEUED_AGE)
+            .next()
+            .is_none()
+    );
 }
 
 #[test]
-fn queue_dead_lettered_and_replayed_count_each_call() {
+fn a_running_worker_measures_its_queue_even_with_every_slot_busy() {
+    // Paused time: the 10 s measuring interval passes at once.
+    let recorded = record(true, || async {
+        let queue = Arc::new(MemoryQueue::new());
+        deliver(&intake(queue.clone()), &["slow:a", "b", "c"]).await;
+        let worker = worker(queue.clone(), 5);
+        // `slow:a` holds the only slot for a minute; the gauges still follow the queue.
+        let run = worker.run(tokio::time::sleep(Duration::from_secs(15)));
+        let meanwhile = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            deliver(&intake(queue.clone()), &["d"]).await;
+        };
+        tokio::join!(run, meanwhile);
+    });
+    assert_eq!(
+        recorded.gauge(
+            name::QUEUE_DELIVERIES,
+            &[(label::PROVIDER, "acme"), (label::STATE, "queued")]
+        ),
+        Some(3.0),
+        "measured at 10 s: b, c and d wait"
+    );
+}
+
+#[test]
+fn queue_dead_lettered_counts_each_delivery_the_worker_gives_up_on() {
     let recorded = record(false, || async {
-        compliance_core::metrics::record_dead_lettered("acme");
-        compliance_core::metrics::record_dead_lettered("acme");
-        compliance_core::metrics::record_replayed("postgres");
+        let queue = Arc::new(MemoryQueue::new());
+        deliver(&intake(queue.clone()), &["fail:a", "b"]).await;
+        // Stored by something else, and no longer verifies: dead at once.
+        let forged = NewDelivery::new("forged", StoredRequest::new(Vec::new(), "forged"));
+        queue.enqueue(forged).await.unwrap();
+        let worker = worker(queue.clone(), 1);
+        while worker.run_once().await.unwrap() > 0 {}
     });
     assert_eq!(recorded.count(name::QUEUE_DEAD_LETTERED), 2);
+    assert_eq!(
+        recorded.labels(name::QUEUE_DEAD_LETTERED)[label::PROVIDER],
+        "acme"
+    );
+    assert_eq!(
+        recorded.gauge(
+            name::QUEUE_DELIVERIES,
+            &[(label::PROVIDER, "acme"), (label::STATE, "dead")]
+        ),
+        Some(2.0)
+    );
+    let retried = record(false, || async {
+        let queue = Arc::new(MemoryQueue::new());
+        deliver(&intake(queue.clone()), &["fail:a", "b"]).await;
+        let worker = worker(queue.clone(), 3);
+        while worker.run_once().await.unwrap() > 0 {}
+    });
+    assert_eq!(retried.count(name::QUEUE_DEAD_LETTERED), 0);
+}
+
+#[test]
+fn queue_replayed_counts_each_replay_that_puts_a_delivery_back() {
+    let recorded = record(false, || async {
+        let queue = Arc::new(MemoryQueue::new());
+        deliver(&intake(queue.clone()), &["fail:a"]).await;
+        let worker = worker(queue.clone(), 1);
+        while worker.run_once().await.unwrap() > 0 {}
+        assert!(queue.replay("fail:a").await.unwrap());
+        assert!(!queue.replay("absent").await.unwrap());
+    });
     assert_eq!(recorded.count(name::QUEUE_REPLAYED), 1);
+    assert_eq!(
+        recorded.labels(name::QUEUE_REPLAYED)[label::BACKEND],
+        "memory"
+    );
+    // compliance-store's own test checks its queues count replays and time operations.
 }
 
 #[test]

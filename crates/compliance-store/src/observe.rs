@@ -1,4 +1,5 @@
-//! The store's metrics (feature `metrics`): each inbox operation's latency by backend.
+//! The store's metrics (feature `metrics`): each inbox and queue operation's latency by
+//! backend, and the queues' replays.
 
 use std::future::Future;
 
@@ -30,3 +31,14 @@ pub(crate) async fn timed<T, E>(
 ) -> Result<T, E> {
     run.await
 }
+
+/// Counts a delivery of `backend` put back by a replay.
+#[cfg(feature = "metrics")]
+pub(crate) fn replayed(backend: &'static str) {
+    compliance_core::metrics::record_replayed(backend);
+}
+
+/// Counts a replay (nothing is recorded with the `metrics` feature off).
+#[cfg(not(feature = "metrics"))]
+#[inline]
+pub(crate) fn replayed(_backend: &'static str) {}

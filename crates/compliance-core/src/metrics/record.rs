@@ -340,12 +340,14 @@ pub(crate) fn auth_renewal(provider: &'static str, ok: bool, started: Stopwatch)
 
 /// The rows of the outcome → status table a delivery can be answered by.
 #[cfg(feature = "metrics")]
-const DELIVERY_OUTCOMES: [&str; 14] = [
+const DELIVERY_OUTCOMES: [&str; 16] = [
     "processed",
     "duplicate",
     "in_progress",
     "superseded",
     "ignored",
+    "queued",
+    "queue_unavailable",
     "unauthenticated",
     "invalid_event",
     "body_too_large",
@@ -500,68 +502,107 @@ pub fn record_store_operation(
     .record(took.as_secs_f64());
 }
 
-/// What the durable queue holds at one moment (feature `metrics`), for
-/// [`record_queue_depth`].
-#[cfg(feature = "metrics")]
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct QueueDepth {
-    /// Deliveries waiting for their first attempt.
-    pub queued: u64,
-    /// Deliveries waiting for another attempt after a failure.
-    pub retrying: u64,
-    /// Deliveries given up on (the dead letters).
-    pub dead: u64,
-    /// How long the oldest queued delivery has waited (`None` when nothing is queued).
-    pub oldest_queued_age: Option<Duration>,
-}
-
-#[cfg(feature = "metrics")]
-impl QueueDepth {
-    /// A measurement of the queue.
-    pub fn new(queued: u64, retrying: u64, dead: u64, oldest_queued_age: Option<Duration>) -> Self {
-        Self {
-            queued,
-            retrying,
-            dead,
-            oldest_queued_age,
-        }
-    }
-}
-
-/// Sets the queue gauges of `backend` to `depth` (feature `metrics`): the durable queue
-/// calls it each time it measures itself, so the operator can alert on a backlog and on
-/// dead letters.
-#[cfg(feature = "metrics")]
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-pub fn record_queue_depth(backend: &'static str, depth: &QueueDepth) {
-    for (state, count) in [
-        ("queued", depth.queued),
-        ("retrying", depth.retrying),
-        ("dead", depth.dead),
-    ] {
-        ::metrics::gauge!(
-            name::QUEUE_DELIVERIES,
-            label::BACKEND => backend,
-            label::STATE => state,
-        )
-        .set(count as f64);
-    }
-    ::metrics::gauge!(name::QUEUE_OLDEST_QUEUED_AGE, label::BACKEND => backend)
-        .set(depth.oldest_queued_age.map_or(0.0, |age| age.as_secs_f64()));
-}
-
-/// Counts one delivery of `provider` the worker gave up on (feature `metrics`).
-#[cfg(feature = "metrics")]
-#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-pub fn record_dead_lettered(provider: &'static str) {
-    ::metrics::counter!(name::QUEUE_DEAD_LETTERED, label::PROVIDER => provider).increment(1);
-}
-
-/// Counts one dead delivery of `backend` put back in the queue (feature `metrics`).
+/// Counts one dead delivery of `backend` put back in the queue by a replay (feature
+/// `metrics`): the durable queues call it when [`Queue::replay`] succeeds.
+///
+/// [`Queue::replay`]: crate::webhook::Queue::replay
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub fn record_replayed(backend: &'static str) {
     ::metrics::counter!(name::QUEUE_REPLAYED, label::BACKEND => backend).increment(1);
+}
+
+/// [`record_replayed`], compiled out with the feature off.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn replayed(backend: &'static str) {
+    #[cfg(feature = "metrics")]
+    record_replayed(backend);
+}
+
+/// A worker's queue metrics: the gauges it sets from each measurement of its queue and the
+/// dead letters it counts, handles registered once when the worker is built, labelled with
+/// the provider whose queue it serves (one queue per provider).
+#[cfg(feature = "tokio")]
+#[derive(Clone)]
+pub(crate) struct QueueMetrics {
+    #[cfg(feature = "metrics")]
+    handles: std::sync::Arc<QueueHandles>,
+}
+
+#[cfg(all(feature = "tokio", feature = "metrics"))]
+struct QueueHandles {
+    queued: ::metrics::Gauge,
+    retrying: ::metrics::Gauge,
+    dead: ::metrics::Gauge,
+    oldest_queued_age: ::metrics::Gauge,
+    dead_lettered: ::metrics::Counter,
+}
+
+#[cfg(feature = "tokio")]
+impl std::fmt::Debug for QueueMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueueMetrics")
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl QueueMetrics {
+    /// Whether measuring the queue is worth a read: only with the feature on.
+    pub(crate) const MEASURED: bool = cfg!(feature = "metrics");
+
+    /// The handles of `provider`'s queue metrics, from the recorder installed now.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(provider: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            let state = |state: &'static str| {
+                ::metrics::gauge!(
+                    name::QUEUE_DELIVERIES,
+                    label::PROVIDER => provider,
+                    label::STATE => state,
+                )
+            };
+            let handles = QueueHandles {
+                queued: state("queued"),
+                retrying: state("retrying"),
+                dead: state("dead"),
+                oldest_queued_age: ::metrics::gauge!(
+                    name::QUEUE_OLDEST_QUEUED_AGE,
+                    label::PROVIDER => provider,
+                ),
+                dead_lettered: ::metrics::counter!(
+                    name::QUEUE_DEAD_LETTERED,
+                    label::PROVIDER => provider,
+                ),
+            };
+            Self {
+                handles: std::sync::Arc::new(handles),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        Self {}
+    }
+
+    /// Sets the gauges to a measurement of the queue.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn depth(&self, depth: &crate::webhook::QueueDepth) {
+        #[cfg(feature = "metrics")]
+        {
+            let h = &self.handles;
+            h.queued.set(depth.queued as f64);
+            h.retrying.set(depth.retrying as f64);
+            h.dead.set(depth.dead as f64);
+            h.oldest_queued_age
+                .set(depth.oldest_queued_age.map_or(0.0, |age| age.as_secs_f64()));
+        }
+    }
+
+    /// A delivery was moved to the dead letters.
+    #[inline]
+    pub(crate) fn dead_lettered(&self) {
+        #[cfg(feature = "metrics")]
+        self.handles.dead_lettered.increment(1);
+    }
 }

@@ -25,13 +25,33 @@ pub(super) fn delivered<V: Verifier>(
     span: &tracing::Span,
     result: &Result<Outcome, ProcessError<V::Error>>,
 ) {
-    let outcome = match result {
+    let outcome = row::<V>(result);
+    span.record("compliance.outcome", outcome);
+    metrics.delivery(outcome);
+}
+
+/// The row of the outcome → status table `result` is answered by.
+fn row<V: Verifier>(result: &Result<Outcome, ProcessError<V::Error>>) -> &'static str {
+    match result {
         Ok(outcome) => outcome.as_str(),
         Err(ProcessError::Rejected(rejection)) => rejection.kind().code(),
         Err(ProcessError::Handler { .. }) => "processing_failed",
         Err(ProcessError::Inbox { .. }) => "inbox_unavailable",
         Err(ProcessError::LeaseLost { .. }) => "lease_lost",
         Err(ProcessError::FinalStateUnrecorded { .. }) => "final_state_unrecorded",
+    }
+}
+
+/// A durable intake's delivery ended with `result`: as [`delivered`], except that a queue
+/// that failed is its own row (`queue_unavailable`), not the inbox's.
+pub(super) fn stored<V: Verifier>(
+    metrics: &WebhookMetrics,
+    span: &tracing::Span,
+    result: &Result<Outcome, ProcessError<V::Error>>,
+) {
+    let outcome = match result {
+        Err(ProcessError::Inbox { .. }) => "queue_unavailable",
+        other => row::<V>(other),
     };
     span.record("compliance.outcome", outcome);
     metrics.delivery(outcome);

@@ -231,20 +231,27 @@ impl<V: Verifier> Processor<V> {
             ),
         };
         let key = delivery.key.clone();
-        match queue.enqueue(delivery).await {
-            Ok(Enqueued::Added) => Ok(match ignored {
-                Some(reason) => {
-                    tracing::warn!(key = %key, reason = %reason, "kept an authentic webhook as ignored");
-                    Outcome::Ignored { key, reason }
+        let span = observe::delivery_span::<V>(&key);
+        let result = async {
+            match queue.enqueue(delivery).await {
+                Ok(Enqueued::Added) => Ok(match ignored {
+                    Some(reason) => {
+                        tracing::warn!(key = %key, reason = %reason, "kept an authentic webhook as ignored");
+                        Outcome::Ignored { key, reason }
+                    }
+                    None => Outcome::Queued { key },
+                }),
+                Ok(Enqueued::Duplicate(_)) => Ok(Outcome::Duplicate { key }),
+                Err(source) => {
+                    tracing::error!(key = %key, error = %source, "could not store a webhook delivery; answering 503, nothing acknowledged");
+                    Err(ProcessError::Inbox { key, source })
                 }
-                None => Outcome::Queued { key },
-            }),
-            Ok(Enqueued::Duplicate(_)) => Ok(Outcome::Duplicate { key }),
-            Err(source) => {
-                tracing::error!(key = %key, error = %source, "could not store a webhook delivery; answering 503, nothing acknowledged");
-                Err(ProcessError::Inbox { key, source })
             }
         }
+        .instrument(span.clone())
+        .await;
+        observe::stored::<V>(&self.inner.metrics, &span, &result);
+        result
     }
 
     /// Deduplicates and handles an already verified delivery.
