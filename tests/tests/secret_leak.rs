@@ -2,7 +2,8 @@
 //! #13) and the whole `compliance_day` walkthrough run with a `tracing` subscriber (and a
 //! `log` logger) at TRACE capturing everything, every error is formatted with `{}` and
 //! `{:?}`, and none of the secrets in play may appear anywhere: keys, passwords, tokens,
-//! refresh tokens, questionnaire links, verification links.
+//! refresh tokens, questionnaire links, verification links. A recording metrics recorder
+//! is installed too: no metric name or label may carry one either.
 //!
 //! Secrets are not guessed: the credentials come from the sandbox (or the test), and
 //! everything the providers handed out is read off the wire by a [`Tap`] in front of each
@@ -31,6 +32,22 @@ fn captured() -> String {
     capture::buffer().lock().unwrap().clone()
 }
 
+/// Every metric recorded by every test of this binary, one line per label set:
+/// `name{label=value,...}`.
+fn recorded_metrics() -> String {
+    capture::buffer();
+    let mut text = String::new();
+    for (key, _, _, _) in capture::metrics().snapshot().into_vec() {
+        let (_, key) = key.into_parts();
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        text.push_str(&format!("{}{{{}}}\n", key.name(), labels.join(",")));
+    }
+    text
+}
+
 mod capture {
     use std::fmt::Write as _;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,9 +57,21 @@ mod capture {
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Metadata, Subscriber};
 
+    /// The metrics recorder every test of this binary records into.
+    pub fn metrics() -> &'static metrics_util::debugging::Snapshotter {
+        static SNAPSHOTTER: OnceLock<metrics_util::debugging::Snapshotter> = OnceLock::new();
+        SNAPSHOTTER.get_or_init(|| {
+            let recorder = metrics_util::debugging::DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            recorder.install().expect("no other metrics recorder");
+            snapshotter
+        })
+    }
+
     pub fn buffer() -> &'static Mutex<String> {
         static BUFFER: OnceLock<Mutex<String>> = OnceLock::new();
         BUFFER.get_or_init(|| {
+            metrics();
             let _ = tracing::subscriber::set_global_default(Everything(AtomicU64::new(1)));
             let _ = log::set_boxed_logger(Box::new(Logs));
             log::set_max_level(log::LevelFilter::Trace);
@@ -211,11 +240,18 @@ impl Check {
         }
     }
 
-    /// No secret in the captured logs nor in any formatted text.
+    /// No secret in the captured logs, the metrics' labels nor in any formatted text.
     fn assert_clean(&self, what: &str) {
         let logs = captured();
         assert!(!logs.is_empty(), "{what}: nothing was captured");
+        let metrics = recorded_metrics();
         for secret in &self.secrets {
+            assert!(
+                !metrics.contains(secret.as_str()),
+                "{what}: a secret reached a metric's labels ({} bytes starting {:?}…)",
+                secret.len(),
+                &secret[..4]
+            );
             assert!(
                 !logs.contains(secret.as_str()),
                 "{what}: a secret reached the logs ({} bytes starting {:?}…)",
@@ -317,6 +353,23 @@ async fn the_compliance_day_walkthrough_leaks_nothing() {
     assert!(
         captured().contains("compliance_http"),
         "the transport's spans were captured"
+    );
+    // The metrics search above searched something: calls, renewals, deliveries.
+    let metrics = recorded_metrics();
+    for name in [
+        "http.client.request.duration{",
+        "compliance.auth.renewals{",
+        "compliance.webhook.deliveries{",
+        "compliance.store.operation.duration{",
+    ] {
+        assert!(
+            metrics.contains(name),
+            "{name} was not recorded:\n{metrics}"
+        );
+    }
+    assert!(
+        captured().contains("compliance_webhook"),
+        "the deliveries' spans were captured"
     );
 }
 

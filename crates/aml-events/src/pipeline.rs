@@ -87,6 +87,8 @@ impl Verifier for WebhookVerifier {
     type Event = AmlEvent;
     type Error = Error;
 
+    const PROVIDER: &'static str = "tuum";
+
     const KEY_FIELD: &'static str = "notificationId";
 
     fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), Error> {

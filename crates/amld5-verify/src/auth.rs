@@ -216,7 +216,7 @@ impl UserContext {
     /// A logged-in user, sent as `User-Authorization: Bearer …`, refreshed when due.
     pub fn session(session: UserSession) -> Self {
         Self {
-            inner: UserInner::Session(TokenCache::with_value(session)),
+            inner: UserInner::Session(TokenCache::with_value(session).provider(crate::PROVIDER)),
         }
     }
 

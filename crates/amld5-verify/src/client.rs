@@ -139,6 +139,7 @@ impl BtcDirectClientBuilder {
             PartnerAuth::ApiKey(key) => check_secret("the partner API key", key)?,
         }
         let transport = self.options.build_transport(
+            crate::PROVIDER,
             concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
             Some(Environment::Production.base_url()),
             "BtcDirectClientBuilder",
@@ -229,10 +230,12 @@ impl BtcDirectClient {
             identifier: &'a str,
             return_url: &'a str,
         }
-        let request = Request::post("/api/v1/user/register-identifier").json(&Body {
-            identifier,
-            return_url,
-        })?;
+        let request = Request::post("/api/v1/user/register-identifier")
+            .operation("register_identifier")
+            .json(&Body {
+                identifier,
+                return_url,
+            })?;
         send(&self.shared, request, Some(user)).await.map(drop)
     }
 
@@ -243,7 +246,9 @@ impl BtcDirectClient {
         user: &UserContext,
         locale: &str,
     ) -> Result<Amld5Questions> {
-        let request = Request::get("/api/v1/user/verify/amld5").query("locale", locale);
+        let request = Request::get("/api/v1/user/verify/amld5")
+            .operation("amld5_questions")
+            .query("locale", locale);
         Ok(send(&self.shared, request, Some(user)).await?.json()?)
     }
 
@@ -254,20 +259,23 @@ impl BtcDirectClient {
         user: &UserContext,
         answers: &Amld5Answers,
     ) -> Result<UserInfo> {
-        let request = Request::post("/api/v1/user/verify/amld5").json(answers)?;
+        let request = Request::post("/api/v1/user/verify/amld5")
+            .operation("submit_amld5_answers")
+            .json(answers)?;
         Ok(send(&self.shared, request, Some(user)).await?.json()?)
     }
 
     /// What the user still has to do (`GET /api/v2/user/verification-status`); empty when
     /// fully verified.
     pub async fn verification_status(&self, user: &UserContext) -> Result<VerificationStatus> {
-        let request = Request::get("/api/v2/user/verification-status");
+        let request =
+            Request::get("/api/v2/user/verification-status").operation("verification_status");
         Ok(send(&self.shared, request, Some(user)).await?.json()?)
     }
 
     /// The user's info (`GET /api/v1/user/info`).
     pub async fn user_info(&self, user: &UserContext) -> Result<UserInfo> {
-        let request = Request::get("/api/v1/user/info");
+        let request = Request::get("/api/v1/user/info").operation("user_info");
         Ok(send(&self.shared, request, Some(user)).await?.json()?)
     }
 

@@ -407,6 +407,10 @@ pub struct SandboxArgs {
     /// A file holding that secret (instead of $TUUM_WEBHOOK_SECRET).
     #[arg(long, value_name = "PATH")]
     pub tuum_secret_file: Option<PathBuf>,
+    /// Serve the metrics as Prometheus text at http://ADDR/metrics (a build with the
+    /// `metrics` feature).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ mod inbox;
 mod input;
 mod outcome;
 mod progress;
+#[cfg(feature = "sandbox")]
+mod prometheus;
 mod secrets;
 #[cfg(feature = "sandbox")]
 mod serve;

@@ -32,6 +32,12 @@ pub async fn run(args: &SandboxArgs, out: &Output) -> Result<Outcome, Failure> {
         ),
         (None, None) => {}
     }
+    if let Some(addr) = args.metrics {
+        crate::prometheus::serve(addr)?;
+        out.note(format!(
+            "metrics as Prometheus text at http://{addr}/metrics"
+        ));
+    }
     let sandbox = Sandbox::start(config)
         .await
         .map_err(|e| Failure::config(format!("cannot start the sandbox on {}: {e}", args.host)))?;

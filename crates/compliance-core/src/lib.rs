@@ -9,6 +9,7 @@ pub mod error;
 pub mod inbox;
 pub mod json;
 pub mod lenient;
+pub mod metrics;
 pub mod money;
 pub mod open_enum;
 #[cfg(feature = "test-util")]

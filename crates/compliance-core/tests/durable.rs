@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use compliance_core::webhook::{
     BoxError, DeliveryInfo, DeliveryState, Enqueued, Failure, Handler, MemoryQueue, NewDelivery,
-    Outcome, ProcessError, Processor, Queue, Rejection, RejectionKind, RequestInfo, RetrySchedule,
-    Stage, Taken, Verified, Verifier, Worker,
+    Outcome, ProcessError, Processor, Queue, QueueDepth, Rejection, RejectionKind, RequestInfo,
+    RetrySchedule, Stage, Taken, Verified, Verifier, Worker,
 };
 use compliance_core::{ClaimToken, InboxError, MemoryInbox};
 use http::{HeaderMap, HeaderValue};
@@ -332,6 +332,12 @@ impl Queue for Faulty {
     }
     async fn replay(&self, key: &str) -> Result<bool, InboxError> {
         self.inner.replay(key).await
+    }
+    async fn depth(&self) -> Result<QueueDepth, InboxError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(storage());
+        }
+        self.inner.depth().await
     }
     async fn purge(&self, age: Duration, states: &[DeliveryState]) -> Result<u64, InboxError> {
         self.inner.purge(age, states).await

@@ -1,7 +1,9 @@
 //! A day in a compliance team, offline: every client in the workspace against the sandbox.
 //!
 //! Run with `cargo run -p compliance-sandbox --example compliance_day`; add `-- --fresh` to
-//! forget the previous runs.
+//! forget the previous runs, `-- --metrics 127.0.0.1:9464` to serve every crate's metrics
+//! as Prometheus text at `http://127.0.0.1:9464/metrics` (the day then waits for Enter
+//! before it ends, so you can scrape it).
 //!
 //! The receivers' state (which deliveries were processed, and the applicant records) lives
 //! in a SQLite file (`compliance-store`), printed at the start: run the day twice and the
@@ -242,6 +244,10 @@ async fn main() -> Result<(), Error> {
             }
         }
     }
+    let metrics = metrics_address()?;
+    if let Some(addr) = metrics {
+        serve_metrics(addr)?;
+    }
     let state = State::new(SqliteStore::open(&path).await?);
     let sandbox = Sandbox::start(sandbox_config()).await?;
     run(
@@ -249,7 +255,42 @@ async fn main() -> Result<(), Error> {
         &|provider| sandbox.endpoint(provider).url(),
         &state,
     )
-    .await
+    .await?;
+    if let Some(addr) = metrics {
+        println!("\nMetrics at http://{addr}/metrics — press Enter to end the day.");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+    }
+    Ok(())
+}
+
+/// The address after `--metrics`, if given.
+fn metrics_address() -> Result<Option<SocketAddr>, Error> {
+    let mut args = std::env::args().skip_while(|a| a != "--metrics").skip(1);
+    match (std::env::args().any(|a| a == "--metrics"), args.next()) {
+        (false, _) => Ok(None),
+        (true, Some(addr)) => Ok(Some(addr.parse()?)),
+        (true, None) => Err("--metrics needs an address: --metrics 127.0.0.1:9464".into()),
+    }
+}
+
+/// Serves every crate's metrics (feature `metrics`) as Prometheus text at
+/// `http://addr/metrics`, with the catalogue's units and descriptions.
+fn serve_metrics(addr: SocketAddr) -> Result<(), Error> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let seconds = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets(&seconds)?
+        .set_buckets_for_metric(
+            Matcher::Full(compliance_core::metrics::name::CLIENT_CALL_ATTEMPTS.into()),
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+        )?
+        .install()?;
+    compliance_core::metrics::describe();
+    Ok(())
 }
 
 /// The day, against `sandbox`; every client reaches its provider's API at

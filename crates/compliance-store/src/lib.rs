@@ -7,6 +7,8 @@ mod error;
 mod lease;
 pub mod listing;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod observe;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod queue;
 mod record;
 mod schema;

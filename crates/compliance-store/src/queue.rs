@@ -1,7 +1,9 @@
 //! What both SQL queues share: how a stored request's headers, a state and a time are
 //! written and read back.
 
-use compliance_core::webhook::{DeliveryInfo, DeliveryState, StoredRequest, Taken};
+use std::time::Duration;
+
+use compliance_core::webhook::{DeliveryInfo, DeliveryState, QueueDepth, StoredRequest, Taken};
 use compliance_core::{ClaimToken, Timestamp};
 
 use crate::error::Error;
@@ -33,6 +35,19 @@ pub(crate) fn timestamp(micros: i64) -> Result<Timestamp, Error> {
 /// A stored count (never negative: the schema checks it).
 pub(crate) fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX })
+}
+
+/// A queue's depth from its counts and the oldest queued row's wait in microseconds (a
+/// negative wait, a row stamped by a clock ahead of this one, is none).
+pub(crate) fn depth(
+    queued: i64,
+    retrying: i64,
+    dead: i64,
+    oldest_micros: Option<i64>,
+) -> QueueDepth {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let age = oldest_micros.map(|m| Duration::from_micros(u64::try_from(m).unwrap_or(0)));
+    QueueDepth::new(count(queued), count(retrying), count(dead), age)
 }
 
 /// A `limit` as SQL's bigint.

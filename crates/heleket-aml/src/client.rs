@@ -88,6 +88,7 @@ impl HeleketClient {
     pub async fn aml_links(&self, payment: &PaymentRef) -> Result<Vec<AmlLink>, Error> {
         payment.validate()?;
         self.call(
+            "aml_links",
             "/v1/payment/aml-links",
             payment,
             KeyKind::Payment,
@@ -102,6 +103,7 @@ impl HeleketClient {
     pub async fn payment_info(&self, payment: &PaymentRef) -> Result<Payment, Error> {
         payment.validate()?;
         self.call(
+            "payment_info",
             "/v1/payment/info",
             payment,
             KeyKind::Payment,
@@ -116,6 +118,7 @@ impl HeleketClient {
     pub async fn resend_webhook(&self, payment: &PaymentRef) -> Result<(), Error> {
         payment.validate()?;
         self.call::<IgnoredAny>(
+            "resend_webhook",
             "/v1/payment/resend",
             payment,
             KeyKind::Payment,
@@ -134,13 +137,16 @@ impl HeleketClient {
         test.validate()?;
         let kind = test.kind();
         let path = format!("/v1/test-webhook/{}", kind.as_str());
-        self.call::<IgnoredAny>(&path, test, kind.key_kind(), false, Expect::Any)
+        let key = kind.key_kind();
+        self.call::<IgnoredAny>("test_webhook", &path, test, key, false, Expect::Any)
             .await
             .map(drop)
     }
 
+    /// Sends one signed `POST` of the endpoint `operation` (its fixed name in metrics).
     async fn call<T: DeserializeOwned>(
         &self,
+        operation: &'static str,
         path: &str,
         body: &(impl Serialize + ?Sized),
         key: KeyKind,
@@ -148,7 +154,10 @@ impl HeleketClient {
         expect: Expect,
     ) -> Result<T, Error> {
         let signer = self.signer(key, path)?;
-        let request = Request::post(path).json(body)?.repeatable(repeatable);
+        let request = Request::post(path)
+            .json(body)?
+            .repeatable(repeatable)
+            .operation(operation);
         let response = self
             .inner
             .transport
@@ -250,6 +259,7 @@ impl HeleketClientBuilder {
             verifier = verifier.with_payout_key(key);
         }
         let transport = self.options.build_transport(
+            crate::PROVIDER,
             concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
             Some(DEFAULT_BASE_URL),
             "HeleketClientBuilder",

@@ -88,6 +88,7 @@ impl KycClientBuilder {
     pub fn build(self) -> Result<KycClient, Error> {
         // The provider publishes no base URL: `build_transport` requires one.
         let transport = self.options.build_transport(
+            crate::PROVIDER,
             concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")),
             None,
             "KycClientBuilder",
@@ -166,21 +167,26 @@ impl KycClient {
     /// timeout, look the applicant up by its external id before creating it again.
     pub async fn create_applicant(&self, request: &CreateApplicant) -> Result<Applicant, Error> {
         request.validate()?;
-        let req = self.request(Method::POST, "/api/public/applicant".into(), Some(request))?;
+        let req = self.request(
+            "create_applicant",
+            Method::POST,
+            "/api/public/applicant".into(),
+            Some(request),
+        )?;
         self.call(req).await
     }
 
     /// Gets an applicant by the provider's id **or** your external user id.
     pub async fn get_applicant(&self, applicant_id: &str) -> Result<Applicant, Error> {
         let path = applicant_path(applicant_id, "")?;
-        self.call(self.request::<()>(Method::GET, path, None)?)
+        self.call(self.request::<()>("get_applicant", Method::GET, path, None)?)
             .await
     }
 
     /// Gets an applicant's status.
     pub async fn applicant_status(&self, applicant_id: &str) -> Result<ApplicantStatusInfo, Error> {
         let path = applicant_path(applicant_id, "/status")?;
-        self.call(self.request::<()>(Method::GET, path, None)?)
+        self.call(self.request::<()>("applicant_status", Method::GET, path, None)?)
             .await
     }
 
@@ -197,21 +203,26 @@ impl KycClient {
             );
         }
         let path = applicant_path(applicant_id, "/moveToFlow")?;
-        let req = self.request(Method::POST, path, Some(&MoveToFlow { flow_id }))?;
+        let req = self.request(
+            "move_to_flow",
+            Method::POST,
+            path,
+            Some(&MoveToFlow { flow_id }),
+        )?;
         self.call(req).await
     }
 
     /// Schedules an applicant for deletion under the retention policy. Sent once.
     pub async fn schedule_deletion(&self, applicant_id: &str) -> Result<ScheduledDeletion, Error> {
         let path = applicant_path(applicant_id, "/schedule-deletion")?;
-        self.call(self.request::<()>(Method::POST, path, None)?)
+        self.call(self.request::<()>("schedule_deletion", Method::POST, path, None)?)
             .await
     }
 
     /// Restores an applicant scheduled for deletion. Sent once.
     pub async fn restore_applicant(&self, applicant_id: &str) -> Result<RestoredApplicant, Error> {
         let path = applicant_path(applicant_id, "/restore")?;
-        self.call(self.request::<()>(Method::POST, path, None)?)
+        self.call(self.request::<()>("restore_applicant", Method::POST, path, None)?)
             .await
     }
 
@@ -224,7 +235,7 @@ impl KycClient {
     ) -> Result<VerificationToken, Error> {
         request.validate()?;
         let path = applicant_path(applicant_id, "/token")?;
-        self.call(self.request(Method::POST, path, Some(request))?)
+        self.call(self.request("verification_token", Method::POST, path, Some(request))?)
             .await
     }
 
@@ -234,7 +245,7 @@ impl KycClient {
             "/api/public/questionnaire/{}",
             encode_path_segment("questionnaireId", questionnaire_id)?
         );
-        self.call(self.request::<()>(Method::GET, path, None)?)
+        self.call(self.request::<()>("questionnaire", Method::GET, path, None)?)
             .await
     }
 
@@ -245,6 +256,7 @@ impl KycClient {
     pub async fn search_crypto_aml(&self, search: &CryptoAmlSearch) -> Result<CryptoAmlRef, Error> {
         search.validate()?;
         let req = self.request(
+            "search_crypto_aml",
             Method::POST,
             "/api/public/crypto-aml/search".into(),
             Some(search),
@@ -263,7 +275,7 @@ impl KycClient {
             encode_path_segment("amlId", aml_id)?
         );
         let req = self
-            .request::<()>(Method::GET, path, None)?
+            .request::<()>("crypto_aml_details", Method::GET, path, None)?
             .query("type", kind.as_str());
         self.call(req).await
     }
@@ -271,11 +283,13 @@ impl KycClient {
     /// Builds a request: API key, and the body serialised once (encrypted if configured).
     fn request<B: Serialize>(
         &self,
+        operation: &'static str,
         method: Method,
         path: String,
         body: Option<&B>,
     ) -> Result<Request, Error> {
         let mut req = Request::new(method, path)
+            .operation(operation)
             .header(
                 HeaderName::from_static(API_KEY_HEADER),
                 self.inner.api_key.clone(),

@@ -64,7 +64,9 @@ impl Tokens {
                 username,
                 password,
                 // Renewed on the client's runtime, like its back-off.
-                tokens: TokenCache::new().runtime(transport.runtime().clone()),
+                tokens: TokenCache::new()
+                    .runtime(transport.runtime().clone())
+                    .provider(crate::PROVIDER),
             },
         };
         Self {
@@ -177,6 +179,7 @@ impl Tokens {
             password: &'a str,
         }
         let request = Request::post("/api/v1/authenticate")
+            .operation("authenticate")
             .json(&Body {
                 username,
                 password: password.expose_secret(),
@@ -270,6 +273,7 @@ async fn refresh(
         refresh_token: &'a str,
     }
     let request = Request::post("/api/v1/refresh")
+        .operation("refresh")
         .json(&Body {
             refresh_token: refresh_token.expose_secret(),
         })
@@ -356,10 +360,12 @@ pub(crate) async fn login(
         email: &'a str,
         password: &'a str,
     }
-    let request = Request::post("/api/v1/user/login").json(&Body {
-        email,
-        password: password.expose_secret(),
-    })?;
+    let request = Request::post("/api/v1/user/login")
+        .operation("user_login")
+        .json(&Body {
+            email,
+            password: password.expose_secret(),
+        })?;
     let response = tokens
         .transport
         .send_with(request, &CallAuth::login(tokens.clone()))

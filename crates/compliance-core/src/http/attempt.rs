@@ -19,6 +19,7 @@ use super::transport::{Transport, is_plain_http_answer};
 use super::{Request, Response};
 use crate::Actionable as _;
 use crate::error::{Error, TimeoutKind, TransportError, is_retryable_status};
+use crate::metrics::{CallMetrics, ErrorType, Stopwatch};
 
 /// Where a call's attempts go: the URL sent (query included), of which the part shown in
 /// errors and on responses, the query left out (queries can carry tokens), is a prefix.
@@ -176,11 +177,14 @@ impl Transport {
         target: &Target,
         auth: &A,
         deadline: Instant,
+        call: &mut CallMetrics,
     ) -> Result<Outcome<A::Identity, A::Error>, A::Error> {
         let identity = self.resolve_identity(auth, deadline).await?;
         let (limit, kind) = self.attempt_limit(deadline)?;
         let headers = self.sign(request, auth, &identity)?;
-        let answer = self.dispatch(request, target, headers, limit, kind).await;
+        let answer = self
+            .dispatch(request, target, headers, limit, kind, call)
+            .await;
         Ok(classify(auth, identity, answer))
     }
 
@@ -242,8 +246,10 @@ impl Transport {
         headers: HeaderMap,
         limit: Duration,
         kind: TimeoutKind,
+        call: &mut CallMetrics,
     ) -> Result<Response, Error> {
         let started = Instant::now();
+        let took = Stopwatch::start();
         let answer = tokio::time::timeout(limit, self.exchange(request, target, headers))
             .await
             .unwrap_or_else(|_| {
@@ -257,10 +263,15 @@ impl Transport {
             });
         let span = tracing::Span::current();
         span.record("latency_ms", started.elapsed().as_millis() as u64);
-        if let Ok(response) = &answer {
-            let status = response.status().as_u16();
-            span.record("status", status);
-            tracing::debug!(status, "response");
+        match &answer {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                span.record("status", status);
+                span.record("http.response.status_code", status);
+                tracing::debug!(status, "response");
+                call.attempt(took, Some(status), ErrorType::of_status(status));
+            }
+            Err(error) => call.attempt(took, None, Some(ErrorType::of(error))),
         }
         answer
     }

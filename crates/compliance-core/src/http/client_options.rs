@@ -72,9 +72,11 @@ impl ClientOptions {
     /// Builds the transport: the base URL set (else `default_base_url`; a configuration
     /// error naming `builder` when there is neither), `User-Agent`
     /// `[application] <crate> compliance-core/<version>`, where `crate` is the calling
-    /// crate's `name/version` (`concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"))`).
+    /// crate's `name/version` (`concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"))`),
+    /// and `provider` (the crate's `PROVIDER`) naming it in metrics and spans.
     pub fn build_transport(
         self,
+        provider: &'static str,
         crate_product: &str,
         default_base_url: Option<&str>,
         builder: &str,
@@ -93,6 +95,7 @@ impl ClientOptions {
             _ => crate_product.to_owned(),
         };
         let mut transport = Transport::builder(base_url)
+            .provider(provider)
             .config(self.transport_config)
             .user_agent(product);
         if let Some(client) = self.http_client {
@@ -151,17 +154,17 @@ mod tests {
     #[test]
     fn the_base_url_falls_back_to_the_default_or_is_required() {
         let t = ClientOptions::default()
-            .build_transport("x/1", Some("https://api.example.com/"), "XBuilder")
+            .build_transport("x", "x/1", Some("https://api.example.com/"), "XBuilder")
             .unwrap();
         assert_eq!(t.base_url(), "https://api.example.com");
         let mut options = ClientOptions::default();
         options.set_base_url("http://127.0.0.1:9/v1");
         let t = options
-            .build_transport("x/1", Some("https://api.example.com"), "XBuilder")
+            .build_transport("x", "x/1", Some("https://api.example.com"), "XBuilder")
             .unwrap();
         assert_eq!(t.base_url(), "http://127.0.0.1:9/v1");
         let err = ClientOptions::default()
-            .build_transport("x/1", None, "XBuilder")
+            .build_transport("x", "x/1", None, "XBuilder")
             .unwrap_err();
         assert!(err.to_string().contains("XBuilder::base_url"), "{err}");
     }
@@ -172,7 +175,7 @@ mod tests {
         options.set_user_agent("shop/2.1");
         options.set_transport_config(TransportConfig::default().max_response_bytes(7));
         let t = options
-            .build_transport("x/1", Some("https://api.example.com"), "XBuilder")
+            .build_transport("x", "x/1", Some("https://api.example.com"), "XBuilder")
             .unwrap();
         assert_eq!(t.config().max_response_bytes, 7);
         let ua = format!("{t:?}");
@@ -180,7 +183,7 @@ mod tests {
         let mut bad = ClientOptions::default();
         bad.set_user_agent("new\nline");
         assert!(
-            bad.build_transport("x/1", Some("https://api.example.com"), "XBuilder")
+            bad.build_transport("x", "x/1", Some("https://api.example.com"), "XBuilder")
                 .is_err()
         );
     }

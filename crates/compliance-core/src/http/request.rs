@@ -41,6 +41,9 @@ pub fn encode_path_segment<'a>(field: &'static str, id: &'a str) -> Result<Cow<'
     Ok(utf8_percent_encode(id, SEGMENT).into())
 }
 
+/// The operation name of a request that was given none.
+const UNNAMED_OPERATION: &str = "unnamed";
+
 /// One request, ready to send: method, path, headers and the exact body bytes.
 ///
 /// The body is serialised once (see [`Request::json`]); retries and auth replays send the
@@ -53,6 +56,7 @@ pub struct Request {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) repeatable: bool,
+    pub(crate) operation: &'static str,
 }
 
 impl Request {
@@ -69,6 +73,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             repeatable,
+            operation: UNNAMED_OPERATION,
         }
     }
 
@@ -119,6 +124,20 @@ impl Request {
         self
     }
 
+    /// Names the endpoint this request calls (`payment_info`, `get_applicant`), for the
+    /// `compliance.operation` label of the metrics and span field: one fixed name per
+    /// endpoint, never an id or anything a user typed, so label sets stay bounded.
+    /// Default `unnamed`.
+    pub fn operation(mut self, operation: &'static str) -> Self {
+        self.operation = operation;
+        self
+    }
+
+    /// The endpoint's name given with [`Request::operation`].
+    pub fn operation_name(&self) -> &'static str {
+        self.operation
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -159,6 +178,7 @@ impl fmt::Debug for Request {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_len", &self.body.len())
             .field("repeatable", &self.repeatable)
+            .field("operation", &self.operation)
             .finish()
     }
 }

@@ -134,6 +134,17 @@ pub(crate) enum Reason {
     AlreadyReplayed,
 }
 
+impl Reason {
+    /// The `compliance.retry.reason` label of a retry for this reason.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Reason::TransientAnswer => "transient_answer",
+            Reason::TransientFailure => "transient_failure",
+            _ => "other",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

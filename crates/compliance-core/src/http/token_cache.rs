@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tokio::sync::watch;
 
 use crate::error::{Error, TransportError};
+use crate::metrics::{self, Stopwatch};
 use crate::rt::{Runtime, TokioRuntime};
 
 type Hook<T> = Arc<dyn Fn(&T) + Send + Sync>;
@@ -48,6 +49,8 @@ struct Inner<T, E> {
     hook: RwLock<Option<Hook<T>>>,
     /// Where renewals run.
     runtime: RwLock<Arc<dyn Runtime>>,
+    /// Whose credential it is: the `compliance.provider` label of the renewal metrics.
+    provider: RwLock<&'static str>,
 }
 
 struct State<T, E> {
@@ -116,6 +119,7 @@ where
                 }),
                 hook: RwLock::new(None),
                 runtime: RwLock::new(Arc::new(TokioRuntime)),
+                provider: RwLock::new("unknown"),
             }),
         }
     }
@@ -128,6 +132,17 @@ where
             .runtime
             .write()
             .unwrap_or_else(PoisonError::into_inner) = runtime;
+        self
+    }
+
+    /// Names the provider whose credential this is (`btcdirect`), for the
+    /// `compliance.provider` label of the renewal metrics. Default `unknown`.
+    pub fn provider(self, provider: &'static str) -> Self {
+        *self
+            .inner
+            .provider
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = provider;
         self
     }
 
@@ -203,8 +218,15 @@ where
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
+                let provider = *self
+                    .inner
+                    .provider
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let started = Stopwatch::start();
                 let spawned = runtime.spawn(Box::pin(async move {
                     let result = work.await;
+                    metrics::auth_renewal(provider, result.is_ok(), started);
                     landing.store(&result);
                     drop(landing);
                     let _ = tx.send(Some(result));

@@ -10,9 +10,10 @@ use tracing::field::Empty;
 
 use super::attempt::Target;
 use super::auth::{Auth, NoAuth};
-use super::retry::{Decision, RetryPolicy, RetryStrategy};
+use super::retry::{Decision, RetryPolicy, RetryStrategy, Signal};
 use super::{Request, Response};
 use crate::error::{Error, TimeoutKind};
+use crate::metrics::{CallMetrics, ErrorType};
 use crate::rt::{Runtime, TokioRuntime};
 
 /// How far "never" is when a configured duration would overflow a deadline (about 30 years,
@@ -107,9 +108,17 @@ pub struct TransportBuilder {
     client: Option<reqwest::ClientBuilder>,
     user_agent: Option<String>,
     runtime: Arc<dyn Runtime>,
+    provider: &'static str,
 }
 
 impl TransportBuilder {
+    /// Names the provider this transport talks to (`heleket`, `elkyc`, `btcdirect`), for
+    /// the `compliance.provider` label of the metrics and span field. Default `unknown`.
+    pub fn provider(mut self, provider: &'static str) -> Self {
+        self.provider = provider;
+        self
+    }
+
     /// Sets time limits, retries and the body cap.
     pub fn config(mut self, config: TransportConfig) -> Self {
         self.config = config;
@@ -160,9 +169,15 @@ impl TransportBuilder {
         };
         let user_agent = HeaderValue::from_str(&product)
             .map_err(|_| Error::Config(format!("invalid User-Agent `{product}`")))?;
+        let host = reqwest::Url::parse(&base_url)
+            .ok()
+            .and_then(|url| url.host_str().map(Arc::from))
+            .unwrap_or_else(|| Arc::from(""));
         Ok(Transport {
             inner: Arc::new(Inner {
                 client,
+                host,
+                provider: self.provider,
                 base_url,
                 config: self.config,
                 user_agent,
@@ -251,6 +266,10 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 pub(super) struct Inner {
     pub(super) client: reqwest::Client,
     pub(super) base_url: String,
+    /// The base URL's host: OpenTelemetry's `server.address`.
+    pub(super) host: Arc<str>,
+    /// The provider's name: the `compliance.provider` label.
+    pub(super) provider: &'static str,
     pub(super) config: TransportConfig,
     pub(super) user_agent: HeaderValue,
     pub(super) runtime: Arc<dyn Runtime>,
@@ -282,6 +301,7 @@ impl Transport {
             client: None,
             user_agent: None,
             runtime: Arc::new(TokioRuntime),
+            provider: "unknown",
         }
     }
 
@@ -322,6 +342,8 @@ impl Transport {
         request: Request,
         auth: &A,
     ) -> Result<Response, A::Error> {
+        // Today's fields, and OpenTelemetry's names for them (a `tracing-opentelemetry`
+        // user gets a conventional client span without mapping).
         let span = tracing::debug_span!(
             "compliance_http",
             method = %request.method,
@@ -329,6 +351,15 @@ impl Transport {
             status = Empty,
             attempt = Empty,
             latency_ms = Empty,
+            otel.name = request.operation,
+            otel.kind = "client",
+            compliance.provider = self.inner.provider,
+            compliance.operation = request.operation,
+            http.request.method = %request.method,
+            server.address = %self.inner.host,
+            http.response.status_code = Empty,
+            http.request.resend_count = Empty,
+            error.type = Empty,
         );
         let deadline = saturating_after(Instant::now(), self.inner.config.deadline);
         // Every wait inside is bounded by `deadline` where it happens (resolving the
@@ -352,11 +383,36 @@ impl Transport {
         let target = Target::new(&self.inner.base_url, request);
         let mut strategy =
             RetryStrategy::new(&self.inner.config.retry, request.repeatable, deadline);
+        let mut call = CallMetrics::start(
+            self.inner.provider,
+            request.operation,
+            &request.method,
+            &self.inner.host,
+        );
         let mut number: u32 = 0;
         loop {
             number += 1;
             span.record("attempt", number);
-            let mut outcome = self.attempt(request, &target, auth, deadline).await?;
+            if number > 1 {
+                span.record("http.request.resend_count", number - 1);
+            }
+            let mut outcome = match self
+                .attempt(request, &target, auth, deadline, &mut call)
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    // The identity could not be resolved or the request signed, or the
+                    // deadline ran out first.
+                    let kind = if Instant::now() >= deadline {
+                        ErrorType::Deadline
+                    } else {
+                        ErrorType::Auth
+                    };
+                    end_call(&span, call, Some(kind));
+                    return Err(error);
+                }
+            };
             let decision = match strategy.decide(outcome.signal(), Instant::now()) {
                 // No retry for an answer worth one: it is the final answer, which the auth
                 // classifies (and may find signed with expired credentials).
@@ -374,7 +430,17 @@ impl Transport {
                         reason = %reason,
                         "retrying"
                     );
-                    self.back_off(delay, deadline).await?;
+                    let retry_after = match outcome.signal() {
+                        Signal::Transient {
+                            retry_after: Some(_),
+                        } => Some(delay),
+                        _ => None,
+                    };
+                    call.retry(reason.label(), retry_after);
+                    if let Err(error) = self.back_off(delay, deadline).await {
+                        end_call(&span, call, Some(ErrorType::Deadline));
+                        return Err(error.into());
+                    }
                 }
                 Decision::Replay { credentials } => {
                     tracing::debug!(
@@ -382,15 +448,28 @@ impl Transport {
                         ?credentials,
                         "credentials expired; replaying once"
                     );
+                    call.retry("expired_credentials", None);
                 }
                 Decision::Stop(reason) => {
                     tracing::trace!(attempt = number, reason = %reason, "done");
+                    let error = call.last_error();
+                    end_call(&span, call, error);
                     return outcome.into_result();
                 }
             }
         }
     }
+}
 
+/// Ends a call's metrics and records its `error.type` on its span.
+fn end_call(span: &tracing::Span, call: CallMetrics, error: Option<ErrorType>) {
+    if let Some(error) = error {
+        span.record("error.type", error.as_str().as_ref());
+    }
+    call.finish(error);
+}
+
+impl Transport {
     /// Waits `delay` before the next attempt on the configured runtime, bounded by the
     /// call's deadline whatever the runtime does (the delay was checked to end before it).
     async fn back_off(&self, delay: Duration, deadline: Instant) -> Result<(), Error> {

@@ -318,8 +318,14 @@ fn panic_error(payload: Box<dyn Any + Send>) -> BoxError {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
-    format!("handler panicked: {message}").into()
+    Box::new(Panicked(message))
 }
+
+/// A handler's panic, as the error it becomes (told apart from a returned error by the
+/// metrics' `panic` outcome).
+#[derive(Debug, thiserror::Error)]
+#[error("handler panicked: {0}")]
+pub(crate) struct Panicked(String);
 
 /// Polls a boxed future, catching a panic in any poll.
 struct CatchUnwind<'a, T>(Pin<Box<dyn Future<Output = T> + Send + 'a>>);

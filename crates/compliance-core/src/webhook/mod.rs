@@ -77,6 +77,7 @@ mod freshness;
 mod lease;
 #[cfg(feature = "axum")]
 mod log;
+mod observe;
 mod outcome;
 mod processor;
 mod queue;
@@ -93,7 +94,7 @@ pub use outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
 pub use processor::{Handler, HandlerFn, Processor, ProcessorBuilder, handler_fn};
 pub use queue::{
     DeliveryInfo, DeliveryState, Enqueued, Failure, MAX_ERROR_LEN, MemoryQueue, NewDelivery, Queue,
-    StoredRequest, Taken, bounded_error,
+    QueueDepth, StoredRequest, Taken, bounded_error,
 };
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -7,15 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument;
 
 use super::BoxError;
 use super::lease::{
-    ClaimGuard, LeaseEnd, Orphans, Settle, catch_panic, heartbeat, local_lease, until,
+    ClaimGuard, LeaseEnd, Orphans, Panicked, Settle, catch_panic, heartbeat, local_lease, until,
 };
+use super::observe;
 use super::outcome::{Outcome, ProcessError};
 use super::queue::{Enqueued, NewDelivery, Queue, StoredRequest};
 use super::verifier::{RequestInfo, Stage, Verified, Verifier};
 use crate::inbox::{Claim, ClaimToken, Inbox, MemoryInbox};
+use crate::metrics::{Stopwatch, WebhookMetrics};
 use crate::rt::Runtime;
 
 /// Your code that acts on a verified event.
@@ -92,6 +95,7 @@ struct Inner<V: Verifier> {
     queue: Option<Arc<dyn Queue>>,
     runtime: Arc<dyn Runtime>,
     orphans: Arc<Orphans>,
+    metrics: WebhookMetrics,
 }
 
 /// Turns a provider's at-least-once deliveries into exactly-once calls of your
@@ -148,6 +152,12 @@ impl<V: Verifier> Processor<V> {
         &self.inner.inbox
     }
 
+    /// Its webhook metrics (the receiver counts its own refusals there).
+    #[cfg(feature = "axum")]
+    pub(super) fn metrics(&self) -> &WebhookMetrics {
+        &self.inner.metrics
+    }
+
     /// The durable queue, when this processor is a durable intake
     /// ([`ProcessorBuilder::queue`]).
     pub fn queue(&self) -> Option<&Arc<dyn Queue>> {
@@ -166,7 +176,8 @@ impl<V: Verifier> Processor<V> {
         request: &RequestInfo<'_>,
         body: &[u8],
     ) -> Result<Outcome, ProcessError<V::Error>> {
-        self.authenticate(request).map_err(ProcessError::Rejected)?;
+        self.authenticate(request)
+            .map_err(|e| observe::rejected(&self.inner.metrics, e))?;
         self.process_authenticated(request, body).await
     }
 
@@ -183,7 +194,7 @@ impl<V: Verifier> Processor<V> {
             .inner
             .verifier
             .verify_delivery(request, body)
-            .map_err(ProcessError::Rejected)?;
+            .map_err(|e| observe::rejected(&self.inner.metrics, e))?;
         if self.inner.queue.is_some() {
             let body = bytes::Bytes::copy_from_slice(body);
             return self.enqueue(request, body, verified).await;
@@ -226,24 +237,41 @@ impl<V: Verifier> Processor<V> {
             ),
         };
         let key = delivery.key.clone();
-        match queue.enqueue(delivery).await {
-            Ok(Enqueued::Added) => Ok(match ignored {
-                Some(reason) => {
-                    tracing::warn!(key = %key, reason = %reason, "kept an authentic webhook as ignored");
-                    Outcome::Ignored { key, reason }
+        let span = observe::delivery_span::<V>(&key);
+        let result = async {
+            match queue.enqueue(delivery).await {
+                Ok(Enqueued::Added) => Ok(match ignored {
+                    Some(reason) => {
+                        tracing::warn!(key = %key, reason = %reason, "kept an authentic webhook as ignored");
+                        Outcome::Ignored { key, reason }
+                    }
+                    None => Outcome::Queued { key },
+                }),
+                Ok(Enqueued::Duplicate(_)) => Ok(Outcome::Duplicate { key }),
+                Err(source) => {
+                    tracing::error!(key = %key, error = %source, "could not store a webhook delivery; answering 503, nothing acknowledged");
+                    Err(ProcessError::Inbox { key, source })
                 }
-                None => Outcome::Queued { key },
-            }),
-            Ok(Enqueued::Duplicate(_)) => Ok(Outcome::Duplicate { key }),
-            Err(source) => {
-                tracing::error!(key = %key, error = %source, "could not store a webhook delivery; answering 503, nothing acknowledged");
-                Err(ProcessError::Inbox { key, source })
             }
         }
+        .instrument(span.clone())
+        .await;
+        observe::stored::<V>(&self.inner.metrics, &span, &result);
+        result
     }
 
     /// Deduplicates and handles an already verified delivery.
     pub async fn process_verified(
+        &self,
+        verified: Verified<V::Event>,
+    ) -> Result<Outcome, ProcessError<V::Error>> {
+        let span = observe::delivery_span::<V>(verified.key());
+        let result = self.settle(verified).instrument(span.clone()).await;
+        observe::delivered::<V>(&self.inner.metrics, &span, &result);
+        result
+    }
+
+    async fn settle(
         &self,
         verified: Verified<V::Event>,
     ) -> Result<Outcome, ProcessError<V::Error>> {
@@ -442,10 +470,19 @@ impl<V: Verifier> Processor<V> {
             interval,
             expiry,
         );
-        match until(handler, beat).await {
+        let started = Stopwatch::start();
+        let result = match until(handler, beat).await {
             Ok(result) => result.map_err(Stopped::Failed),
             Err(end) => Err(Stopped::LeaseLost(end)),
-        }
+        };
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(Stopped::Failed(e)) if e.is::<Panicked>() => "panic",
+            Err(Stopped::Failed(_)) => "error",
+            Err(Stopped::LeaseLost(_)) => "lease_lost",
+        };
+        inner.metrics.handler(outcome, started);
+        result
     }
 }
 
@@ -535,6 +572,7 @@ impl<V: Verifier> ProcessorBuilder<V> {
                 queue: self.queue,
                 runtime,
                 orphans: Arc::new(Orphans::default()),
+                metrics: WebhookMetrics::new(V::PROVIDER),
             }),
         })
     }

@@ -259,6 +259,36 @@ pub struct DeliveryInfo {
     pub request: Option<StoredRequest>,
 }
 
+/// How many deliveries wait in a queue and for how long: what an operator alerts on
+/// ([`Queue::depth`]). With the core's `metrics` feature a [`Worker`](super::Worker) sets
+/// the queue gauges from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueDepth {
+    /// Deliveries in state `queued`: waiting for their first attempt (or for the next one
+    /// after a replay or a put-back).
+    pub queued: u64,
+    /// Deliveries in state `retrying`: waiting for another attempt after a failure.
+    pub retrying: u64,
+    /// Deliveries in state `dead`: given up on, kept until replayed or purged.
+    pub dead: u64,
+    /// How long the oldest `queued` delivery has been in that state, by the queue's clock
+    /// (`None` when nothing is queued). It grows when no worker takes deliveries.
+    pub oldest_queued_age: Option<Duration>,
+}
+
+impl QueueDepth {
+    /// A measurement of a queue.
+    pub fn new(queued: u64, retrying: u64, dead: u64, oldest_queued_age: Option<Duration>) -> Self {
+        Self {
+            queued,
+            retrying,
+            dead,
+            oldest_queued_age,
+        }
+    }
+}
+
 /// `error` made fit to keep: control characters replaced, cut to [`MAX_ERROR_LEN`] bytes.
 /// Handler errors are yours: keep secrets and personal data out of their messages.
 pub fn bounded_error(error: &str) -> String {
@@ -292,6 +322,7 @@ pub fn bounded_error(error: &str) -> String {
 /// | `replay(k)` | `done`, `dead`, `ignored`, `retrying`, `queued` | `true` | `queued`, due now, `attempts` 0, `replays` + 1 |
 /// | `replay(k)` | `running`, absent | `false` | unchanged |
 /// | `purge(age, states)` | in one of `states`, last changed more than `age` ago | number removed | absent |
+/// | `depth()` | | the number of rows `queued`, `retrying` and `dead`; how long ago the oldest `queued` row last changed state | unchanged |
 ///
 /// `Ok` from `enqueue` means the row is durable (SQLite: committed with `synchronous =
 /// FULL`; PostgreSQL: committed): only then may intake acknowledge. A storage failure is
@@ -349,6 +380,10 @@ pub trait Queue: Send + Sync {
         older_than: Duration,
         states: &[DeliveryState],
     ) -> Result<u64, InboxError>;
+    /// How many deliveries are queued, retrying and dead, and how long the oldest queued
+    /// one has waited. One cheap read (an indexed count on the SQL queues): a worker calls
+    /// it every few seconds for the queue gauges.
+    async fn depth(&self) -> Result<QueueDepth, InboxError>;
 }
 
 #[async_trait]
@@ -404,6 +439,9 @@ impl<Q: Queue + ?Sized> Queue for Arc<Q> {
     ) -> Result<u64, InboxError> {
         (**self).purge(older_than, states).await
     }
+    async fn depth(&self) -> Result<QueueDepth, InboxError> {
+        (**self).depth().await
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -415,6 +453,9 @@ struct Row {
     token: Option<ClaimToken>,
     lease_until: Timestamp,
 }
+
+/// The `compliance.backend` label of the memory queue's metrics.
+const BACKEND: &str = "memory";
 
 /// A thread-safe in-memory [`Queue`] for tests and single-process tools: gone with the
 /// process, so not durable. At most `capacity` rows (default
@@ -669,6 +710,7 @@ impl Queue for MemoryQueue {
                 row.info.replays += 1;
                 row.info.updated_at = now;
                 row.run_at = now;
+                crate::metrics::replayed(BACKEND);
                 Ok(true)
             }
             _ => Ok(false),
@@ -687,5 +729,28 @@ impl Queue for MemoryQueue {
             !(states.contains(&row.info.state) && plus(row.info.updated_at, older_than) < now)
         });
         Ok((before - rows.len()) as u64)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, InboxError> {
+        let now = self.clock.now();
+        let rows = self.rows();
+        let mut depth = QueueDepth::default();
+        let mut oldest: Option<Timestamp> = None;
+        for row in rows.values() {
+            match row.info.state {
+                DeliveryState::Queued => {
+                    depth.queued += 1;
+                    let since = row.info.updated_at;
+                    oldest = Some(oldest.map_or(since, |o| o.min(since)));
+                }
+                DeliveryState::Retrying => depth.retrying += 1,
+                DeliveryState::Dead => depth.dead += 1,
+                _ => {}
+            }
+        }
+        // A row changed after `now` (another clock): it has not waited.
+        depth.oldest_queued_age =
+            oldest.map(|at| Duration::try_from(now.duration_since(at)).unwrap_or_default());
+        Ok(depth)
     }
 }

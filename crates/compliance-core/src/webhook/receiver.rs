@@ -17,6 +17,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::log::{Admit, LogLimiter};
+use super::observe;
 use super::outcome::{DEFAULT_RETRY_AFTER, Outcome, ProcessError};
 use super::processor::Processor;
 use super::verifier::{Rejection, RejectionKind, RequestInfo, Verifier};
@@ -142,10 +143,12 @@ impl<V: Verifier> Receiver<V> {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.is::<LengthLimitError>() => return self.too_large(peer),
             Ok(Err(e)) => {
+                observe::refused(self.processor.metrics(), "unreadable_body");
                 self.log_refusal(peer, "unreadable body", &e.to_string());
                 return error(StatusCode::BAD_REQUEST, "unreadable_body", Vec::new());
             }
             Err(_) => {
+                observe::refused(self.processor.metrics(), "body_read_timeout");
                 self.log_refusal(peer, "body read timed out", "");
                 return error(StatusCode::REQUEST_TIMEOUT, "body_read_timeout", Vec::new());
             }
@@ -206,6 +209,7 @@ impl<V: Verifier> Receiver<V> {
 
     fn refused(&self, rejection: &V::Error, peer: Option<SocketAddr>) -> Response {
         let kind = rejection.kind();
+        observe::refused(self.processor.metrics(), kind.code());
         self.log_refusal(peer, kind.code(), &rejection.to_string());
         let details = match kind {
             RejectionKind::Invalid => rejection.details(),
@@ -215,6 +219,7 @@ impl<V: Verifier> Receiver<V> {
     }
 
     fn too_large(&self, peer: Option<SocketAddr>) -> Response {
+        observe::refused(self.processor.metrics(), "body_too_large");
         self.log_refusal(peer, "body too large", "");
         let limit = self.body_limit;
         let mut body = serde_json::Map::new();

@@ -221,6 +221,10 @@ pub trait Verifier: Send + Sync + 'static {
     /// provider's own name for it reads better, like Tuum's `notificationId`).
     const KEY_FIELD: &'static str = "key";
 
+    /// The provider's name (`heleket`, `elkyc`, `tuum`): the `compliance.provider` label of
+    /// the webhook metrics and span field. Default `unknown`.
+    const PROVIDER: &'static str = "unknown";
+
     /// Checks what the headers and the peer alone can tell, before the body is read. By
     /// default nothing.
     fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), Self::Error> {

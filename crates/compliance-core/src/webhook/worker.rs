@@ -17,6 +17,7 @@ use super::processor::Processor;
 use super::queue::{Failure, Queue, Taken};
 use super::verifier::{Verified, Verifier};
 use crate::inbox::InboxError;
+use crate::metrics::QueueMetrics;
 use crate::rt::{Clock, SystemClock};
 
 /// When a failed delivery is tried again, and when it is given up as dead: exponential
@@ -132,6 +133,10 @@ impl RetrySchedule {
 /// unless told otherwise: 1 second.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often a running worker measures its queue ([`Queue::depth`]) for the queue gauges
+/// (feature `metrics`; without it the queue is never measured).
+const MEASURE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Processes a durable queue: takes deliveries with a lease, verifies each again from its
 /// stored bytes ([`Verifier::reverify`]), runs the handler through `processor` (its inbox
 /// claim, heartbeat and panic capture; sequence order and the sticky final state), then
@@ -146,6 +151,12 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// not run again. Give the queue and the inbox the same lease.
 ///
 /// Any number of workers, in any number of processes, may share one PostgreSQL queue.
+///
+/// With the core's `metrics` feature, a running worker measures its queue every 10
+/// seconds (one indexed count, [`Queue::depth`]; also after each
+/// [`run_once`](Self::run_once)) and sets the queue gauges under its provider's name, and
+/// counts the deliveries it moves to the dead letters. Several workers on one queue set the
+/// same values: aggregate them with `max`, not `sum`.
 pub struct Worker<V: Verifier> {
     inner: Arc<Inner<V>>,
 }
@@ -159,6 +170,7 @@ struct Inner<V: Verifier> {
     grace: Duration,
     busy_delay: Duration,
     clock: Arc<dyn Clock>,
+    metrics: QueueMetrics,
 }
 
 impl<V: Verifier> Clone for Worker<V> {
@@ -266,6 +278,7 @@ impl<V: Verifier> WorkerBuilder<V> {
                 grace: self.grace,
                 busy_delay: self.busy_delay,
                 clock: self.clock,
+                metrics: QueueMetrics::new(V::PROVIDER),
             }),
         })
     }
@@ -303,6 +316,7 @@ impl<V: Verifier> Worker<V> {
             tasks.spawn(process_one(self.inner.clone(), delivery, stopped.clone()));
         }
         while tasks.join_next().await.is_some() {}
+        measure(&self.inner).await;
         Ok(count)
     }
 
@@ -315,42 +329,47 @@ impl<V: Verifier> Worker<V> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let free = inner.concurrency.saturating_sub(tasks.len());
-            let mut full_batch = false;
-            if free > 0 {
-                match inner.queue.take(free).await {
-                    Ok(taken) => {
-                        full_batch = taken.len() == free;
-                        for delivery in taken {
-                            tasks.spawn(process_one(inner.clone(), delivery, stopped.clone()));
+        let taking = async {
+            loop {
+                let free = inner.concurrency.saturating_sub(tasks.len());
+                let mut full_batch = false;
+                if free > 0 {
+                    match inner.queue.take(free).await {
+                        Ok(taken) => {
+                            full_batch = taken.len() == free;
+                            for delivery in taken {
+                                tasks.spawn(process_one(inner.clone(), delivery, stopped.clone()));
+                            }
                         }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not take deliveries from the queue; trying again");
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not take deliveries from the queue; trying again");
+                        }
                     }
                 }
-            }
-            // Wait for shutdown, a free slot, or the next look.
-            let wait = async {
-                if free > 0 && full_batch {
-                    tokio::task::yield_now().await;
-                } else if tasks.len() >= inner.concurrency {
-                    let _ = tasks.join_next().await;
-                } else {
-                    let _ = until(tokio::time::sleep(inner.poll), async {
-                        if tasks.is_empty() {
-                            std::future::pending::<()>().await;
-                        }
+                // Wait for shutdown, a free slot, or the next look.
+                let wait = async {
+                    if free > 0 && full_batch {
+                        tokio::task::yield_now().await;
+                    } else if tasks.len() >= inner.concurrency {
                         let _ = tasks.join_next().await;
-                    })
-                    .await;
+                    } else {
+                        let _ = until(tokio::time::sleep(inner.poll), async {
+                            if tasks.is_empty() {
+                                std::future::pending::<()>().await;
+                            }
+                            let _ = tasks.join_next().await;
+                        })
+                        .await;
+                    }
+                };
+                if until(wait, shutdown.as_mut()).await.is_err() {
+                    break;
                 }
-            };
-            if until(wait, shutdown.as_mut()).await.is_err() {
-                break;
             }
-        }
+        };
+        // Measured beside the loop, so that a worker whose slots are all busy (handlers
+        // hanging) still reports its backlog.
+        let _ = until(taking, measure_every(inner, MEASURE_INTERVAL)).await;
         let drain = async { while tasks.join_next().await.is_some() {} };
         let drained = until(drain, tokio::time::sleep(inner.grace)).await;
         if drained.is_err() {
@@ -358,6 +377,33 @@ impl<V: Verifier> Worker<V> {
             let _ = stop.send(true);
             while tasks.join_next().await.is_some() {}
         }
+    }
+}
+
+/// Measures the queue for the gauges (with the `metrics` feature; a no-op without).
+async fn measure<V: Verifier>(inner: &Inner<V>) {
+    if !QueueMetrics::MEASURED {
+        return;
+    }
+    match inner.queue.depth().await {
+        Ok(depth) => inner.metrics.depth(&depth),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not measure the queue; its gauges keep their last values")
+        }
+    }
+}
+
+/// Measures the queue every `interval`, forever (never, without the `metrics` feature).
+async fn measure_every<V: Verifier>(
+    inner: &Inner<V>,
+    interval: Duration,
+) -> std::convert::Infallible {
+    if !QueueMetrics::MEASURED {
+        return std::future::pending().await;
+    }
+    loop {
+        measure(inner).await;
+        tokio::time::sleep(interval).await;
     }
 }
 
@@ -388,7 +434,7 @@ async fn process_one<V: Verifier>(
         Ok(verified) => verified,
         Err(e) => {
             let error = format!("the stored delivery no longer verifies: {e}");
-            return settle_dead(&*queue, &key, &taken, error).await;
+            return settle_dead(&inner, &key, &taken, error).await;
         }
     };
     if verified.key() != key {
@@ -396,7 +442,7 @@ async fn process_one<V: Verifier>(
             "the stored delivery verifies under another key (`{}`)",
             verified.key()
         );
-        return settle_dead(&*queue, &key, &taken, error).await;
+        return settle_dead(&inner, &key, &taken, error).await;
     }
     let verified = replayed(verified, taken.replays);
 
@@ -460,7 +506,11 @@ async fn process_one<V: Verifier>(
                 }
                 None => {
                     tracing::error!(key = %key, attempts = taken.attempts, error = %error, "webhook handler failed past the retry limit; the delivery is dead until replayed");
-                    queue.fail(&key, &token, Failure::Dead { error }).await
+                    let dead = queue.fail(&key, &token, Failure::Dead { error }).await;
+                    if dead.is_ok() {
+                        inner.metrics.dead_lettered();
+                    }
+                    dead
                 }
             }
         }
@@ -480,10 +530,15 @@ async fn process_one<V: Verifier>(
     }
 }
 
-async fn settle_dead(queue: &dyn Queue, key: &str, taken: &Taken, error: String) {
+async fn settle_dead<V: Verifier>(inner: &Inner<V>, key: &str, taken: &Taken, error: String) {
     tracing::error!(key = %key, error = %error, "a queued delivery is dead");
-    if let Err(e) = queue.fail(key, &taken.token, Failure::Dead { error }).await {
-        tracing::error!(key = %key, error = %e, "could not mark a queued delivery dead");
+    match inner
+        .queue
+        .fail(key, &taken.token, Failure::Dead { error })
+        .await
+    {
+        Ok(()) => inner.metrics.dead_lettered(),
+        Err(e) => tracing::error!(key = %key, error = %e, "could not mark a queued delivery dead"),
     }
 }
 

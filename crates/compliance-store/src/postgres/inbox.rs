@@ -126,6 +126,9 @@ async fn release(
         .await
 }
 
+/// The `compliance.backend` label of this inbox's metrics.
+const BACKEND: &str = "postgres";
+
 #[async_trait]
 impl Inbox for PostgresInbox {
     fn lease(&self) -> Duration {
@@ -133,105 +136,122 @@ impl Inbox for PostgresInbox {
     }
 
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
-        let token = new_token()?;
-        let lease = micros(self.lease);
-        let (store, name, key) = (self.store.clone(), self.name.clone(), key.to_owned());
-        // On a task of its own, so that a claim whose caller stopped waiting (a timeout, a
-        // dropped request) after the statement was sent is released as soon as it
-        // answers, instead of holding its key for a whole lease: nobody holds its token.
-        let (reply, answer) = oneshot::channel();
-        // An answer sent just before the caller left is in the channel, unread: released
-        // from the caller's side then.
-        let (unread_store, unread_name, unread_key) = (store.clone(), name.clone(), key.clone());
-        let answer = Unread::new(answer, move |claim: Claim| {
-            if let Claim::Acquired(token) = claim
-                && let Ok(runtime) = tokio::runtime::Handle::try_current()
-            {
-                runtime.spawn(async move {
-                    let _ = release(&unread_store, &unread_name, &unread_key, &token).await;
-                });
-            }
-        });
-        tokio::spawn(async move {
-            if reply.is_closed() {
-                return;
-            }
-            let claimed = claim(&store, &name, &key, token, lease).await;
-            if let Err(Ok(Claim::Acquired(token))) = reply.send(claimed) {
-                let _ = release(&store, &name, &key, &token).await;
-            }
-        });
-        Ok(answer.await.map_err(ended)??)
+        crate::observe::timed(BACKEND, "claim", async {
+            let token = new_token()?;
+            let lease = micros(self.lease);
+            let (store, name, key) = (self.store.clone(), self.name.clone(), key.to_owned());
+            // On a task of its own, so that a claim whose caller stopped waiting (a timeout, a
+            // dropped request) after the statement was sent is released as soon as it
+            // answers, instead of holding its key for a whole lease: nobody holds its token.
+            let (reply, answer) = oneshot::channel();
+            // An answer sent just before the caller left is in the channel, unread: released
+            // from the caller's side then.
+            let (unread_store, unread_name, unread_key) =
+                (store.clone(), name.clone(), key.clone());
+            let answer = Unread::new(answer, move |claim: Claim| {
+                if let Claim::Acquired(token) = claim
+                    && let Ok(runtime) = tokio::runtime::Handle::try_current()
+                {
+                    runtime.spawn(async move {
+                        let _ = release(&unread_store, &unread_name, &unread_key, &token).await;
+                    });
+                }
+            });
+            tokio::spawn(async move {
+                if reply.is_closed() {
+                    return;
+                }
+                let claimed = claim(&store, &name, &key, token, lease).await;
+                if let Err(Ok(Claim::Acquired(token))) = reply.send(claimed) {
+                    let _ = release(&store, &name, &key, &token).await;
+                }
+            });
+            Ok(answer.await.map_err(ended)??)
+        })
+        .await
     }
 
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let lease = micros(self.lease);
-        let rows = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
-                client
-                    .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
-                    .await
-                    .map_err(db)
-            })
-            .await?;
-        held(rows == 1, key)
+        crate::observe::timed(BACKEND, "renew", async {
+            let lease = micros(self.lease);
+            let rows = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::RENEW).await.map_err(db)?;
+                    client
+                        .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
+            held(rows == 1, key)
+        })
+        .await
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let (store, name) = (self.store.clone(), self.name.clone());
-        let (key_owned, token) = (key.to_owned(), token.clone());
-        let rows = to_end(async move {
-            let params: [&(dyn ToSql + Sync); 3] = [&&*name, &key_owned, &token.as_str()];
-            store
-                .with_client(async |client| {
-                    let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
-                    if client.execute(&stmt, &params).await.map_err(db)? == 1 {
-                        return Ok(1);
-                    }
-                    // A retried completion whose first answer was lost is still a success.
-                    let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
-                    let done = client.query_opt(&stmt, &params).await.map_err(db)?;
-                    Ok(u64::from(done.is_some()))
-                })
-                .await
+        crate::observe::timed(BACKEND, "complete", async {
+            let (store, name) = (self.store.clone(), self.name.clone());
+            let (key_owned, token) = (key.to_owned(), token.clone());
+            let rows = to_end(async move {
+                let params: [&(dyn ToSql + Sync); 3] = [&&*name, &key_owned, &token.as_str()];
+                store
+                    .with_client(async |client| {
+                        let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(db)?;
+                        if client.execute(&stmt, &params).await.map_err(db)? == 1 {
+                            return Ok(1);
+                        }
+                        // A retried completion whose first answer was lost is still a success.
+                        let stmt = client.prepare_cached(sql::DONE_BY).await.map_err(db)?;
+                        let done = client.query_opt(&stmt, &params).await.map_err(db)?;
+                        Ok(u64::from(done.is_some()))
+                    })
+                    .await
+            })
+            .await?;
+            held(rows == 1, key)
         })
-        .await?;
-        held(rows == 1, key)
+        .await
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let (store, name) = (self.store.clone(), self.name.clone());
-        let (key_owned, token) = (key.to_owned(), token.clone());
-        let rows = to_end(async move { release(&store, &name, &key_owned, &token).await }).await?;
-        held(rows == 1, key)
+        crate::observe::timed(BACKEND, "release", async {
+            let (store, name) = (self.store.clone(), self.name.clone());
+            let (key_owned, token) = (key.to_owned(), token.clone());
+            let rows =
+                to_end(async move { release(&store, &name, &key_owned, &token).await }).await?;
+            held(rows == 1, key)
+        })
+        .await
     }
 
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
-        let age = micros(older_than);
-        let mut total = 0;
-        // Completed keys, then claims abandoned by a holder that died.
-        for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
-            loop {
-                // One pooled connection per batch, so claims are not starved by a long
-                // purge.
-                let deleted = self
-                    .store
-                    .with_client(async |client| {
-                        let stmt = client.prepare_cached(statement).await.map_err(db)?;
-                        client
-                            .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
-                            .await
-                            .map_err(db)
-                    })
-                    .await?;
-                total += deleted;
-                if deleted < PURGE_BATCH as u64 {
-                    break;
+        crate::observe::timed(BACKEND, "purge", async {
+            let age = micros(older_than);
+            let mut total = 0;
+            // Completed keys, then claims abandoned by a holder that died.
+            for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
+                loop {
+                    // One pooled connection per batch, so claims are not starved by a long
+                    // purge.
+                    let deleted = self
+                        .store
+                        .with_client(async |client| {
+                            let stmt = client.prepare_cached(statement).await.map_err(db)?;
+                            client
+                                .execute(&stmt, &[&&*self.name, &age, &PURGE_BATCH])
+                                .await
+                                .map_err(db)
+                        })
+                        .await?;
+                    total += deleted;
+                    if deleted < PURGE_BATCH as u64 {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(total)
+            Ok(total)
+        })
+        .await
     }
 }

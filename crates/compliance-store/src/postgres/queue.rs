@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use compliance_core::inbox::DEFAULT_LEASE;
 use compliance_core::webhook::{
-    DeliveryInfo, DeliveryState, Enqueued, Failure, NewDelivery, Queue, StoredRequest, Taken,
-    bounded_error,
+    DeliveryInfo, DeliveryState, Enqueued, Failure, NewDelivery, Queue, QueueDepth, StoredRequest,
+    Taken, bounded_error,
 };
 use compliance_core::{ClaimToken, InboxError};
 use tokio_postgres::Row;
@@ -18,7 +18,7 @@ use super::{PostgresStore, db, sql};
 use crate::error::Error;
 use crate::lease::micros;
 use crate::queue::{
-    PURGE_BATCH, RawInfo, RawTaken, headers_from_json, headers_to_json, limit, state, taken,
+    PURGE_BATCH, RawInfo, RawTaken, depth, headers_from_json, headers_to_json, limit, state, taken,
 };
 use crate::token::{held, new_token};
 
@@ -113,6 +113,9 @@ fn info(row: &Row) -> RawInfo {
     }
 }
 
+/// The `compliance.backend` label of this queue's metrics.
+const BACKEND: &str = "postgres";
+
 #[async_trait]
 impl Queue for PostgresQueue {
     fn lease(&self) -> Duration {
@@ -120,108 +123,121 @@ impl Queue for PostgresQueue {
     }
 
     async fn enqueue(&self, delivery: NewDelivery) -> Result<Enqueued, InboxError> {
-        let state_name = if delivery.ignored.is_some() {
-            DeliveryState::Ignored
-        } else {
-            DeliveryState::Queued
-        };
-        let headers = headers_to_json(delivery.request.headers());
-        let reason = delivery.ignored.as_deref().map(bounded_error);
-        let answer = self
-            .store
-            .with_client(async |client| {
-                let stmt = client
-                    .prepare_cached(sql::QUEUE_ENQUEUE)
-                    .await
-                    .map_err(db)?;
-                let added = client
-                    .query_opt(
-                        &stmt,
-                        &[
-                            &&*self.name,
-                            &delivery.key,
-                            &state_name.as_str(),
-                            &delivery.sequence,
-                            &headers,
-                            &delivery.request.body().as_ref(),
-                            &reason,
-                        ],
-                    )
-                    .await
-                    .map_err(db)?;
-                if added.is_some() {
-                    return Ok(Enqueued::Added);
-                }
-                let stmt = client.prepare_cached(sql::QUEUE_STATE).await.map_err(db)?;
-                let found = client
-                    .query_opt(&stmt, &[&&*self.name, &delivery.key])
-                    .await
-                    .map_err(db)?;
-                match found {
-                    Some(row) => Ok(Enqueued::Duplicate(state(row.get(0))?)),
-                    None => Err(Error::Database(
-                        "the delivery was neither stored nor found (purged at that moment?)".into(),
-                    )),
-                }
-            })
-            .await?;
-        Ok(answer)
+        crate::observe::timed(BACKEND, "enqueue", async {
+            let state_name = if delivery.ignored.is_some() {
+                DeliveryState::Ignored
+            } else {
+                DeliveryState::Queued
+            };
+            let headers = headers_to_json(delivery.request.headers());
+            let reason = delivery.ignored.as_deref().map(bounded_error);
+            let answer = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client
+                        .prepare_cached(sql::QUEUE_ENQUEUE)
+                        .await
+                        .map_err(db)?;
+                    let added = client
+                        .query_opt(
+                            &stmt,
+                            &[
+                                &&*self.name,
+                                &delivery.key,
+                                &state_name.as_str(),
+                                &delivery.sequence,
+                                &headers,
+                                &delivery.request.body().as_ref(),
+                                &reason,
+                            ],
+                        )
+                        .await
+                        .map_err(db)?;
+                    if added.is_some() {
+                        return Ok(Enqueued::Added);
+                    }
+                    let stmt = client.prepare_cached(sql::QUEUE_STATE).await.map_err(db)?;
+                    let found = client
+                        .query_opt(&stmt, &[&&*self.name, &delivery.key])
+                        .await
+                        .map_err(db)?;
+                    match found {
+                        Some(row) => Ok(Enqueued::Duplicate(state(row.get(0))?)),
+                        None => Err(Error::Database(
+                            "the delivery was neither stored nor found (purged at that moment?)"
+                                .into(),
+                        )),
+                    }
+                })
+                .await?;
+            Ok(answer)
+        })
+        .await
     }
 
     async fn take(&self, limit_rows: usize) -> Result<Vec<Taken>, InboxError> {
-        if limit_rows == 0 {
-            return Ok(Vec::new());
-        }
-        let token = new_token()?;
-        let lease = micros(self.lease);
-        let raw = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::QUEUE_TAKE).await.map_err(db)?;
-                let rows = client
-                    .query(
-                        &stmt,
-                        &[&&*self.name, &token.as_str(), &lease, &limit(limit_rows)],
-                    )
-                    .await
-                    .map_err(db)?;
-                Ok(rows
-                    .iter()
-                    .map(|row| RawTaken {
-                        id: row.get(0),
-                        key: row.get(1),
-                        token: row.get(2),
-                        attempts: row.get(3),
-                        replays: row.get(4),
-                        received_at: row.get(5),
-                        headers: row.get(6),
-                        body: row.get(7),
-                        run_at: row.get(8),
-                    })
-                    .collect())
-            })
-            .await?;
-        Ok(taken(raw)?)
+        crate::observe::timed(BACKEND, "take", async {
+            if limit_rows == 0 {
+                return Ok(Vec::new());
+            }
+            let token = new_token()?;
+            let lease = micros(self.lease);
+            let raw = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_TAKE).await.map_err(db)?;
+                    let rows = client
+                        .query(
+                            &stmt,
+                            &[&&*self.name, &token.as_str(), &lease, &limit(limit_rows)],
+                        )
+                        .await
+                        .map_err(db)?;
+                    Ok(rows
+                        .iter()
+                        .map(|row| RawTaken {
+                            id: row.get(0),
+                            key: row.get(1),
+                            token: row.get(2),
+                            attempts: row.get(3),
+                            replays: row.get(4),
+                            received_at: row.get(5),
+                            headers: row.get(6),
+                            body: row.get(7),
+                            run_at: row.get(8),
+                        })
+                        .collect())
+                })
+                .await?;
+            Ok(taken(raw)?)
+        })
+        .await
     }
 
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let lease = micros(self.lease);
-        let rows = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::QUEUE_RENEW).await.map_err(db)?;
-                client
-                    .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
-                    .await
-                    .map_err(db)
-            })
-            .await?;
-        held(rows == 1, key)
+        crate::observe::timed(BACKEND, "renew", async {
+            let lease = micros(self.lease);
+            let rows = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_RENEW).await.map_err(db)?;
+                    client
+                        .execute(&stmt, &[&&*self.name, &key, &token.as_str(), &lease])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
+            held(rows == 1, key)
+        })
+        .await
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        self.settle(key, token, sql::QUEUE_COMPLETE, Extra::None)
-            .await
+        crate::observe::timed(BACKEND, "complete", async {
+            self.settle(key, token, sql::QUEUE_COMPLETE, Extra::None)
+                .await
+        })
+        .await
     }
 
     async fn fail(
@@ -230,21 +246,24 @@ impl Queue for PostgresQueue {
         token: &ClaimToken,
         failure: Failure,
     ) -> Result<(), InboxError> {
-        let extra = match failure {
-            Failure::Retry { after, error } => Extra::Fail(
-                DeliveryState::Retrying.as_str(),
-                micros(after),
-                bounded_error(&error),
-            ),
-            Failure::Dead { error } => {
-                Extra::Fail(DeliveryState::Dead.as_str(), 0, bounded_error(&error))
-            }
-            Failure::Ignored { reason } => {
-                Extra::Fail(DeliveryState::Ignored.as_str(), 0, bounded_error(&reason))
-            }
-            _ => Extra::Fail(DeliveryState::Dead.as_str(), 0, String::new()),
-        };
-        self.settle(key, token, sql::QUEUE_FAIL, extra).await
+        crate::observe::timed(BACKEND, "fail", async {
+            let extra = match failure {
+                Failure::Retry { after, error } => Extra::Fail(
+                    DeliveryState::Retrying.as_str(),
+                    micros(after),
+                    bounded_error(&error),
+                ),
+                Failure::Dead { error } => {
+                    Extra::Fail(DeliveryState::Dead.as_str(), 0, bounded_error(&error))
+                }
+                Failure::Ignored { reason } => {
+                    Extra::Fail(DeliveryState::Ignored.as_str(), 0, bounded_error(&reason))
+                }
+                _ => Extra::Fail(DeliveryState::Dead.as_str(), 0, String::new()),
+            };
+            self.settle(key, token, sql::QUEUE_FAIL, extra).await
+        })
+        .await
     }
 
     async fn release(
@@ -253,8 +272,11 @@ impl Queue for PostgresQueue {
         token: &ClaimToken,
         after: Duration,
     ) -> Result<(), InboxError> {
-        self.settle(key, token, sql::QUEUE_RELEASE, Extra::Delay(micros(after)))
-            .await
+        crate::observe::timed(BACKEND, "release", async {
+            self.settle(key, token, sql::QUEUE_RELEASE, Extra::Delay(micros(after)))
+                .await
+        })
+        .await
     }
 
     async fn list(
@@ -262,57 +284,69 @@ impl Queue for PostgresQueue {
         state_filter: Option<DeliveryState>,
         limit_rows: usize,
     ) -> Result<Vec<DeliveryInfo>, InboxError> {
-        let filter = state_filter.map(|s| s.as_str());
-        let raw = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::QUEUE_LIST).await.map_err(db)?;
-                let rows = client
-                    .query(&stmt, &[&&*self.name, &filter, &limit(limit_rows)])
-                    .await
-                    .map_err(db)?;
-                Ok(rows.iter().map(info).collect::<Vec<_>>())
-            })
-            .await?;
-        Ok(raw
-            .into_iter()
-            .map(RawInfo::checked)
-            .collect::<Result<_, _>>()?)
+        crate::observe::timed(BACKEND, "list", async {
+            let filter = state_filter.map(|s| s.as_str());
+            let raw = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_LIST).await.map_err(db)?;
+                    let rows = client
+                        .query(&stmt, &[&&*self.name, &filter, &limit(limit_rows)])
+                        .await
+                        .map_err(db)?;
+                    Ok(rows.iter().map(info).collect::<Vec<_>>())
+                })
+                .await?;
+            Ok(raw
+                .into_iter()
+                .map(RawInfo::checked)
+                .collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<DeliveryInfo>, InboxError> {
-        let row = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::QUEUE_GET).await.map_err(db)?;
-                client
-                    .query_opt(&stmt, &[&&*self.name, &key])
-                    .await
-                    .map_err(db)
-            })
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let mut found = info(&row).checked()?;
-        let headers: String = row.get(8);
-        let body: Vec<u8> = row.get(9);
-        found.request = Some(StoredRequest::new(headers_from_json(&headers)?, body));
-        Ok(Some(found))
+        crate::observe::timed(BACKEND, "get", async {
+            let row = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_GET).await.map_err(db)?;
+                    client
+                        .query_opt(&stmt, &[&&*self.name, &key])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let mut found = info(&row).checked()?;
+            let headers: String = row.get(8);
+            let body: Vec<u8> = row.get(9);
+            found.request = Some(StoredRequest::new(headers_from_json(&headers)?, body));
+            Ok(Some(found))
+        })
+        .await
     }
 
     async fn replay(&self, key: &str) -> Result<bool, InboxError> {
-        let rows = self
-            .store
-            .with_client(async |client| {
-                let stmt = client.prepare_cached(sql::QUEUE_REPLAY).await.map_err(db)?;
-                client
-                    .execute(&stmt, &[&&*self.name, &key])
-                    .await
-                    .map_err(db)
-            })
-            .await?;
-        Ok(rows == 1)
+        crate::observe::timed(BACKEND, "replay", async {
+            let rows = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_REPLAY).await.map_err(db)?;
+                    client
+                        .execute(&stmt, &[&&*self.name, &key])
+                        .await
+                        .map_err(db)
+                })
+                .await?;
+            if rows == 1 {
+                crate::observe::replayed(BACKEND);
+            }
+            Ok(rows == 1)
+        })
+        .await
     }
 
     async fn purge(
@@ -320,29 +354,46 @@ impl Queue for PostgresQueue {
         older_than: Duration,
         states: &[DeliveryState],
     ) -> Result<u64, InboxError> {
-        let age = micros(older_than);
-        let mut total = 0;
-        for state_name in states {
-            loop {
-                let deleted = self
-                    .store
-                    .with_client(async |client| {
-                        let stmt = client.prepare_cached(sql::QUEUE_PURGE).await.map_err(db)?;
-                        client
-                            .execute(
-                                &stmt,
-                                &[&&*self.name, &state_name.as_str(), &age, &PURGE_BATCH],
-                            )
-                            .await
-                            .map_err(db)
-                    })
-                    .await?;
-                total += deleted;
-                if deleted < PURGE_BATCH as u64 {
-                    break;
+        crate::observe::timed(BACKEND, "purge", async {
+            let age = micros(older_than);
+            let mut total = 0;
+            for state_name in states {
+                loop {
+                    let deleted = self
+                        .store
+                        .with_client(async |client| {
+                            let stmt = client.prepare_cached(sql::QUEUE_PURGE).await.map_err(db)?;
+                            client
+                                .execute(
+                                    &stmt,
+                                    &[&&*self.name, &state_name.as_str(), &age, &PURGE_BATCH],
+                                )
+                                .await
+                                .map_err(db)
+                        })
+                        .await?;
+                    total += deleted;
+                    if deleted < PURGE_BATCH as u64 {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(total)
+            Ok(total)
+        })
+        .await
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, InboxError> {
+        crate::observe::timed(BACKEND, "depth", async {
+            let row = self
+                .store
+                .with_client(async |client| {
+                    let stmt = client.prepare_cached(sql::QUEUE_DEPTH).await.map_err(db)?;
+                    client.query_one(&stmt, &[&&*self.name]).await.map_err(db)
+                })
+                .await?;
+            Ok(depth(row.get(0), row.get(1), row.get(2), row.get(3)))
+        })
+        .await
     }
 }

@@ -119,6 +119,15 @@ macro_rules! micros {
     };
 }
 
+/// How many rows are queued, retrying and dead, and how many microseconds ago the oldest
+/// queued one last changed state, by the server's clock (`NULL` when none is queued): one
+/// pass over the state index. `$1` queue.
+pub const QUEUE_DEPTH: &str = "SELECT count(*) FILTER (WHERE state = 'queued'), \
+     count(*) FILTER (WHERE state = 'retrying'), count(*) FILTER (WHERE state = 'dead'), \
+     (extract(epoch FROM clock_timestamp() - min(updated_at) FILTER (WHERE state = 'queued')) \
+       * 1000000)::bigint \
+     FROM compliance_queue WHERE queue = $1 AND state IN ('queued', 'retrying', 'dead')";
+
 /// Takes up to `$4` due rows (and running ones whose lease ran out) that no other
 /// transaction is taking (`FOR UPDATE SKIP LOCKED`), each under token `$2:id`, for `$3` µs.
 /// `$1` queue.

@@ -96,6 +96,9 @@ impl SqliteInbox {
     }
 }
 
+/// The `compliance.backend` label of this inbox's metrics.
+const BACKEND: &str = "sqlite";
+
 #[async_trait]
 impl Inbox for SqliteInbox {
     fn lease(&self) -> Duration {
@@ -103,109 +106,124 @@ impl Inbox for SqliteInbox {
     }
 
     async fn claim(&self, key: &str) -> Result<Claim, InboxError> {
-        let token = new_token()?;
-        let lease = micros(self.lease);
-        let (name, key_owned) = (self.name.clone(), key.to_owned());
-        // A claim acquired for a caller who stopped waiting (a timeout, a dropped request)
-        // is released at once: nobody holds its token, and the key would otherwise look
-        // in progress for a whole lease.
-        let undo = move |conn: &mut Connection, claim: Claim| {
-            if let Claim::Acquired(token) = claim
-                && let Ok(mut stmt) = conn.prepare_cached(sql::RELEASE)
-            {
-                let _ = stmt.execute((&*name, key_owned.as_str(), token.as_str()));
-            }
-        };
-        self.with_key_undoable(key, undo, move |conn, name, key| {
-            // A key released or purged between the two statements is claimed again; after
-            // a few such races the answer is "in progress", which only costs a redelivery.
-            for _ in 0..3 {
-                let now = now_micros();
-                let mut stmt = conn.prepare_cached(sql::CLAIM).map_err(db)?;
-                let params = (name, key, token.as_str(), now, now.saturating_add(lease));
-                if one_row(&mut stmt, params, |_| Ok(()))?.is_some() {
-                    return Ok(Claim::Acquired(token));
+        crate::observe::timed(BACKEND, "claim", async {
+            let token = new_token()?;
+            let lease = micros(self.lease);
+            let (name, key_owned) = (self.name.clone(), key.to_owned());
+            // A claim acquired for a caller who stopped waiting (a timeout, a dropped request)
+            // is released at once: nobody holds its token, and the key would otherwise look
+            // in progress for a whole lease.
+            let undo = move |conn: &mut Connection, claim: Claim| {
+                if let Claim::Acquired(token) = claim
+                    && let Ok(mut stmt) = conn.prepare_cached(sql::RELEASE)
+                {
+                    let _ = stmt.execute((&*name, key_owned.as_str(), token.as_str()));
                 }
-                let mut stmt = conn.prepare_cached(sql::STATE).map_err(db)?;
-                let state: Option<String> = one_row(&mut stmt, (name, key), |row| row.get(0))?;
-                match state.as_deref() {
-                    Some("done") => return Ok(Claim::AlreadyDone),
-                    Some(_) => return Ok(Claim::InProgress),
-                    None => continue,
+            };
+            self.with_key_undoable(key, undo, move |conn, name, key| {
+                // A key released or purged between the two statements is claimed again; after
+                // a few such races the answer is "in progress", which only costs a redelivery.
+                for _ in 0..3 {
+                    let now = now_micros();
+                    let mut stmt = conn.prepare_cached(sql::CLAIM).map_err(db)?;
+                    let params = (name, key, token.as_str(), now, now.saturating_add(lease));
+                    if one_row(&mut stmt, params, |_| Ok(()))?.is_some() {
+                        return Ok(Claim::Acquired(token));
+                    }
+                    let mut stmt = conn.prepare_cached(sql::STATE).map_err(db)?;
+                    let state: Option<String> = one_row(&mut stmt, (name, key), |row| row.get(0))?;
+                    match state.as_deref() {
+                        Some("done") => return Ok(Claim::AlreadyDone),
+                        Some(_) => return Ok(Claim::InProgress),
+                        None => continue,
+                    }
                 }
-            }
-            Ok(Claim::InProgress)
+                Ok(Claim::InProgress)
+            })
+            .await
         })
         .await
     }
 
     async fn renew(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let token = token.clone();
-        let lease = micros(self.lease);
-        let renewed = self
-            .with_key(key, move |conn, name, key| {
-                let until = now_micros().saturating_add(lease);
-                let mut stmt = conn.prepare_cached(sql::RENEW).map_err(db)?;
-                stmt.execute((name, key, token.as_str(), until)).map_err(db)
-            })
-            .await?;
-        held(renewed == 1, key)
+        crate::observe::timed(BACKEND, "renew", async {
+            let token = token.clone();
+            let lease = micros(self.lease);
+            let renewed = self
+                .with_key(key, move |conn, name, key| {
+                    let until = now_micros().saturating_add(lease);
+                    let mut stmt = conn.prepare_cached(sql::RENEW).map_err(db)?;
+                    stmt.execute((name, key, token.as_str(), until)).map_err(db)
+                })
+                .await?;
+            held(renewed == 1, key)
+        })
+        .await
     }
 
     async fn complete(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let token = token.clone();
-        let done = self
-            .with_key_to_end(key, move |conn, name, key| {
-                let mut stmt = conn.prepare_cached(sql::COMPLETE).map_err(db)?;
-                if stmt
-                    .execute((name, key, token.as_str(), now_micros()))
-                    .map_err(db)?
-                    == 1
-                {
-                    return Ok(true);
-                }
-                // A retried completion whose first answer was lost is still a success.
-                let mut stmt = conn.prepare_cached(sql::DONE_BY).map_err(db)?;
-                Ok(one_row(&mut stmt, (name, key, token.as_str()), |_| Ok(()))?.is_some())
-            })
-            .await?;
-        held(done, key)
+        crate::observe::timed(BACKEND, "complete", async {
+            let token = token.clone();
+            let done = self
+                .with_key_to_end(key, move |conn, name, key| {
+                    let mut stmt = conn.prepare_cached(sql::COMPLETE).map_err(db)?;
+                    if stmt
+                        .execute((name, key, token.as_str(), now_micros()))
+                        .map_err(db)?
+                        == 1
+                    {
+                        return Ok(true);
+                    }
+                    // A retried completion whose first answer was lost is still a success.
+                    let mut stmt = conn.prepare_cached(sql::DONE_BY).map_err(db)?;
+                    Ok(one_row(&mut stmt, (name, key, token.as_str()), |_| Ok(()))?.is_some())
+                })
+                .await?;
+            held(done, key)
+        })
+        .await
     }
 
     async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), InboxError> {
-        let token = token.clone();
-        let released = self
-            .with_key_to_end(key, move |conn, name, key| {
-                let mut stmt = conn.prepare_cached(sql::RELEASE).map_err(db)?;
-                stmt.execute((name, key, token.as_str())).map_err(db)
-            })
-            .await?;
-        held(released == 1, key)
+        crate::observe::timed(BACKEND, "release", async {
+            let token = token.clone();
+            let released = self
+                .with_key_to_end(key, move |conn, name, key| {
+                    let mut stmt = conn.prepare_cached(sql::RELEASE).map_err(db)?;
+                    stmt.execute((name, key, token.as_str())).map_err(db)
+                })
+                .await?;
+            held(released == 1, key)
+        })
+        .await
     }
 
     async fn purge(&self, older_than: Duration) -> Result<u64, InboxError> {
-        let age = micros(older_than);
-        let mut total = 0u64;
-        // Completed keys, then claims abandoned by a holder that died.
-        for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
-            loop {
-                // Each batch is its own statement (and transaction) and takes the
-                // connection anew, so claims interleave with a long purge.
-                let name = self.name.clone();
-                let deleted = self
-                    .store
-                    .run(move |conn| {
-                        let before = now_micros().saturating_sub(age);
-                        let mut stmt = conn.prepare_cached(statement).map_err(db)?;
-                        stmt.execute((&*name, before, PURGE_BATCH)).map_err(db)
-                    })
-                    .await?;
-                total += deleted as u64;
-                if (deleted as i64) < PURGE_BATCH {
-                    break;
+        crate::observe::timed(BACKEND, "purge", async {
+            let age = micros(older_than);
+            let mut total = 0u64;
+            // Completed keys, then claims abandoned by a holder that died.
+            for statement in [sql::PURGE, sql::PURGE_ABANDONED] {
+                loop {
+                    // Each batch is its own statement (and transaction) and takes the
+                    // connection anew, so claims interleave with a long purge.
+                    let name = self.name.clone();
+                    let deleted = self
+                        .store
+                        .run(move |conn| {
+                            let before = now_micros().saturating_sub(age);
+                            let mut stmt = conn.prepare_cached(statement).map_err(db)?;
+                            stmt.execute((&*name, before, PURGE_BATCH)).map_err(db)
+                        })
+                        .await?;
+                    total += deleted as u64;
+                    if (deleted as i64) < PURGE_BATCH {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(total)
+            Ok(total)
+        })
+        .await
     }
 }

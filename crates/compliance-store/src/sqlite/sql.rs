@@ -97,6 +97,13 @@ pub const QUEUE_ENQUEUE: &str = "INSERT INTO compliance_queue (queue, key, state
 /// The state of a stored key. `?1` queue, `?2` key.
 pub const QUEUE_STATE: &str = "SELECT state FROM compliance_queue WHERE queue = ?1 AND key = ?2";
 
+/// How many rows are queued, retrying and dead, and when the oldest queued one last changed
+/// state (`NULL` when none is queued): one pass over the state index. `?1` queue.
+pub const QUEUE_DEPTH: &str = "SELECT coalesce(sum(state = 'queued'), 0), \
+     coalesce(sum(state = 'retrying'), 0), coalesce(sum(state = 'dead'), 0), \
+     min(CASE WHEN state = 'queued' THEN updated_at END) \
+     FROM compliance_queue WHERE queue = ?1 AND state IN ('queued', 'retrying', 'dead')";
+
 /// Takes up to `?5` due rows (and running ones whose lease ran out), each under token `?3`
 /// `:id`, until `?4`. `?1` queue, `?2` now.
 pub const QUEUE_TAKE: &str = "UPDATE compliance_queue SET state = 'running', \

@@ -894,3 +894,72 @@ pub async fn queue_purge_forgets_only_the_states_asked_for<B: Backend>(backend: 
         1
     );
 }
+
+pub async fn queue_depth_counts_queued_retrying_and_dead_and_ages_the_oldest_queued<B: Backend>(
+    backend: B,
+) {
+    let queue = backend.queue("tuum", LONG).await;
+    let empty = queue.depth().await.unwrap();
+    assert_eq!(
+        (
+            empty.queued,
+            empty.retrying,
+            empty.dead,
+            empty.oldest_queued_age
+        ),
+        (0, 0, 0, None)
+    );
+    for key in ["old", "retrying", "dead", "done", "running"] {
+        queue.enqueue(delivery(key)).await.unwrap();
+    }
+    queue
+        .enqueue(delivery("ignored").ignored("x"))
+        .await
+        .unwrap();
+    queue.enqueue(delivery("new")).await.unwrap();
+    // Another queue's rows are not counted.
+    let other = backend.queue("heleket", LONG).await;
+    other.enqueue(delivery("elsewhere")).await.unwrap();
+    // Everything due is taken, then settled into each state (two put back: queued).
+    let taken = queue.take(6).await.unwrap();
+    assert_eq!(taken.len(), 6);
+    for t in taken {
+        match t.key.as_str() {
+            "old" | "new" => queue
+                .release(&t.key, &t.token, Duration::ZERO)
+                .await
+                .unwrap(),
+            "retrying" => {
+                let retry = Failure::Retry {
+                    after: Duration::from_secs(3600),
+                    error: "x".into(),
+                };
+                queue.fail(&t.key, &t.token, retry).await.unwrap()
+            }
+            "dead" => {
+                let dead = Failure::Dead { error: "x".into() };
+                queue.fail(&t.key, &t.token, dead).await.unwrap()
+            }
+            "done" => queue.complete(&t.key, &t.token).await.unwrap(),
+            _ => {}
+        }
+    }
+    let depth = queue.depth().await.unwrap();
+    assert_eq!(
+        (depth.queued, depth.retrying, depth.dead),
+        (2, 1, 1),
+        "running, done and ignored rows are not counted"
+    );
+    let age = depth.oldest_queued_age.expect("two rows are queued");
+    assert!(age < Duration::from_secs(60), "{age:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let later = queue.depth().await.unwrap().oldest_queued_age.unwrap();
+    assert!(
+        later >= age + Duration::from_millis(50),
+        "{age:?} then {later:?}"
+    );
+    // A replay queues a dead row again.
+    assert!(queue.replay("dead").await.unwrap());
+    let replayed = queue.depth().await.unwrap();
+    assert_eq!((replayed.queued, replayed.dead), (3, 0));
+}

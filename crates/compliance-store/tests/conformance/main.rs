@@ -51,4 +51,5 @@ conformance!(
     queue_an_expired_lease_is_taken_over_and_the_stale_token_refused,
     queue_failures_releases_and_replays_follow_the_table,
     queue_purge_forgets_only_the_states_asked_for,
+    queue_depth_counts_queued_retrying_and_dead_and_ages_the_oldest_queued,
 );

@@ -44,6 +44,8 @@ impl Verifier for WebhookVerifier {
     type Event = HeleketWebhook;
     type Error = WebhookError;
 
+    const PROVIDER: &'static str = crate::PROVIDER;
+
     /// The signature is inside the body: nothing to check before reading it.
     fn verify_delivery(
         &self,

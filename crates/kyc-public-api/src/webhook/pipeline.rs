@@ -31,6 +31,8 @@ impl Verifier for WebhookVerifier {
     type Event = WebhookEvent;
     type Error = WebhookError;
 
+    const PROVIDER: &'static str = crate::PROVIDER;
+
     /// A delivery without `x-allpass-signature` is refused before its body is read.
     fn authenticate(&self, request: &RequestInfo<'_>) -> Result<(), WebhookError> {
         if request.headers().contains_key(SIGNATURE_HEADER) {
