@@ -256,7 +256,7 @@ pub const CATALOGUE: &[Metric] = &[
         kind: Kind::Gauge,
         unit: "{delivery}",
         labels: &[PROVIDER, STATE],
-        moves: "each time a worker measures its queue (every 10 s while it runs, and after each `run_once`): the rows `queued`, `retrying`, `dead`",
+        moves: "each time a worker measures its queue (every 10 s while it runs, when it stops, and after each `run_once`): the rows `queued`, `retrying`, `dead`",
     },
     Metric {
         name: name::QUEUE_OLDEST_QUEUED_AGE,

@@ -670,6 +670,7 @@ fn worker(queue: Arc<MemoryQueue>, attempts: u32) -> Worker<Toy> {
         .retry(schedule)
         .concurrency(1)
         .build()
+        .unwrap()
 }
 
 #[test]
@@ -742,6 +743,37 @@ fn queue_deliveries_and_oldest_age_are_set_by_each_measurement() {
 }
 
 #[test]
+fn a_worker_measures_its_queue_when_it_stops() {
+    // Paused time: the grace period and the interval pass at once.
+    let recorded = record(true, || async {
+        let queue = Arc::new(MemoryQueue::new());
+        let worker = worker(queue.clone(), 5);
+        // Started on an empty queue (measured: 0), stopped at 5 s, before the next 10 s
+        // measurement; meanwhile `fail:a` arrived and failed once (retry in 60 s).
+        let run = worker.run(tokio::time::sleep(Duration::from_secs(5)));
+        let meanwhile = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            deliver(&intake(queue.clone()), &["fail:a"]).await;
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            deliver(&intake(queue.clone()), &["b"]).await;
+        };
+        tokio::join!(run, meanwhile);
+    });
+    let state = |s| {
+        recorded.gauge(
+            name::QUEUE_DELIVERIES,
+            &[(label::PROVIDER, "acme"), (label::STATE, s)],
+        )
+    };
+    assert_eq!(
+        state("retrying"),
+        Some(1.0),
+        "fail:a, as the worker left it"
+    );
+    assert_eq!(state("queued"), Some(0.0), "b arrived after the stop");
+}
+
+#[test]
 fn a_running_worker_measures_its_queue_even_with_every_slot_busy() {
     // Paused time: the 10 s measuring interval passes at once.
     let recorded = record(true, || async {
@@ -749,7 +781,14 @@ fn a_running_worker_measures_its_queue_even_with_every_slot_busy() {
         deliver(&intake(queue.clone()), &["slow:a", "b", "c"]).await;
         let worker = worker(queue.clone(), 5);
         // `slow:a` holds the only slot for a minute; the gauges still follow the queue.
-        let run = worker.run(tokio::time::sleep(Duration::from_secs(15)));
+        // Dropped at 15 s (not shut down, which measures once more on its way out).
+        let run = async {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(15),
+                worker.run(std::future::pending::<()>()),
+            )
+            .await;
+        };
         let meanwhile = async {
             tokio::time::sleep(Duration::from_secs(5)).await;
             deliver(&intake(queue.clone()), &["d"]).await;

@@ -377,6 +377,8 @@ impl<V: Verifier> Worker<V> {
             let _ = stop.send(true);
             while tasks.join_next().await.is_some() {}
         }
+        // Once more on the way out, so that the gauges show what the worker left.
+        measure(inner).await;
     }
 }
 
