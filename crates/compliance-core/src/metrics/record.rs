@@ -584,18 +584,26 @@ impl QueueMetrics {
         Self {}
     }
 
-    /// Sets the gauges to a measurement of the queue.
+    /// Sets the gauges to a measurement of the queue: its `queued`, `retrying` and `dead`
+    /// rows, and the age of the oldest queued one (`None`: nothing queued). Plain numbers,
+    /// so that this leaf module never imports the webhook module that records into it.
     #[inline]
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn depth(&self, depth: &crate::webhook::QueueDepth) {
+    pub(crate) fn depth(
+        &self,
+        queued: u64,
+        retrying: u64,
+        dead: u64,
+        oldest_queued_age: Option<std::time::Duration>,
+    ) {
         #[cfg(feature = "metrics")]
         {
             let h = &self.handles;
-            h.queued.set(depth.queued as f64);
-            h.retrying.set(depth.retrying as f64);
-            h.dead.set(depth.dead as f64);
+            h.queued.set(queued as f64);
+            h.retrying.set(retrying as f64);
+            h.dead.set(dead as f64);
             h.oldest_queued_age
-                .set(depth.oldest_queued_age.map_or(0.0, |age| age.as_secs_f64()));
+                .set(oldest_queued_age.map_or(0.0, |age| age.as_secs_f64()));
         }
     }
 

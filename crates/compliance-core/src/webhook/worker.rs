@@ -388,7 +388,12 @@ async fn measure<V: Verifier>(inner: &Inner<V>) {
         return;
     }
     match inner.queue.depth().await {
-        Ok(depth) => inner.metrics.depth(&depth),
+        Ok(depth) => inner.metrics.depth(
+            depth.queued,
+            depth.retrying,
+            depth.dead,
+            depth.oldest_queued_age,
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "could not measure the queue; its gauges keep their last values")
         }
