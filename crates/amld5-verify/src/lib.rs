@@ -6,11 +6,9 @@
 mod aml;
 pub mod amld5;
 pub mod auth;
-mod classify;
 pub mod client;
 pub mod error;
 mod identity;
-mod sign;
 pub mod user;
 pub mod verification;
 

@@ -19,9 +19,9 @@
 use compliance_core::Actionable as _;
 use compliance_core::http::{AuthVerdict, CredentialSet, Response, StatusCode};
 
+use super::Identity;
 use crate::auth::Er801Reading;
 use crate::error::{ApiErrors, Error, ErrorCode};
-use crate::identity::Identity;
 
 /// The partner token's slot.
 pub(crate) const PARTNER: CredentialSet = CredentialSet::slot(0);

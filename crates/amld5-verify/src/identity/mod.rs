@@ -9,7 +9,9 @@
 
 use compliance_core::secret::{ExposeSecret, SecretString};
 
+pub(crate) mod classify;
 pub(crate) mod resolver;
+pub(crate) mod sign;
 
 /// The credentials one attempt is made with.
 pub(crate) struct Identity {

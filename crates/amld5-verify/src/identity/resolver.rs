@@ -3,7 +3,7 @@
 //! that renew them (`/api/v1/authenticate`, `/api/v1/refresh`) and `/api/v1/user/login`.
 //!
 //! [`CallAuth`] ties the three parts of authentication together for one call: resolve here,
-//! sign with [`crate::sign`], classify with [`crate::classify`]. The transport runs it inside
+//! sign with [`super::sign`], classify with [`super::classify`]. The transport runs it inside
 //! the call's deadline; a renewal outlives a caller that stops waiting.
 
 use compliance_core::Actionable as _;
@@ -19,11 +19,11 @@ use compliance_core::secret::{ExposeSecret, SecretString, exposed};
 use compliance_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::classify::{CallKind, PARTNER, USER, classify};
+use super::sign::sign;
 use super::{Identity, PartnerCredential, UserCredential};
 use crate::auth::{Er801Reading, PartnerAuth, TokenPolicy, UserContext, UserInner, UserSession};
-use crate::classify::{CallKind, PARTNER, USER, classify};
 use crate::error::{ApiErrors, Error};
-use crate::sign::sign;
 
 /// The partner's token pair.
 #[derive(Clone)]
@@ -439,7 +439,7 @@ impl Auth for CallAuth {
     }
 
     fn retry_allowed(&self, response: &Response) -> bool {
-        crate::classify::retry_allowed(response)
+        super::classify::retry_allowed(response)
     }
 
     fn invalidate(&self, identity: &Identity, credentials: CredentialSet) {

@@ -10,8 +10,8 @@
 use compliance_core::http::{HeaderMap, HeaderName};
 use compliance_core::secret::{ExposeSecret, bearer_header, sensitive_header};
 
+use super::{Identity, PartnerCredential, UserCredential};
 use crate::error::Error;
-use crate::identity::{Identity, PartnerCredential, UserCredential};
 
 pub(crate) const AUTHORIZATION: HeaderName = HeaderName::from_static("authorization");
 pub(crate) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
