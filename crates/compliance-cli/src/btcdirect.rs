@@ -36,7 +36,7 @@ pub fn provider(args: &StateBtcDirectArgs, out: &Output) -> Result<Box<dyn AmlPr
     };
     let client = builder
         .build()
-        .map_err(|e| crate::state::client_failure("BTC Direct", &e))?;
+        .map_err(|e| crate::outcome::client_failure("BTC Direct", &e))?;
     Ok(Box::new(client))
 }
 

@@ -73,7 +73,7 @@ pub enum Command {
     /// providers, and the deliveries the receivers took in (loopback only unless a token is
     /// configured).
     #[cfg(feature = "console")]
-    Console(crate::console::ConsoleArgs),
+    Console(ConsoleArgs),
     /// The durable webhook queues in a store: list, show, replay and purge deliveries.
     #[cfg(feature = "store")]
     Inbox(crate::inbox::InboxArgs),
@@ -573,6 +573,32 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{text}`: unknown unit `{unit}` (ms, s, m, h)")),
     };
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+/// `console`.
+#[cfg(feature = "console")]
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The store the receivers write: `sqlite:PATH` (or a path ending in .db, .sqlite,
+    /// .sqlite3) or `postgres://user:password@host/database`.
+    #[arg(
+        long,
+        env = "COMPLIANCE_STORE",
+        hide_env_values = true,
+        value_name = "STORE"
+    )]
+    pub store: String,
+    /// Address to serve on. Any address but the loopback requires a token.
+    #[arg(long, default_value = "127.0.0.1:8089", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// A file holding the token that logs in (instead of $COMPLIANCE_CONSOLE_TOKEN).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// elKYC's encryption, to show stored elKYC bodies decrypted on request: only when its
+    /// key is configured ($ELKYC_SECRET_KEY or --secret-key-file; CBC also the HMAC key).
+    /// Without it they are not shown.
+    #[command(flatten, next_help_heading = "elKYC bodies")]
+    pub elkyc: ElkycCryptoArgs,
 }
 
 #[cfg(test)]

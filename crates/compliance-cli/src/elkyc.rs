@@ -241,6 +241,6 @@ pub fn provider(args: &StateElkycArgs, out: &Output) -> Result<Box<dyn AmlProvid
     }
     let client = builder
         .build()
-        .map_err(|e| crate::state::client_failure("elKYC", &e))?;
+        .map_err(|e| crate::outcome::client_failure("elKYC", &e))?;
     Ok(Box::new(client.aml()))
 }

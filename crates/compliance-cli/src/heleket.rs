@@ -203,6 +203,6 @@ pub fn provider(args: &StateHeleketArgs, out: &Output) -> Result<Box<dyn AmlProv
     }
     let client = builder
         .build()
-        .map_err(|e| crate::state::client_failure("Heleket", &e))?;
+        .map_err(|e| crate::outcome::client_failure("Heleket", &e))?;
     Ok(Box::new(client))
 }

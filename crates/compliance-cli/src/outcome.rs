@@ -231,3 +231,17 @@ fn print_bytes(bytes: &[u8]) {
     let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
+
+/// A client that cannot be built from the command line's configuration. The core's
+/// plain-http refusal names a Rust setting; here it says what a CLI user can do.
+pub fn client_failure(provider: &str, error: &dyn std::fmt::Display) -> Failure {
+    let message = error.to_string();
+    if message.contains("plain http") {
+        return Failure::config(format!(
+            "{provider}: the base URL is plain http to a host that is not the loopback: use \
+             https (the CLI sends plain http only to 127.0.0.1, ::1 or localhost, such as a \
+             local `compliance sandbox`)"
+        ));
+    }
+    Failure::config(format!("{provider} client: {message}"))
+}

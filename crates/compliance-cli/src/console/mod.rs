@@ -8,8 +8,6 @@ mod pages;
 mod queue;
 mod store;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,7 +15,6 @@ use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use clap::Args;
 use compliance_store::ApplicantListing;
 use compliance_store::listing::{ApplicantQuery, ApplicantSort, StatusKind};
 use serde::Deserialize;
@@ -26,6 +23,7 @@ use serde_json::json;
 use self::access::{Access, COOKIE, Viewer, csrf_matches};
 use self::deliveries::{Deliveries, DeliveryQuery, ReplayError, ReplayTarget};
 use self::pages::{DeliveryFilters, Frame, StatesFilters};
+use crate::cli::ConsoleArgs;
 use crate::outcome::{Failure, Outcome, Output};
 use crate::secrets::Secret;
 
@@ -41,31 +39,6 @@ pub const CONSOLE_TOKEN: Secret = Secret {
     flag: "--token-file",
     what: "the console token",
 };
-
-/// `console`.
-#[derive(Debug, Args)]
-pub struct ConsoleArgs {
-    /// The store the receivers write: `sqlite:PATH` (or a path ending in .db, .sqlite,
-    /// .sqlite3) or `postgres://user:password@host/database`.
-    #[arg(
-        long,
-        env = "COMPLIANCE_STORE",
-        hide_env_values = true,
-        value_name = "STORE"
-    )]
-    pub store: String,
-    /// Address to serve on. Any address but the loopback requires a token.
-    #[arg(long, default_value = "127.0.0.1:8089", value_name = "ADDR")]
-    pub bind: SocketAddr,
-    /// A file holding the token that logs in (instead of $COMPLIANCE_CONSOLE_TOKEN).
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
-    /// elKYC's encryption, to show stored elKYC bodies decrypted on request: only when its
-    /// key is configured ($ELKYC_SECRET_KEY or --secret-key-file; CBC also the HMAC key).
-    /// Without it they are not shown.
-    #[command(flatten, next_help_heading = "elKYC bodies")]
-    pub elkyc: crate::cli::ElkycCryptoArgs,
-}
 
 /// The console's state, shared by every request.
 pub struct Console {
