@@ -5,7 +5,7 @@
 //! take a few seconds. Adding a rule: one `#[test]` here, and a line in the root README's
 //! maintainer section if it is a rule a maintainer must know before writing code.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::cmd;
@@ -273,13 +273,18 @@ fn data_modules_never_import_the_client_or_the_aml_adapter() {
 /// The first path segment of every `crate::` / `super::` path in `text` outside comments,
 /// including each top-level member of a grouped `use crate::{a, b::c}`.
 fn imported_crate_modules(text: &str) -> BTreeSet<String> {
+    imported_modules(text, &["crate::", "super::"])
+}
+
+/// As [`imported_crate_modules`], for the paths that start with one of `prefixes`.
+fn imported_modules(text: &str, prefixes: &[&str]) -> BTreeSet<String> {
     let code: String = text
         .lines()
         .filter(|line| !line.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
     let mut found = BTreeSet::new();
-    for prefix in ["crate::", "super::"] {
+    for prefix in prefixes {
         let mut rest = code.as_str();
         while let Some(at) = rest.find(prefix) {
             rest = &rest[at + prefix.len()..];
@@ -321,6 +326,147 @@ fn top_level_members(group: &str) -> Vec<String> {
         }
     }
     members
+}
+
+/// `text` without its tests module (`#[cfg(test)] mod ...` and what follows it): tests
+/// may import what they test from anywhere.
+fn without_tests(text: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("#[cfg(test)]") {
+        let at = from + at;
+        let after = text[at + "#[cfg(test)]".len()..].trim_start();
+        if after.starts_with("mod ") || after.starts_with("pub(crate) mod ") {
+            return &text[..at];
+        }
+        from = at + 1;
+    }
+    text
+}
+
+/// A crate's top-level modules (`src/x.rs` or `src/x/`) and, for each, the top-level
+/// modules its files name through `crate::` outside their tests.
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for file in sources(src) {
+        let first = file
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let module = first.strip_suffix(".rs").unwrap_or(&first).to_owned();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        files.entry(module).or_default().push(file);
+    }
+    let mut graph = BTreeMap::new();
+    for (module, paths) in &files {
+        let mut edges = BTreeSet::new();
+        for path in paths {
+            let text = std::fs::read_to_string(src.join(path)).unwrap_or_default();
+            for used in imported_modules(without_tests(&text), &["crate::"]) {
+                if used != *module && files.contains_key(&used) {
+                    edges.insert(used);
+                }
+            }
+        }
+        graph.insert(module.clone(), edges);
+    }
+    graph
+}
+
+/// One circle in `graph`, as the path of modules that closes it, if there is any.
+fn a_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        done: &mut BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut circle = path[at..].to_vec();
+            circle.push(node.to_owned());
+            return Some(circle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(circle) = visit(next, graph, done, path) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut done, &mut Vec::new()))
+}
+
+#[test]
+fn no_crate_has_a_circle_between_its_modules() {
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
+        .unwrap_or_else(|e| panic!("cannot read crates/: {e}"))
+        .flatten()
+        .map(|e| e.path().join("src"))
+        .collect();
+    crates.push(root().join("xtask").join("src"));
+    crates.sort();
+    let mut circles = Vec::new();
+    for src in crates.iter().filter(|s| s.is_dir()) {
+        let mut graph = module_graph(src);
+        // thiserror's aggregator: `error` names every module's error in `#[from]` while they
+        // return `crate::error::Error`. The one circle allowed.
+        if let Some(edges) = graph.get_mut("error") {
+            edges.clear();
+        }
+        if let Some(circle) = a_circle(&graph) {
+            let name = src
+                .strip_prefix(root())
+                .unwrap_or(src)
+                .display()
+                .to_string();
+            circles.push(format!("{name}: {}", circle.join(" -> ")));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "no crate's modules import each other in a circle (only `error`, thiserror's \
+         aggregator, may name the modules that use it). Move what both sides need into a leaf \
+         module they both import, or pass plain values instead of the other module's type:\n  {}",
+        circles.join("\n  ")
+    );
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle_and_only_then() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in edges {
+            g.entry((*a).to_owned())
+                .or_default()
+                .insert((*b).to_owned());
+            g.entry((*b).to_owned()).or_default();
+        }
+        g
+    };
+    assert_eq!(
+        a_circle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+    assert_eq!(
+        a_circle(&graph(&[("a", "b"), ("b", "c"), ("c", "a")])),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    let text = "use crate::x::Y;\n#[cfg(test)]\nmod tests {\n    use crate::z::W;\n}\n";
+    assert_eq!(
+        imported_modules(without_tests(text), &["crate::"]),
+        BTreeSet::from(["x".to_owned()])
+    );
 }
 
 #[test]
