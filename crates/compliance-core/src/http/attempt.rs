@@ -13,37 +13,13 @@ use http::{HeaderMap, header};
 use tokio::time::Instant;
 
 use super::auth::{Auth, AuthContext, AuthVerdict, CredentialSet};
-use super::response::ShownUrl;
+use super::response::Target;
 use super::retry::Signal;
-use super::transport::{Transport, is_plain_http_answer};
+use super::transport::Transport;
 use super::{Request, Response};
 use crate::Actionable as _;
 use crate::error::{Error, TimeoutKind, TransportError, is_retryable_status};
 use crate::metrics::{CallMetrics, ErrorType, Stopwatch};
-
-/// Where a call's attempts go: the URL sent (query included), of which the part shown in
-/// errors and on responses, the query left out (queries can carry tokens), is a prefix.
-#[derive(Debug, Clone)]
-pub(super) struct Target(ShownUrl);
-
-impl Target {
-    /// `request`'s URL under `base_url`.
-    pub(super) fn new(base_url: &str, request: &Request) -> Self {
-        let url = format!("{base_url}{}", request.path);
-        let shown = base_url.len() + request.path_without_query().len();
-        Self(ShownUrl::new(url.into(), shown))
-    }
-
-    /// The URL to send to.
-    fn url(&self) -> &str {
-        self.0.full()
-    }
-
-    /// The URL without its query.
-    fn shown(&self) -> &str {
-        self.0.shown()
-    }
-}
 
 /// What one attempt came to.
 pub(super) enum Outcome<I, E> {
@@ -373,4 +349,17 @@ impl Transport {
         );
         Error::Transport(TransportError::new(message, connect, Some(Box::new(e))))
     }
+}
+
+/// Whether a TLS failure's message says the server answered in plain HTTP (rustls reads the
+/// `HTTP/1.1 400` as a record of an unknown content type; OpenSSL says "wrong version
+/// number"; SChannel and Secure Transport report a bad record).
+fn is_plain_http_answer(message: &str) -> bool {
+    [
+        "InvalidContentType",
+        "wrong version number",
+        "packet length too long",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::request::Request;
 use super::retry::parse_retry_after;
 use crate::error::{BodySnippet, Error};
 
@@ -193,5 +194,29 @@ mod tests {
             text.contains("set-cookie") && text.contains("body_len: 18"),
             "{text}"
         );
+    }
+}
+
+/// Where a call's attempts go: the URL sent (query included), of which the part shown in
+/// errors and on responses, the query left out (queries can carry tokens), is a prefix.
+#[derive(Debug, Clone)]
+pub(super) struct Target(pub(super) ShownUrl);
+
+impl Target {
+    /// `request`'s URL under `base_url`.
+    pub(super) fn new(base_url: &str, request: &Request) -> Self {
+        let url = format!("{base_url}{}", request.path);
+        let shown = base_url.len() + request.path_without_query().len();
+        Self(ShownUrl::new(url.into(), shown))
+    }
+
+    /// The URL to send to.
+    pub(super) fn url(&self) -> &str {
+        self.0.full()
+    }
+
+    /// The URL without its query.
+    pub(super) fn shown(&self) -> &str {
+        self.0.shown()
     }
 }

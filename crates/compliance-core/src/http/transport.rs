@@ -8,8 +8,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use super::attempt::Target;
 use super::auth::{Auth, NoAuth};
+use super::response::Target;
 use super::retry::{Decision, RetryPolicy, RetryStrategy, Signal};
 use super::{Request, Response};
 use crate::error::{Error, TimeoutKind};
@@ -234,19 +234,6 @@ fn without_userinfo(raw: &str) -> String {
         Some((_, host)) => format!("…@{host}"),
         None => raw.to_owned(),
     }
-}
-
-/// Whether a TLS failure's message says the server answered in plain HTTP (rustls reads the
-/// `HTTP/1.1 400` as a record of an unknown content type; OpenSSL says "wrong version
-/// number"; SChannel and Secure Transport report a bad record).
-pub(super) fn is_plain_http_answer(message: &str) -> bool {
-    [
-        "InvalidContentType",
-        "wrong version number",
-        "packet length too long",
-    ]
-    .iter()
-    .any(|sign| message.contains(sign))
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
