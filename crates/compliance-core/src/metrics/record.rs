@@ -12,7 +12,7 @@ use super::{label, name};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stopwatch {
     #[cfg(feature = "metrics")]
-    started: std::time::Instant,
+    started: quanta::Instant,
 }
 
 impl Stopwatch {
@@ -21,7 +21,7 @@ impl Stopwatch {
     pub(crate) fn start() -> Self {
         Self {
             #[cfg(feature = "metrics")]
-            started: std::time::Instant::now(),
+            started: quanta::Instant::now(),
         }
     }
 
