@@ -31,7 +31,9 @@
 
 #![allow(missing_docs)]
 
-use std::fmt::Write as _;
+#[path = "support/deliveries.rs"]
+mod deliveries;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,9 +54,10 @@ use compliance_store::{PostgresStore, SqliteStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
+
+use deliveries::Deliveries;
 use tokio::runtime::Runtime;
 
-const EVENT: &str = include_str!("../tests/fixtures/payment_subprocess_created.json");
 const HEADER: &str = "x-webhook-token";
 const SECRET: &str = "shared-with-tuum-0123456789abcdef";
 const QUEUE: &str = "tuum";
@@ -80,41 +83,13 @@ fn now_micros() -> i64 {
         .as_micros() as i64
 }
 
-/// The seed's delivery, each time with a new `notificationId` of one length
-/// (`ID-<prefix><12 digits>`), so both sides store rows of the same size.
-struct Deliveries {
-    head: &'static str,
-    tail: &'static str,
-    prefix: char,
-    next: u64,
-}
-
 impl Deliveries {
-    fn new(prefix: char) -> Self {
-        let (head, tail) = EVENT.split_once("ID-9999").unwrap();
-        Self {
-            head,
-            tail,
-            prefix,
-            next: 0,
-        }
-    }
-
-    fn next(&mut self) -> Bytes {
-        self.next += 1;
-        let mut body = String::with_capacity(EVENT.len() + 16);
-        body.push_str(self.head);
-        write!(body, "ID-{}{:012}", self.prefix, self.next).unwrap();
-        body.push_str(self.tail);
-        Bytes::from(body)
-    }
-
     /// The next `n`: keys and bodies.
     fn batch(&mut self, n: usize) -> (Vec<String>, Vec<Vec<u8>>) {
         let mut keys = Vec::with_capacity(n);
         let mut bodies = Vec::with_capacity(n);
         for _ in 0..n {
-            keys.push(format!("ID-{}{:012}", self.prefix, self.next + 1));
+            keys.push(self.next_key());
             bodies.push(self.next().to_vec());
         }
         (keys, bodies)

@@ -11,8 +11,11 @@
 
 #![allow(missing_docs)]
 
+#[allow(dead_code, reason = "this bench needs no keys, only new bodies")]
+#[path = "support/deliveries.rs"]
+mod deliveries;
+
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 
@@ -27,38 +30,10 @@ use compliance_core::webhook::constant_time_eq;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 
-const EVENT: &str = include_str!("../tests/fixtures/payment_subprocess_created.json");
+use deliveries::Deliveries;
+
 const HEADER: &str = "x-webhook-token";
 const SECRET: &str = "shared-with-tuum-0123456789abcdef";
-
-/// The seed's delivery, each time with a new `notificationId` of one length.
-struct Deliveries {
-    head: &'static str,
-    tail: &'static str,
-    prefix: char,
-    next: u64,
-}
-
-impl Deliveries {
-    fn new(prefix: char) -> Self {
-        let (head, tail) = EVENT.split_once("ID-9999").unwrap();
-        Self {
-            head,
-            tail,
-            prefix,
-            next: 0,
-        }
-    }
-
-    fn next(&mut self) -> Bytes {
-        self.next += 1;
-        let mut body = String::with_capacity(EVENT.len() + 16);
-        body.push_str(self.head);
-        write!(body, "ID-{}{:012}", self.prefix, self.next).unwrap();
-        body.push_str(self.tail);
-        Bytes::from(body)
-    }
-}
 
 fn project_app() -> Router {
     let verifier =
